@@ -1,0 +1,497 @@
+//! Conditions: one test of one context attribute, compiled once at load.
+//!
+//! The rule every operator follows: a missing attribute, a `null`, or a value of
+//! the wrong type never matches, and `negate` does not turn that into a match.
+//! `negate` inverts only a test that could be made. Array attributes match when
+//! any element matches. The one exception is `exists` / `notExists`, which test
+//! presence itself.
+
+use alloc::{boxed::Box, format, string::String, vec::Vec};
+use core::cmp::Ordering;
+use hashbrown::{HashMap, HashSet};
+use regex_automata::{meta, util::syntax};
+use semver::Version;
+use serde_json::Value;
+
+use crate::{
+    attribute::AttributeRef,
+    context::{Context, type_name},
+    date,
+    error::FieldError,
+    limits::Limits,
+    segment::Segment,
+    wire::WireCondition,
+};
+
+/// Every operator of format v1, by its wire name.
+pub const OPERATORS: &[&str] = &[
+    "in",
+    "notIn",
+    "startsWith",
+    "endsWith",
+    "contains",
+    "matches",
+    "lt",
+    "lte",
+    "gt",
+    "gte",
+    "eq",
+    "semverEq",
+    "semverLt",
+    "semverLte",
+    "semverGt",
+    "semverGte",
+    "before",
+    "after",
+    "inSegment",
+    "notInSegment",
+    "exists",
+    "notExists",
+];
+
+/// What evaluation needs besides the condition: the context, the evaluation time
+/// as a JSON number of epoch seconds, and the snapshot's segments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Env<'a> {
+    pub ctx: &'a Context,
+    pub now: &'a Value,
+    pub segments: &'a [Segment],
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Condition {
+    attribute: AttributeRef,
+    test: Test,
+    negate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextOp {
+    StartsWith,
+    EndsWith,
+    Contains,
+}
+
+#[derive(Debug, Clone)]
+enum Test {
+    /// `in` (`none == false`) and `notIn` (`none == true`).
+    Equals {
+        set: ValueSet,
+        none: bool,
+    },
+    Text {
+        op: TextOp,
+        needles: Vec<Box<str>>,
+        fold: bool,
+    },
+    Regex(Vec<meta::Regex>),
+    Number {
+        order: &'static [Ordering],
+        values: Vec<f64>,
+    },
+    Semver {
+        order: &'static [Ordering],
+        values: Vec<Version>,
+    },
+    /// `before` (`Less`) and `after` (`Greater`), in epoch milliseconds.
+    Date {
+        order: Ordering,
+        values: Vec<i64>,
+    },
+    Segment {
+        indices: Vec<usize>,
+        member: bool,
+    },
+    Exists(bool),
+    /// An operator this engine does not know: it never matches.
+    Unknown,
+}
+
+const LT: &[Ordering] = &[Ordering::Less];
+const LTE: &[Ordering] = &[Ordering::Less, Ordering::Equal];
+const GT: &[Ordering] = &[Ordering::Greater];
+const GTE: &[Ordering] = &[Ordering::Greater, Ordering::Equal];
+const EQ: &[Ordering] = &[Ordering::Equal];
+
+/// How a condition's compiler resolves segment keys: to an index, or to the
+/// reason the segment cannot be used.
+pub(crate) type SegmentLookup<'a> = &'a HashMap<&'a str, Result<usize, String>>;
+
+impl Condition {
+    /// Compiles one condition. `segments` is `None` inside segments, whose rules may
+    /// not refer to other segments.
+    pub(crate) fn compile(
+        wire: &WireCondition,
+        segments: Option<SegmentLookup<'_>>,
+        limits: &Limits,
+    ) -> Result<Self, FieldError> {
+        if wire.values.len() > limits.max_values {
+            return Err(FieldError::new(
+                "/values",
+                format!(
+                    "{} values, over the limit of {}",
+                    wire.values.len(),
+                    limits.max_values
+                ),
+            ));
+        }
+        let test = Test::compile(wire, segments, limits)?;
+        let attribute = match test {
+            // Segment membership looks at the whole context; no attribute is needed.
+            Test::Segment { .. } | Test::Unknown if wire.attribute.is_empty() => {
+                AttributeRef::Top("".into())
+            }
+            _ => AttributeRef::parse(&wire.attribute).map_err(|e| e.within("/attribute"))?,
+        };
+        Ok(Self {
+            attribute,
+            test,
+            negate: wire.negate,
+        })
+    }
+
+    pub(crate) fn matches(&self, env: &Env<'_>) -> bool {
+        match self.outcome(env) {
+            Some(matched) => matched != self.negate,
+            None => false,
+        }
+    }
+
+    /// `Some(result)` when the test could be made, `None` when it could not
+    /// (missing attribute, wrong type, unknown operator).
+    fn outcome(&self, env: &Env<'_>) -> Option<bool> {
+        let value = self.attribute.resolve(env.ctx, env.now);
+        match &self.test {
+            Test::Unknown => None,
+            Test::Exists(want) => Some(value.is_some_and(|v| !v.is_null()) == *want),
+            Test::Segment { indices, member } => {
+                let inside = indices
+                    .iter()
+                    .any(|&i| env.segments.get(i).is_some_and(|s| s.contains(env)));
+                Some(inside == *member)
+            }
+            test => match value? {
+                Value::Array(items) => {
+                    let mut tested = false;
+                    for item in items {
+                        match test.scalar(item) {
+                            Some(true) => return Some(true),
+                            Some(false) => tested = true,
+                            None => {}
+                        }
+                    }
+                    tested.then_some(false)
+                }
+                scalar => test.scalar(scalar),
+            },
+        }
+    }
+}
+
+impl Test {
+    fn compile(
+        wire: &WireCondition,
+        segments: Option<SegmentLookup<'_>>,
+        limits: &Limits,
+    ) -> Result<Self, FieldError> {
+        let fold = wire.case_insensitive;
+        let values = &wire.values;
+        Ok(match wire.op.as_str() {
+            "in" => Self::Equals {
+                set: ValueSet::compile(values, fold)?,
+                none: false,
+            },
+            "notIn" => Self::Equals {
+                set: ValueSet::compile(values, fold)?,
+                none: true,
+            },
+            "startsWith" => Self::text(TextOp::StartsWith, values, fold)?,
+            "endsWith" => Self::text(TextOp::EndsWith, values, fold)?,
+            "contains" => Self::text(TextOp::Contains, values, fold)?,
+            "matches" => Self::Regex(each(values, |v| regex(v, fold, limits))?),
+            "lt" => Self::number(LT, values)?,
+            "lte" => Self::number(LTE, values)?,
+            "gt" => Self::number(GT, values)?,
+            "gte" => Self::number(GTE, values)?,
+            "eq" => Self::number(EQ, values)?,
+            "semverEq" => Self::semver(EQ, values)?,
+            "semverLt" => Self::semver(LT, values)?,
+            "semverLte" => Self::semver(LTE, values)?,
+            "semverGt" => Self::semver(GT, values)?,
+            "semverGte" => Self::semver(GTE, values)?,
+            "before" => Self::date(Ordering::Less, values)?,
+            "after" => Self::date(Ordering::Greater, values)?,
+            "inSegment" => Self::segment(values, segments, true)?,
+            "notInSegment" => Self::segment(values, segments, false)?,
+            "exists" => Self::Exists(true),
+            "notExists" => Self::Exists(false),
+            _ => Self::Unknown,
+        })
+    }
+
+    fn text(op: TextOp, values: &[Value], fold: bool) -> Result<Self, FieldError> {
+        let needles = each(values, |v| match v {
+            Value::String(s) if fold => Ok(s.to_lowercase().into_boxed_str()),
+            Value::String(s) => Ok(s.as_str().into()),
+            other => Err(format!("expected a string, found {}", type_name(other))),
+        })?;
+        Ok(Self::Text { op, needles, fold })
+    }
+
+    fn number(order: &'static [Ordering], values: &[Value]) -> Result<Self, FieldError> {
+        let values = each(values, |v| {
+            v.as_f64()
+                .ok_or_else(|| format!("expected a number, found {}", type_name(v)))
+        })?;
+        Ok(Self::Number { order, values })
+    }
+
+    fn semver(order: &'static [Ordering], values: &[Value]) -> Result<Self, FieldError> {
+        let values = each(values, |v| match v {
+            Value::String(s) => {
+                parse_semver(s).ok_or_else(|| format!("`{s}` is not a semantic version"))
+            }
+            other => Err(format!(
+                "expected a semantic version string, found {}",
+                type_name(other)
+            )),
+        })?;
+        Ok(Self::Semver { order, values })
+    }
+
+    fn date(order: Ordering, values: &[Value]) -> Result<Self, FieldError> {
+        let values = each(values, |v| {
+            date::parse(v).ok_or_else(|| {
+                format!("expected an RFC 3339 date-time or epoch seconds, found {v}")
+            })
+        })?;
+        Ok(Self::Date { order, values })
+    }
+
+    fn segment(
+        values: &[Value],
+        segments: Option<SegmentLookup<'_>>,
+        member: bool,
+    ) -> Result<Self, FieldError> {
+        let Some(lookup) = segments else {
+            return Err(FieldError::new(
+                "/op",
+                "segment rules cannot refer to other segments",
+            ));
+        };
+        let indices = each(values, |v| {
+            let key = v
+                .as_str()
+                .ok_or_else(|| format!("expected a segment key, found {}", type_name(v)))?;
+            match lookup.get(key) {
+                Some(Ok(index)) => Ok(*index),
+                Some(Err(why)) => Err(format!("segment `{key}` is invalid: {why}")),
+                None => Err(format!("unknown segment `{key}`")),
+            }
+        })?;
+        Ok(Self::Segment { indices, member })
+    }
+
+    /// Tests one non-array value. `None` means the value has the wrong type.
+    fn scalar(&self, value: &Value) -> Option<bool> {
+        match self {
+            Self::Equals { set, none } => set.contains(value).map(|found| found != *none),
+            Self::Text { op, needles, fold } => {
+                let text = value.as_str()?;
+                let folded;
+                let text = if *fold {
+                    folded = text.to_lowercase();
+                    folded.as_str()
+                } else {
+                    text
+                };
+                Some(needles.iter().any(|n| match op {
+                    TextOp::StartsWith => text.starts_with(&**n),
+                    TextOp::EndsWith => text.ends_with(&**n),
+                    TextOp::Contains => text.contains(&**n),
+                }))
+            }
+            Self::Regex(patterns) => {
+                let text = value.as_str()?;
+                Some(patterns.iter().any(|re| re.is_match(text)))
+            }
+            Self::Number { order, values } => {
+                let n = value.as_f64()?;
+                Some(
+                    values
+                        .iter()
+                        .any(|v| n.partial_cmp(v).is_some_and(|o| order.contains(&o))),
+                )
+            }
+            Self::Semver { order, values } => {
+                let version = parse_semver(value.as_str()?)?;
+                Some(
+                    values
+                        .iter()
+                        .any(|v| order.contains(&cmp_semver(&version, v))),
+                )
+            }
+            Self::Date { order, values } => {
+                let at = date::parse(value)?;
+                Some(values.iter().any(|v| at.cmp(v) == *order))
+            }
+            Self::Segment { .. } | Self::Exists(_) | Self::Unknown => None,
+        }
+    }
+}
+
+/// Compiles each value, reporting the first failure at `/values/{i}`.
+fn each<T>(
+    values: &[Value],
+    mut f: impl FnMut(&Value) -> Result<T, String>,
+) -> Result<Vec<T>, FieldError> {
+    if values.is_empty() {
+        return Err(FieldError::new(
+            "/values",
+            "this operator needs at least one value",
+        ));
+    }
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| f(v).map_err(|m| FieldError::new(format!("/values/{i}"), m)))
+        .collect()
+}
+
+fn regex(value: &Value, fold: bool, limits: &Limits) -> Result<meta::Regex, String> {
+    let pattern = value.as_str().ok_or_else(|| {
+        format!(
+            "expected a regular expression string, found {}",
+            type_name(value)
+        )
+    })?;
+    if pattern.len() > limits.max_regex_len {
+        return Err(format!(
+            "regular expression is {} bytes, over the limit of {}",
+            pattern.len(),
+            limits.max_regex_len
+        ));
+    }
+    meta::Regex::builder()
+        .syntax(syntax::Config::new().case_insensitive(fold).nest_limit(64))
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(limits.max_regex_compiled_bytes))
+                .hybrid_cache_capacity(limits.max_regex_compiled_bytes),
+        )
+        .build(pattern)
+        .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
+}
+
+/// Parses a semantic version, accepting `1` and `1.2` as `1.0.0` and `1.2.0`.
+pub(crate) fn parse_semver(text: &str) -> Option<Version> {
+    if let Ok(v) = Version::parse(text) {
+        return Some(v);
+    }
+    let core_end = text.find(['-', '+']).unwrap_or(text.len());
+    let (core, tail) = text.split_at(core_end);
+    let padding = match core.split('.').count() {
+        1 => ".0.0",
+        2 => ".0",
+        _ => return None,
+    };
+    Version::parse(&format!("{core}{padding}{tail}")).ok()
+}
+
+/// SemVer precedence: build metadata is ignored (SemVer 2.0.0, section 10).
+fn cmp_semver(a: &Version, b: &Version) -> Ordering {
+    (a.major, a.minor, a.patch, &a.pre).cmp(&(b.major, b.minor, b.patch, &b.pre))
+}
+
+/// The right-hand side of `in` / `notIn`, split by JSON type for typed lookups.
+#[derive(Debug, Clone)]
+struct ValueSet {
+    strings: StrSet,
+    numbers: Vec<f64>,
+    booleans: [bool; 2],
+    fold: bool,
+}
+
+impl ValueSet {
+    fn compile(values: &[Value], fold: bool) -> Result<Self, FieldError> {
+        let mut strings = Vec::new();
+        let mut numbers = Vec::new();
+        let mut booleans = [false; 2];
+        each(values, |v| {
+            match v {
+                Value::String(s) if fold => strings.push(s.to_lowercase().into_boxed_str()),
+                Value::String(s) => strings.push(s.as_str().into()),
+                Value::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
+                Value::Bool(b) => booleans[usize::from(*b)] = true,
+                other => {
+                    return Err(format!(
+                        "expected a string, number or boolean, found {}",
+                        type_name(other)
+                    ));
+                }
+            }
+            Ok(())
+        })?;
+        Ok(Self {
+            strings: StrSet::new(strings),
+            numbers,
+            booleans,
+            fold,
+        })
+    }
+
+    /// `Some(found)` when `value`'s type appears among the set's values, `None` otherwise.
+    fn contains(&self, value: &Value) -> Option<bool> {
+        match value {
+            Value::String(s) if !self.strings.is_empty() => Some(if self.fold {
+                self.strings.contains(&s.to_lowercase())
+            } else {
+                self.strings.contains(s)
+            }),
+            Value::Number(n) if !self.numbers.is_empty() => {
+                let n = n.as_f64()?;
+                Some(self.numbers.contains(&n))
+            }
+            Value::Bool(b) if self.booleans.iter().any(|x| *x) => {
+                Some(self.booleans.get(usize::from(*b)).copied().unwrap_or(false))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A set of strings: a list while small (faster to scan than to hash), a hash set after.
+#[derive(Debug, Clone)]
+pub(crate) enum StrSet {
+    Small(Vec<Box<str>>),
+    Large(HashSet<Box<str>>),
+}
+
+impl StrSet {
+    const SMALL: usize = 8;
+
+    pub(crate) fn new(items: Vec<Box<str>>) -> Self {
+        if items.len() <= Self::SMALL {
+            Self::Small(items)
+        } else {
+            Self::Large(items.into_iter().collect())
+        }
+    }
+
+    pub(crate) fn contains(&self, item: &str) -> bool {
+        match self {
+            Self::Small(items) => items.iter().any(|s| &**s == item),
+            Self::Large(items) => items.contains(item),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Self::Small(items) => items.is_empty(),
+            Self::Large(items) => items.is_empty(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,309 @@
+//! Evaluation, top to bottom as the spec reads (docs/snapshot-format.md, "Evaluation"):
+//!
+//! 1. unknown key → `ERROR` / `FLAG_NOT_FOUND`; invalid flag → `ERROR` / `PARSE_ERROR`;
+//! 2. flag off → off variation, `DISABLED`;
+//! 3. each prerequisite must be on and serve its required variation, else off
+//!    variation, `DISABLED`; a cycle or a chain deeper than the limit → `ERROR` / `GENERAL`;
+//! 4. the context's targeting key among the individual targets → `TARGETING_MATCH`;
+//! 5. the first rule whose conditions all match → `TARGETING_MATCH` (or `SPLIT`);
+//! 6. the default rule → `DEFAULT` (`STATIC` for a flag without targeting, `SPLIT` for a rollout).
+
+use alloc::{format, string::String, vec::Vec};
+use serde_json::Value;
+
+use crate::{
+    condition::Env,
+    context::{Context, type_name},
+    date,
+    flag::{Flag, Prerequisite, Serve},
+    reason::{ErrorCode, EvaluationDetail, Reason, ValueType},
+    rollout::bucket_value,
+    snapshot::Snapshot,
+};
+
+impl Snapshot {
+    /// Evaluates one flag for `ctx` at `now_ms` (milliseconds since the Unix epoch).
+    pub fn evaluate(&self, key: &str, ctx: &Context, now_ms: i64) -> EvaluationDetail<'_> {
+        let now = date::now_value(now_ms);
+        let Some(&index) = self.index.get(key) else {
+            return EvaluationDetail::error(
+                ErrorCode::FlagNotFound,
+                format!("flag `{key}` not found"),
+                None,
+            );
+        };
+        Evaluator::new(self, ctx, &now).flag(index)
+    }
+
+    /// Evaluates one flag and checks it has the type the caller expects; a flag of
+    /// another type answers `ERROR` / `TYPE_MISMATCH`.
+    pub fn evaluate_as(
+        &self,
+        key: &str,
+        expected: ValueType,
+        ctx: &Context,
+        now_ms: i64,
+    ) -> EvaluationDetail<'_> {
+        if let Some(entry) = self.entry(key) {
+            if let Ok(flag) = &entry.body {
+                if flag.value_type != expected {
+                    return EvaluationDetail::error(
+                        ErrorCode::TypeMismatch,
+                        format!(
+                            "flag `{key}` is of type {}, not {expected}",
+                            flag.value_type
+                        ),
+                        Some(entry.version),
+                    );
+                }
+            }
+        }
+        self.evaluate(key, ctx, now_ms)
+    }
+
+    /// The boolean value of a flag, or `default` on any error.
+    pub fn bool_or(&self, key: &str, ctx: &Context, now_ms: i64, default: bool) -> bool {
+        self.evaluate_as(key, ValueType::Boolean, ctx, now_ms)
+            .value
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
+    }
+
+    /// Evaluates every flag for `ctx`, in key order.
+    pub fn evaluate_all(&self, ctx: &Context, now_ms: i64) -> Vec<(&str, EvaluationDetail<'_>)> {
+        let now = date::now_value(now_ms);
+        let mut evaluator = Evaluator::new(self, ctx, &now);
+        self.flags
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| (&*entry.key, evaluator.flag(i)))
+            .collect()
+    }
+}
+
+struct Evaluator<'s, 'e> {
+    snapshot: &'s Snapshot,
+    env: Env<'e>,
+    /// Flags whose prerequisites are being evaluated, outermost first.
+    stack: Vec<usize>,
+}
+
+impl<'s, 'e> Evaluator<'s, 'e>
+where
+    's: 'e,
+{
+    fn new(snapshot: &'s Snapshot, ctx: &'e Context, now: &'e Value) -> Self {
+        let env = Env {
+            ctx,
+            now,
+            segments: &snapshot.segments,
+        };
+        Self {
+            snapshot,
+            env,
+            stack: Vec::new(),
+        }
+    }
+
+    fn flag(&mut self, index: usize) -> EvaluationDetail<'s> {
+        let Some(entry) = self.snapshot.flags.get(index) else {
+            return EvaluationDetail::error(
+                ErrorCode::General,
+                "flag index out of range".into(),
+                None,
+            );
+        };
+        let version = Some(entry.version);
+        let flag = match &entry.body {
+            Ok(flag) => flag,
+            Err(why) => {
+                return EvaluationDetail::error(
+                    ErrorCode::ParseError,
+                    format!("flag `{}` is invalid: {why}", entry.key),
+                    version,
+                );
+            }
+        };
+        if !flag.enabled {
+            return served(flag, flag.off, Reason::Disabled, version);
+        }
+        for prereq in &flag.prerequisites {
+            if let Some(detail) = self.prerequisite(index, flag, prereq, version) {
+                return detail;
+            }
+        }
+        if let Some(&variation) = self
+            .env
+            .ctx
+            .targeting_key()
+            .and_then(|k| flag.targets.get(k))
+        {
+            return served(flag, variation, Reason::TargetingMatch, version);
+        }
+        for (r, rule) in flag.rules.iter().enumerate() {
+            if rule.conditions.iter().all(|c| c.matches(&self.env)) {
+                let mut detail = self.serve(flag, &rule.serve, Reason::TargetingMatch, version);
+                if !detail.is_error() {
+                    detail.rule_index = Some(r);
+                    detail.rule_id = rule.id.as_deref();
+                }
+                return detail;
+            }
+        }
+        let reason = if flag.is_static {
+            Reason::Static
+        } else {
+            Reason::Default
+        };
+        self.serve(flag, &flag.default_rule, reason, version)
+    }
+
+    /// `Some(detail)` when the prerequisite stops the flag, `None` when it is met.
+    fn prerequisite(
+        &mut self,
+        index: usize,
+        flag: &'s Flag,
+        prereq: &'s Prerequisite,
+        version: Option<u64>,
+    ) -> Option<EvaluationDetail<'s>> {
+        let off = || {
+            let mut detail = served(flag, flag.off, Reason::Disabled, version);
+            detail.failed_prerequisite = Some(&*prereq.key);
+            detail
+        };
+        let Some(target) = prereq.flag else {
+            return Some(off());
+        };
+        if target == index || self.stack.contains(&target) {
+            let message = format!("prerequisite cycle: {}", self.chain(index, target));
+            return Some(EvaluationDetail::error(
+                ErrorCode::General,
+                message,
+                version,
+            ));
+        }
+        if self.stack.len() + 1 >= self.snapshot.limits.max_prerequisite_depth {
+            let message = format!(
+                "prerequisites nest deeper than {}: {}",
+                self.snapshot.limits.max_prerequisite_depth,
+                self.chain(index, target)
+            );
+            return Some(EvaluationDetail::error(
+                ErrorCode::General,
+                message,
+                version,
+            ));
+        }
+        self.stack.push(index);
+        let result = self.flag(target);
+        self.stack.pop();
+        if let Some(err) = result.error {
+            let message = format!("prerequisite `{}` failed: {}", prereq.key, err.message);
+            return Some(EvaluationDetail::error(err.code, message, version));
+        }
+        let target_on = self
+            .snapshot
+            .flags
+            .get(target)
+            .is_some_and(|e| e.body.as_ref().is_ok_and(|f| f.enabled));
+        if !target_on
+            || result.variation_index.is_none()
+            || result.variation_index != prereq.variation
+        {
+            return Some(off());
+        }
+        None
+    }
+
+    /// `a -> b -> … -> target`, for error messages.
+    fn chain(&self, index: usize, target: usize) -> String {
+        let key = |i: usize| self.snapshot.flags.get(i).map_or("?", |e| &*e.key);
+        let mut text = String::new();
+        for &i in self.stack.iter().chain([index, target].iter()) {
+            if !text.is_empty() {
+                text.push_str(" -> ");
+            }
+            text.push_str(key(i));
+        }
+        text
+    }
+
+    fn serve(
+        &self,
+        flag: &'s Flag,
+        serve: &'s Serve,
+        reason: Reason,
+        version: Option<u64>,
+    ) -> EvaluationDetail<'s> {
+        let rollout = match serve {
+            Serve::Variation(v) => return served(flag, *v, reason, version),
+            Serve::Rollout(rollout) => rollout,
+        };
+        let value = rollout.bucket_by.resolve(self.env.ctx, self.env.now);
+        let bucket = value.and_then(|v| bucket_value(&flag.salt, v));
+        let Some(bucket) = bucket else {
+            return bucketing_error(rollout.bucket_by.is_targeting_key(), value, version);
+        };
+        match rollout.choose(bucket) {
+            Some(v) => served(flag, v, Reason::Split, version),
+            None => EvaluationDetail::error(
+                ErrorCode::General,
+                "rollout chose no variation".into(),
+                version,
+            ),
+        }
+    }
+}
+
+fn bucketing_error(
+    by_targeting_key: bool,
+    value: Option<&Value>,
+    version: Option<u64>,
+) -> EvaluationDetail<'static> {
+    match value {
+        None if by_targeting_key => EvaluationDetail::error(
+            ErrorCode::TargetingKeyMissing,
+            "a percentage rollout needs a targetingKey in the context".into(),
+            version,
+        ),
+        None => EvaluationDetail::error(
+            ErrorCode::InvalidContext,
+            "the context lacks the attribute this rollout buckets by".into(),
+            version,
+        ),
+        Some(v) => EvaluationDetail::error(
+            ErrorCode::InvalidContext,
+            format!(
+                "a rollout can bucket by a string or an integer, not by a {}",
+                type_name(v)
+            ),
+            version,
+        ),
+    }
+}
+
+fn served(
+    flag: &Flag,
+    variation: usize,
+    reason: Reason,
+    version: Option<u64>,
+) -> EvaluationDetail<'_> {
+    let Some(v) = flag.variations.get(variation) else {
+        return EvaluationDetail::error(
+            ErrorCode::General,
+            "variation index out of range".into(),
+            version,
+        );
+    };
+    EvaluationDetail {
+        value: Some(&v.value),
+        variant: Some(&v.key),
+        reason,
+        error: None,
+        rule_index: None,
+        rule_id: None,
+        failed_prerequisite: None,
+        flag_version: version,
+        variation_index: Some(variation),
+    }
+}

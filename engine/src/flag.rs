@@ -1,0 +1,271 @@
+//! Flags: compiled from the wire form once, at load.
+
+use alloc::{boxed::Box, format, string::String, vec::Vec};
+use hashbrown::HashMap;
+use serde_json::{Map, Value};
+
+use crate::{
+    condition::{Condition, SegmentLookup},
+    error::FieldError,
+    limits::Limits,
+    reason::ValueType,
+    rollout::Rollout,
+    segment::compile_conditions,
+    wire::{WireFlag, WireServe},
+};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Variation {
+    pub key: Box<str>,
+    pub value: Value,
+}
+
+/// What a rule or the default rule serves.
+#[derive(Debug, Clone)]
+pub(crate) enum Serve {
+    Variation(usize),
+    Rollout(Rollout),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    pub id: Option<Box<str>>,
+    pub conditions: Vec<Condition>,
+    pub serve: Serve,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Prerequisite {
+    pub key: Box<str>,
+    /// The prerequisite's index in the snapshot, once resolved; `None` if it is absent.
+    pub flag: Option<usize>,
+    /// The required variation's index in the prerequisite flag, once resolved.
+    pub variation: Option<usize>,
+    /// The required variation's key, kept to resolve it after every flag is compiled.
+    pub variation_key: Box<str>,
+}
+
+/// A compiled, valid flag.
+#[derive(Debug, Clone)]
+pub(crate) struct Flag {
+    pub value_type: ValueType,
+    pub variations: Vec<Variation>,
+    pub enabled: bool,
+    pub off: usize,
+    pub targets: HashMap<Box<str>, usize>,
+    pub rules: Vec<Rule>,
+    pub default_rule: Serve,
+    pub prerequisites: Vec<Prerequisite>,
+    pub salt: Box<str>,
+    /// No prerequisites, targets or rules, and a single default variation: `STATIC`.
+    pub is_static: bool,
+}
+
+/// Descriptive fields, kept for listing flags; never used by evaluation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FlagMeta {
+    pub value_type: Option<ValueType>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub metadata: Map<String, Value>,
+}
+
+impl Flag {
+    pub(crate) fn compile(
+        wire: &WireFlag,
+        segments: SegmentLookup<'_>,
+        limits: &Limits,
+    ) -> Result<Self, FieldError> {
+        let value_type = ValueType::parse(&wire.value_type).ok_or_else(|| {
+            FieldError::new(
+                "/type",
+                format!(
+                    "unknown type `{}`; expected boolean, string, number or object",
+                    wire.value_type
+                ),
+            )
+        })?;
+        let variations = compile_variations(wire, value_type, limits)?;
+        let find = |key: &str| variations.iter().position(|v| &*v.key == key);
+        let off = find(&wire.off_variation).ok_or_else(|| {
+            FieldError::new(
+                "/offVariation",
+                format!("unknown variation `{}`", wire.off_variation),
+            )
+        })?;
+        let targets = compile_targets(wire, &find, limits)?;
+        if wire.rules.len() > limits.max_rules {
+            return Err(FieldError::new(
+                "/rules",
+                format!(
+                    "{} rules, over the limit of {}",
+                    wire.rules.len(),
+                    limits.max_rules
+                ),
+            ));
+        }
+        let mut rules = Vec::with_capacity(wire.rules.len());
+        for (r, rule) in wire.rules.iter().enumerate() {
+            let at = |e: FieldError| e.within(format!("/rules/{r}"));
+            rules.push(Rule {
+                id: rule.id.as_deref().map(Into::into),
+                conditions: compile_conditions(&rule.conditions, Some(segments), limits)
+                    .map_err(at)?,
+                serve: compile_serve(&rule.serve, &find).map_err(|e| at(e.within("/serve")))?,
+            });
+        }
+        let default_rule =
+            compile_serve(&wire.default_rule, &find).map_err(|e| e.within("/defaultRule"))?;
+        let prerequisites = compile_prerequisites(wire, limits)?;
+        let is_static = prerequisites.is_empty()
+            && targets.is_empty()
+            && rules.is_empty()
+            && matches!(default_rule, Serve::Variation(_));
+        Ok(Self {
+            value_type,
+            variations,
+            enabled: wire.enabled,
+            off,
+            targets,
+            rules,
+            default_rule,
+            prerequisites,
+            salt: wire.salt.as_deref().unwrap_or(&wire.key).into(),
+            is_static,
+        })
+    }
+
+    pub(crate) fn variation_index(&self, key: &str) -> Option<usize> {
+        self.variations.iter().position(|v| &*v.key == key)
+    }
+}
+
+fn compile_variations(
+    wire: &WireFlag,
+    value_type: ValueType,
+    limits: &Limits,
+) -> Result<Vec<Variation>, FieldError> {
+    if wire.variations.is_empty() {
+        return Err(FieldError::new(
+            "/variations",
+            "a flag needs at least one variation",
+        ));
+    }
+    if wire.variations.len() > limits.max_variations {
+        return Err(FieldError::new(
+            "/variations",
+            format!(
+                "{} variations, over the limit of {}",
+                wire.variations.len(),
+                limits.max_variations
+            ),
+        ));
+    }
+    let mut out: Vec<Variation> = Vec::with_capacity(wire.variations.len());
+    for (i, v) in wire.variations.iter().enumerate() {
+        if out.iter().any(|seen| *seen.key == *v.key) {
+            return Err(FieldError::new(
+                format!("/variations/{i}/key"),
+                format!("duplicate variation key `{}`", v.key),
+            ));
+        }
+        if !value_type.admits(&v.value) {
+            return Err(FieldError::new(
+                format!("/variations/{i}/value"),
+                format!(
+                    "expected a {} value, found {}",
+                    value_type,
+                    crate::context::type_name(&v.value)
+                ),
+            ));
+        }
+        out.push(Variation {
+            key: v.key.as_str().into(),
+            value: v.value.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn compile_targets(
+    wire: &WireFlag,
+    find: &impl Fn(&str) -> Option<usize>,
+    limits: &Limits,
+) -> Result<HashMap<Box<str>, usize>, FieldError> {
+    let total: usize = wire.targets.iter().map(|t| t.values.len()).sum();
+    if total > limits.max_targets {
+        return Err(FieldError::new(
+            "/targets",
+            format!(
+                "{total} target keys, over the limit of {}",
+                limits.max_targets
+            ),
+        ));
+    }
+    let mut targets = HashMap::with_capacity(total);
+    for (t, target) in wire.targets.iter().enumerate() {
+        let variation = find(&target.variation).ok_or_else(|| {
+            FieldError::new(
+                format!("/targets/{t}/variation"),
+                format!("unknown variation `{}`", target.variation),
+            )
+        })?;
+        for (k, key) in target.values.iter().enumerate() {
+            if targets.insert(key.as_str().into(), variation).is_some() {
+                return Err(FieldError::new(
+                    format!("/targets/{t}/values/{k}"),
+                    format!("context key `{key}` is targeted more than once"),
+                ));
+            }
+        }
+    }
+    Ok(targets)
+}
+
+fn compile_serve(
+    wire: &WireServe,
+    find: &impl Fn(&str) -> Option<usize>,
+) -> Result<Serve, FieldError> {
+    match (&wire.variation, &wire.rollout) {
+        (Some(key), None) => find(key)
+            .map(Serve::Variation)
+            .ok_or_else(|| FieldError::new("/variation", format!("unknown variation `{key}`"))),
+        (None, Some(rollout)) => Ok(Serve::Rollout(
+            Rollout::compile(rollout, find).map_err(|e| e.within("/rollout"))?,
+        )),
+        (Some(_), Some(_)) => Err(FieldError::new(
+            "",
+            "serve either a `variation` or a `rollout`, not both",
+        )),
+        (None, None) => Err(FieldError::new(
+            "",
+            "serve needs a `variation` or a `rollout`",
+        )),
+    }
+}
+
+fn compile_prerequisites(
+    wire: &WireFlag,
+    limits: &Limits,
+) -> Result<Vec<Prerequisite>, FieldError> {
+    if wire.prerequisites.len() > limits.max_prerequisites {
+        return Err(FieldError::new(
+            "/prerequisites",
+            format!(
+                "{} prerequisites, over the limit of {}",
+                wire.prerequisites.len(),
+                limits.max_prerequisites
+            ),
+        ));
+    }
+    Ok(wire
+        .prerequisites
+        .iter()
+        .map(|p| Prerequisite {
+            key: p.flag.as_str().into(),
+            flag: None,
+            variation: None,
+            variation_key: p.variation.as_str().into(),
+        })
+        .collect())
+}

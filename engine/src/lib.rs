@@ -1,0 +1,56 @@
+//! The Edgeflag evaluation engine.
+//!
+//! One crate answers "which variation of this flag does this context get?" for
+//! every Edgeflag runtime: the Cloudflare Worker, the Spin app, the WIT component,
+//! the browser SDK and the admin's preview. It is `no_std` + `alloc` and pure — no
+//! I/O, no clock, no randomness; the host passes the time in — so the same source
+//! builds for `wasm32-unknown-unknown`, `wasm32-wasip*` and native, and answers
+//! identically everywhere.
+//!
+//! The flow is: [`Snapshot::load`] parses, validates and compiles a snapshot once
+//! (format v1, `docs/snapshot-format.md`); [`Snapshot::evaluate`] answers with an
+//! [`EvaluationDetail`] that carries the value and OpenFeature's reason and error
+//! code. Errors during evaluation are data, never panics. [`envelope`] signs and
+//! verifies snapshots (Ed25519 JWS).
+//!
+//! Depend on it from hosts and bindings; never re-implement any of its rules.
+
+#![no_std]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+extern crate alloc;
+
+mod attribute;
+mod condition;
+mod context;
+mod date;
+pub mod envelope;
+mod error;
+mod evaluate;
+mod flag;
+mod limits;
+mod reason;
+pub mod rollout;
+mod segment;
+mod snapshot;
+pub mod wire;
+
+pub use attribute::{NOW, TARGETING_KEY};
+pub use condition::OPERATORS;
+pub use context::{Context, ContextError, type_name};
+pub use date::parse_rfc3339;
+pub use error::{FieldError, ItemKind, LoadError, Warning};
+pub use limits::Limits;
+pub use reason::{ErrorCode, EvaluationDetail, EvaluationError, Reason, ValueType};
+pub use snapshot::{FlagInfo, Loaded, SCHEMA_VERSION, Snapshot};
+
+/// The version of the shared test vectors and of this document set.
+pub const SPEC_VERSION: &str = "1.0.0";

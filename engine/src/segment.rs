@@ -1,0 +1,101 @@
+//! Segments: reusable groups of contexts, referred to by `inSegment` / `notInSegment`.
+//!
+//! A context is in a segment when its targeting key is included; otherwise, when
+//! it is not excluded and any of the segment's rules matches (a rule's conditions
+//! are ANDed). Segment rules cannot refer to other segments, so membership never recurses.
+
+use alloc::{boxed::Box, format, string::String, vec::Vec};
+
+use crate::{
+    condition::{Condition, Env, StrSet},
+    error::FieldError,
+    limits::Limits,
+    wire::WireSegment,
+};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Segment {
+    included: StrSet,
+    excluded: StrSet,
+    rules: Vec<Vec<Condition>>,
+}
+
+impl Segment {
+    pub(crate) fn compile(wire: &WireSegment, limits: &Limits) -> Result<Self, FieldError> {
+        let keys = wire.included.len() + wire.excluded.len();
+        if keys > limits.max_targets {
+            return Err(FieldError::new(
+                "",
+                format!(
+                    "{keys} included and excluded keys, over the limit of {}",
+                    limits.max_targets
+                ),
+            ));
+        }
+        if wire.rules.len() > limits.max_rules {
+            return Err(FieldError::new(
+                "/rules",
+                format!(
+                    "{} rules, over the limit of {}",
+                    wire.rules.len(),
+                    limits.max_rules
+                ),
+            ));
+        }
+        let mut rules = Vec::with_capacity(wire.rules.len());
+        for (r, rule) in wire.rules.iter().enumerate() {
+            rules.push(
+                compile_conditions(&rule.conditions, None, limits)
+                    .map_err(|e| e.within(format!("/rules/{r}")))?,
+            );
+        }
+        Ok(Self {
+            included: StrSet::new(boxed(&wire.included)),
+            excluded: StrSet::new(boxed(&wire.excluded)),
+            rules,
+        })
+    }
+
+    pub(crate) fn contains(&self, env: &Env<'_>) -> bool {
+        if let Some(key) = env.ctx.targeting_key() {
+            if self.included.contains(key) {
+                return true;
+            }
+            if self.excluded.contains(key) {
+                return false;
+            }
+        }
+        self.rules
+            .iter()
+            .any(|conditions| conditions.iter().all(|c| c.matches(env)))
+    }
+}
+
+fn boxed(keys: &[String]) -> Vec<Box<str>> {
+    keys.iter().map(|k| k.as_str().into()).collect()
+}
+
+/// Compiles the conditions of one rule, reporting failures at `/conditions/{i}`.
+pub(crate) fn compile_conditions(
+    wire: &[crate::wire::WireCondition],
+    segments: Option<crate::condition::SegmentLookup<'_>>,
+    limits: &Limits,
+) -> Result<Vec<Condition>, FieldError> {
+    if wire.len() > limits.max_conditions {
+        return Err(FieldError::new(
+            "/conditions",
+            format!(
+                "{} conditions, over the limit of {}",
+                wire.len(),
+                limits.max_conditions
+            ),
+        ));
+    }
+    wire.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Condition::compile(c, segments, limits)
+                .map_err(|e| e.within(format!("/conditions/{i}")))
+        })
+        .collect()
+}

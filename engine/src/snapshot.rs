@@ -1,0 +1,386 @@
+//! Loading: parse a snapshot, validate it and compile it once.
+//!
+//! A snapshot-level defect (bad JSON, unsupported schema, over a limit) refuses the
+//! whole snapshot. A defect inside one flag or segment degrades that item alone and
+//! is reported as a [`Warning`].
+
+use alloc::{
+    boxed::Box,
+    format,
+    string::{String, ToString},
+    vec::Vec,
+};
+use hashbrown::HashMap;
+use serde_json::{Map, Value, value::RawValue};
+
+use crate::{
+    error::{FieldError, ItemKind, LoadError, Warning, strip_position},
+    flag::{Flag, FlagMeta},
+    limits::Limits,
+    reason::ValueType,
+    segment::Segment,
+    wire::{WireFlag, WireFlagHeader, WireKeyOnly, WireSegment, WireSnapshot},
+};
+
+/// The snapshot schema version this engine reads.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// A loaded, compiled snapshot: immutable, cheap to evaluate, safe to share.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub(crate) environment: String,
+    pub(crate) version: u64,
+    pub(crate) generated_at: String,
+    /// Sorted by key, so that listing and evaluate-all are deterministic.
+    pub(crate) flags: Vec<FlagEntry>,
+    pub(crate) index: HashMap<Box<str>, usize>,
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) limits: Limits,
+}
+
+/// One flag slot: compiled when valid, the reason when not.
+#[derive(Debug, Clone)]
+pub(crate) struct FlagEntry {
+    pub key: Box<str>,
+    pub version: u64,
+    pub client_visible: bool,
+    pub meta: FlagMeta,
+    pub body: Result<Flag, String>,
+}
+
+/// A snapshot together with the problems found while loading it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    pub warnings: Vec<Warning>,
+}
+
+/// Public facts about one flag, for listings such as the edge's `GET /v1/flags`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlagInfo<'a> {
+    pub key: &'a str,
+    pub version: u64,
+    /// `None` when the flag is invalid and its type could not be read.
+    pub value_type: Option<ValueType>,
+    pub client_visible: bool,
+    pub enabled: bool,
+    pub valid: bool,
+    pub description: Option<&'a str>,
+    pub tags: &'a [String],
+    pub metadata: &'a Map<String, Value>,
+}
+
+impl Snapshot {
+    /// Loads a snapshot with the default [`Limits`].
+    pub fn load(json: &[u8]) -> Result<Loaded, LoadError> {
+        Self::load_with_limits(json, &Limits::default())
+    }
+
+    pub fn load_with_limits(json: &[u8], limits: &Limits) -> Result<Loaded, LoadError> {
+        if json.len() > limits.max_snapshot_bytes {
+            return Err(LoadError::TooLarge {
+                size: json.len(),
+                limit: limits.max_snapshot_bytes,
+            });
+        }
+        let wire: WireSnapshot<'_> =
+            serde_json::from_slice(json).map_err(|e| LoadError::json(&e))?;
+        if wire.schema_version != SCHEMA_VERSION {
+            return Err(LoadError::UnsupportedSchema {
+                found: wire.schema_version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        check_count("flags", wire.flags.len(), limits.max_flags)?;
+        check_count("segments", wire.segments.len(), limits.max_segments)?;
+        if crate::date::parse_rfc3339(&wire.generated_at).is_none() {
+            return Err(LoadError::Invalid {
+                path: "/generatedAt".to_string(),
+                message: format!("`{}` is not an RFC 3339 date-time", wire.generated_at),
+            });
+        }
+        let mut warnings = Vec::new();
+        let (segments, lookup) = load_segments(&wire.segments, limits, &mut warnings);
+        let lookup_ref: HashMap<&str, Result<usize, String>> = lookup
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        let mut flags: Vec<FlagEntry> = wire
+            .flags
+            .iter()
+            .enumerate()
+            .filter_map(|(i, raw)| load_flag(i, raw, &lookup_ref, limits, &mut warnings))
+            .collect();
+        flags.sort_by(|a, b| a.key.cmp(&b.key));
+        mark_duplicates(&mut flags, &mut warnings);
+        let index = flags
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.key.clone(), i))
+            .collect();
+        let mut snapshot = Snapshot {
+            environment: wire.environment,
+            version: wire.version,
+            generated_at: wire.generated_at,
+            flags,
+            index,
+            segments,
+            limits: limits.clone(),
+        };
+        snapshot.resolve_prerequisites(&mut warnings);
+        Ok(Loaded { snapshot, warnings })
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn generated_at(&self) -> &str {
+        &self.generated_at
+    }
+
+    pub fn len(&self) -> usize {
+        self.flags.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+
+    /// Every flag, sorted by key.
+    pub fn flags(&self) -> impl ExactSizeIterator<Item = FlagInfo<'_>> {
+        self.flags.iter().map(FlagEntry::info)
+    }
+
+    pub fn flag(&self, key: &str) -> Option<FlagInfo<'_>> {
+        self.entry(key).map(FlagEntry::info)
+    }
+
+    pub(crate) fn entry(&self, key: &str) -> Option<&FlagEntry> {
+        self.index.get(key).and_then(|&i| self.flags.get(i))
+    }
+
+    /// Links each prerequisite to its flag and required variation. A missing
+    /// prerequisite flag is a warning (the dependent flag then serves its off
+    /// variation); a required variation the prerequisite does not have invalidates
+    /// the dependent flag.
+    fn resolve_prerequisites(&mut self, warnings: &mut Vec<Warning>) {
+        let mut resolved: Vec<(usize, usize, Option<usize>, Option<usize>)> = Vec::new();
+        let mut broken: Vec<(usize, FieldError)> = Vec::new();
+        for (i, entry) in self.flags.iter().enumerate() {
+            let Ok(flag) = &entry.body else { continue };
+            for (p, prereq) in flag.prerequisites.iter().enumerate() {
+                let at = format!("/prerequisites/{p}");
+                let Some(&target) = self.index.get(&prereq.key) else {
+                    warnings.push(warning(ItemKind::Flag, Some(&entry.key), FieldError::new(
+                        format!("{at}/flag"),
+                        format!("prerequisite flag `{}` is not in this snapshot; the flag will serve its off variation", prereq.key),
+                    )));
+                    resolved.push((i, p, None, None));
+                    continue;
+                };
+                let variation = match self.flags.get(target).map(|t| &t.body) {
+                    Some(Ok(t)) => match t.variation_index(&prereq.variation_key) {
+                        Some(v) => Some(v),
+                        None => {
+                            broken.push((
+                                i,
+                                FieldError::new(
+                                    format!("{at}/variation"),
+                                    format!(
+                                        "prerequisite `{}` has no variation `{}`",
+                                        prereq.key, prereq.variation_key
+                                    ),
+                                ),
+                            ));
+                            continue;
+                        }
+                    },
+                    _ => None,
+                };
+                resolved.push((i, p, Some(target), variation));
+            }
+        }
+        for (i, p, target, variation) in resolved {
+            if let Some(Ok(flag)) = self.flags.get_mut(i).map(|e| &mut e.body) {
+                if let Some(prereq) = flag.prerequisites.get_mut(p) {
+                    prereq.flag = target;
+                    prereq.variation = variation;
+                }
+            }
+        }
+        for (i, err) in broken {
+            if let Some(entry) = self.flags.get_mut(i) {
+                warnings.push(warning(ItemKind::Flag, Some(&entry.key), err.clone()));
+                entry.body = Err(err.to_string());
+            }
+        }
+    }
+}
+
+impl FlagEntry {
+    fn info(&self) -> FlagInfo<'_> {
+        FlagInfo {
+            key: &self.key,
+            version: self.version,
+            value_type: self.meta.value_type,
+            client_visible: self.client_visible,
+            enabled: self.body.as_ref().is_ok_and(|f| f.enabled),
+            valid: self.body.is_ok(),
+            description: self.meta.description.as_deref(),
+            tags: &self.meta.tags,
+            metadata: &self.meta.metadata,
+        }
+    }
+}
+
+fn check_count(what: &'static str, count: usize, limit: usize) -> Result<(), LoadError> {
+    if count > limit {
+        return Err(LoadError::TooMany { what, count, limit });
+    }
+    Ok(())
+}
+
+fn warning(kind: ItemKind, key: Option<&str>, err: FieldError) -> Warning {
+    Warning {
+        kind,
+        key: key.map(ToString::to_string),
+        path: err.path,
+        message: err.message,
+    }
+}
+
+type SegmentTable = (Vec<Segment>, HashMap<String, Result<usize, String>>);
+
+fn load_segments(raw: &[&RawValue], limits: &Limits, warnings: &mut Vec<Warning>) -> SegmentTable {
+    let mut segments = Vec::new();
+    let mut lookup: HashMap<String, Result<usize, String>> = HashMap::new();
+    for (i, raw) in raw.iter().enumerate() {
+        let wire: WireSegment = match serde_json::from_str(raw.get()) {
+            Ok(wire) => wire,
+            Err(e) => {
+                let key = serde_json::from_str::<WireKeyOnly>(raw.get())
+                    .ok()
+                    .map(|k| k.key);
+                let message = format!("segment #{i} is malformed: {}", strip_position(&e));
+                warnings.push(warning(
+                    ItemKind::Segment,
+                    key.as_deref(),
+                    FieldError::new("", message.clone()),
+                ));
+                if let Some(key) = key {
+                    lookup.insert(key, Err(message));
+                }
+                continue;
+            }
+        };
+        if lookup.contains_key(&wire.key) {
+            let message = "duplicate segment key".to_string();
+            warnings.push(warning(
+                ItemKind::Segment,
+                Some(&wire.key),
+                FieldError::new("", message.clone()),
+            ));
+            lookup.insert(wire.key, Err(message));
+            continue;
+        }
+        match Segment::compile(&wire, limits) {
+            Ok(segment) => {
+                lookup.insert(wire.key, Ok(segments.len()));
+                segments.push(segment);
+            }
+            Err(err) => {
+                warnings.push(warning(ItemKind::Segment, Some(&wire.key), err.clone()));
+                lookup.insert(wire.key, Err(err.to_string()));
+            }
+        }
+    }
+    (segments, lookup)
+}
+
+fn load_flag(
+    i: usize,
+    raw: &RawValue,
+    segments: &HashMap<&str, Result<usize, String>>,
+    limits: &Limits,
+    warnings: &mut Vec<Warning>,
+) -> Option<FlagEntry> {
+    let wire: WireFlag = match serde_json::from_str(raw.get()) {
+        Ok(wire) => wire,
+        Err(e) => return malformed_flag(i, raw, &strip_position(&e), warnings),
+    };
+    let meta = FlagMeta {
+        value_type: ValueType::parse(&wire.value_type),
+        description: wire.description.clone(),
+        tags: wire.tags.clone(),
+        metadata: wire.metadata.clone(),
+    };
+    let body = Flag::compile(&wire, segments, limits).map_err(|err| {
+        warnings.push(warning(ItemKind::Flag, Some(&wire.key), err.clone()));
+        err.to_string()
+    });
+    Some(FlagEntry {
+        key: wire.key.as_str().into(),
+        version: wire.version,
+        client_visible: wire.client_visible,
+        meta,
+        body,
+    })
+}
+
+/// A flag that does not even parse: keep it under its key if the key is readable,
+/// so that asking for it answers `PARSE_ERROR` rather than `FLAG_NOT_FOUND`.
+fn malformed_flag(
+    i: usize,
+    raw: &RawValue,
+    why: &str,
+    warnings: &mut Vec<Warning>,
+) -> Option<FlagEntry> {
+    let header = serde_json::from_str::<WireFlagHeader>(raw.get()).ok();
+    let message = format!("flag #{i} is malformed: {why}");
+    let key = header.as_ref().map(|h| h.key.as_str());
+    warnings.push(warning(
+        ItemKind::Flag,
+        key,
+        FieldError::new("", message.clone()),
+    ));
+    let header = header?;
+    Some(FlagEntry {
+        key: header.key.as_str().into(),
+        version: header.version.as_ref().and_then(Value::as_u64).unwrap_or(0),
+        client_visible: header
+            .client_visible
+            .as_ref()
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        meta: FlagMeta::default(),
+        body: Err(message),
+    })
+}
+
+/// Two flags with one key: neither can be trusted, so the key answers
+/// `PARSE_ERROR` (one entry is kept, so the key still resolves). Needs `flags` sorted.
+fn mark_duplicates(flags: &mut Vec<FlagEntry>, warnings: &mut Vec<Warning>) {
+    const DUPLICATE: &str = "duplicate flag key";
+    let mut kept: Vec<FlagEntry> = Vec::with_capacity(flags.len());
+    for entry in flags.drain(..) {
+        match kept.last_mut() {
+            Some(last) if last.key == entry.key => {
+                if last.body.as_ref().err().map(String::as_str) != Some(DUPLICATE) {
+                    warnings.push(warning(
+                        ItemKind::Flag,
+                        Some(&last.key),
+                        FieldError::new("", DUPLICATE),
+                    ));
+                }
+                last.body = Err(DUPLICATE.to_string());
+            }
+            _ => kept.push(entry),
+        }
+    }
+    *flags = kept;
+}
