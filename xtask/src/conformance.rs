@@ -1,0 +1,66 @@
+//! The conformance table: per runtime, how many shared vectors passed, failed or are
+//! suppressed. Each runtime's runner writes `<runtime>.json` into the conformance
+//! directory; this only reads and prints them.
+
+use std::{fs, path::Path};
+
+use serde_json::Value;
+
+/// Every runtime that must run the shared vectors, in the order the table lists them.
+pub const RUNTIMES: &[&str] = &[
+    "native",
+    "wit-component",
+    "worker",
+    "spin-app",
+    "js-node",
+    "js-chromium",
+];
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+    pub suppressed: u64,
+    pub total: u64,
+}
+
+fn read(dir: &Path, runtime: &str) -> Option<Counts> {
+    let text = fs::read_to_string(dir.join(format!("{runtime}.json"))).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+    Some(Counts {
+        passed: n("passed"),
+        failed: n("failed"),
+        suppressed: n("suppressed"),
+        total: n("total"),
+    })
+}
+
+/// Prints the table; returns how many runtimes failed vectors or produced no results.
+pub fn print(dir: &Path) -> Result<usize, String> {
+    println!();
+    println!("Conformance (shared vectors, tests/vectors/):");
+    println!(
+        "{:<15} {:>7} {:>7} {:>11} {:>7}",
+        "runtime", "passed", "failed", "suppressed", "total"
+    );
+    let mut bad = 0;
+    for runtime in RUNTIMES {
+        match read(dir, runtime) {
+            Some(c) => {
+                if c.failed > 0 || c.passed == 0 {
+                    bad += 1;
+                }
+                println!(
+                    "{:<15} {:>7} {:>7} {:>11} {:>7}",
+                    runtime, c.passed, c.failed, c.suppressed, c.total
+                );
+            }
+            None => {
+                bad += 1;
+                println!("{runtime:<15} {:>7}", "no results");
+            }
+        }
+    }
+    Ok(bad)
+}

@@ -1,0 +1,89 @@
+//! Install-if-missing for every tool the builds and tests need. Each step checks the
+//! installed version first, so a prepared machine skips it; nothing is fetched from
+//! anywhere but rustup, crates.io, npm and Debian.
+
+use crate::{output_line, run as exec};
+
+/// The exact wasm-bindgen version pinned in the workspace (`Cargo.toml`): the CLI must match it.
+pub const WASM_BINDGEN: &str = "0.2.130";
+/// The worker-build version matching the `worker` crate.
+pub const WORKER_BUILD: &str = "0.8.7";
+const TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32-wasip2"];
+/// Debian packages: the browser for the JS SDK's browser suite, PostgreSQL for the admin's.
+const APT: &[(&str, &str)] = &[
+    ("chromium", "/usr/bin/chromium"),
+    ("chromium-driver", "/usr/bin/chromedriver"),
+    ("postgresql", "/usr/lib/postgresql"),
+];
+
+pub fn run_all() -> Result<(), String> {
+    rust_targets()?;
+    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN, false)?;
+    cargo_tool("worker-build", "worker-build", WORKER_BUILD, true)?;
+    apt_packages()
+}
+
+pub fn run() -> Result<(), String> {
+    run_all()?;
+    println!("xtask install: everything is in place");
+    Ok(())
+}
+
+fn rust_targets() -> Result<(), String> {
+    let installed = std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    let installed = String::from_utf8_lossy(&installed.stdout);
+    let missing: Vec<&str> = TARGETS
+        .iter()
+        .copied()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut args = vec!["target", "add"];
+    args.extend(missing);
+    exec("rustup", &args)
+}
+
+/// `cargo install` of `krate` at `version` unless `binary --version` already reports it.
+/// wasm-bindgen-cli must be installed without `--locked`: its lockfile pins a yanked crate.
+fn cargo_tool(binary: &str, krate: &str, version: &str, locked: bool) -> Result<(), String> {
+    let reported = output_line(binary, &["--version"]).unwrap_or_default();
+    if reported.split_whitespace().any(|word| word == version) {
+        return Ok(());
+    }
+    println!("xtask install: {krate} {version} (found: {reported:?}); this compiles from crates.io");
+    let mut args = vec!["install", krate, "--version", version];
+    if locked {
+        args.push("--locked");
+    }
+    exec("cargo", &args)
+}
+
+fn apt_packages() -> Result<(), String> {
+    let missing: Vec<&str> = APT
+        .iter()
+        .filter(|(_, path)| !std::path::Path::new(path).exists())
+        .map(|(name, _)| *name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("xtask install: apt-get install {}", missing.join(" "));
+    exec("apt-get", &["update", "-qq"])?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(missing);
+    let status = std::process::Command::new("apt-get")
+        .args(&args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("apt-get install failed ({status})"))
+    }
+}

@@ -1,0 +1,91 @@
+//! `cargo xtask`: the project's automation, for what cargo cannot do on its own.
+//!
+//! - `install`      install what is missing (rustup targets, wasm tools from crates.io,
+//!   Debian packages), each version-checked so a machine that has it skips the step;
+//! - `test`         every test suite, the same command CI runs; ends with a summary line;
+//! - `conformance`  the per-runtime table of shared-vector results;
+//! - `up`           the whole system locally: admin on SQLite, the Worker on local workerd,
+//!   demo flags published (see `demo.rs`).
+//!
+//! It depends on nothing but `serde_json`, runs plain processes, and stops every process it starts.
+
+mod conformance;
+mod demo;
+mod install;
+mod suites;
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+    process::{Command, ExitCode},
+};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("install") => install::run(),
+        Some("test") => suites::run(args.get(1..).unwrap_or_default()),
+        Some("conformance") => conformance::print(&conformance_dir()).map(|_| ()),
+        Some("up") => demo::up(),
+        _ => {
+            eprintln!("usage: cargo xtask <install | test [suite…] | conformance | up>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("xtask: {message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The repository root (the parent of this crate's directory).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Where runtimes drop their `<runtime>.json` vector results.
+pub fn conformance_dir() -> PathBuf {
+    env::var_os("EDGEFLAG_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("conformance"))
+}
+
+/// Cargo's target directory, honouring `CARGO_TARGET_DIR` as cargo does.
+pub fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Runs a command in the repository root, inheriting stdio; fails on a non-zero exit.
+pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed ({status})", args.join(" ")))
+    }
+}
+
+/// The first line a command prints, if it runs at all (used for version checks).
+pub fn output_line(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_string())
+}

@@ -1,0 +1,95 @@
+//! `cargo xtask test`: every suite, in an order that builds the cheap things first.
+//! A failing suite does not stop the run, so one run reports every failure; the run
+//! fails if any suite failed, and ends with a `suites: N passed, N failed` line.
+
+use std::time::Instant;
+
+use crate::{conformance, conformance_dir, install};
+
+struct Suite {
+    name: &'static str,
+    what: &'static str,
+    steps: &'static [(&'static str, &'static [&'static str])],
+}
+
+const SUITES: &[Suite] = &[
+    Suite {
+        name: "fmt",
+        what: "rustfmt check",
+        steps: &[("cargo", &["fmt", "--all", "--", "--check"])],
+    },
+    Suite {
+        name: "clippy",
+        what: "clippy, warnings denied, native crates",
+        steps: &[(
+            "cargo",
+            &["clippy", "--all-targets", "--all-features", "--", "-D", "warnings"],
+        )],
+    },
+    Suite {
+        name: "rust",
+        what: "unit, vector, property and router tests of the native crates",
+        steps: &[("cargo", &["test", "--all-features"])],
+    },
+    Suite {
+        name: "engine-wasm",
+        what: "the engine builds for wasm32-unknown-unknown without std",
+        steps: &[(
+            "cargo",
+            &[
+                "build",
+                "-p",
+                "edgeflag-engine",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--profile",
+                "wasm",
+            ],
+        )],
+    },
+];
+
+pub fn run(selected: &[String]) -> Result<(), String> {
+    let chosen: Vec<&Suite> = SUITES
+        .iter()
+        .filter(|s| selected.is_empty() || selected.iter().any(|n| n == s.name))
+        .collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = SUITES.iter().map(|s| s.name).collect();
+        return Err(format!("no such suite; suites are: {}", names.join(", ")));
+    }
+    install::run_all()?;
+    let _ = std::fs::remove_dir_all(conformance_dir());
+    let mut results = Vec::new();
+    for suite in chosen {
+        println!("\n=== {} — {}", suite.name, suite.what);
+        let started = Instant::now();
+        let outcome = suite.steps.iter().try_for_each(|(p, a)| crate::run(p, a));
+        let secs = started.elapsed().as_secs();
+        match &outcome {
+            Ok(()) => println!("=== {}: passed in {secs} s", suite.name),
+            Err(e) => println!("=== {}: FAILED in {secs} s: {e}", suite.name),
+        }
+        results.push((suite.name, outcome.is_ok(), secs));
+    }
+    let bad_runtimes = if selected.is_empty() {
+        conformance::print(&conformance_dir())?
+    } else {
+        0
+    };
+    println!("\nSuites:");
+    for (name, ok, secs) in &results {
+        println!("  {name:<14} {:<7} {secs:>5} s", if *ok { "passed" } else { "FAILED" });
+    }
+    let passed = results.iter().filter(|r| r.1).count();
+    let failed = results.len() - passed;
+    if bad_runtimes > 0 {
+        println!("{bad_runtimes} runtime(s) have failing vectors or no results");
+    }
+    // The summary is the last line, for CI to read; the exit code carries the verdict.
+    println!("suites: {passed} passed, {failed} failed");
+    if failed > 0 || bad_runtimes > 0 {
+        return Err(String::new());
+    }
+    Ok(())
+}
