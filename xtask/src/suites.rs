@@ -60,6 +60,7 @@ pub fn run(selected: &[String]) -> Result<(), String> {
     }
     install::run_all()?;
     let _ = std::fs::remove_dir_all(conformance_dir());
+    let run_started = Instant::now();
     let mut results = Vec::new();
     for suite in chosen {
         println!("\n=== {} — {}", suite.name, suite.what);
@@ -83,6 +84,7 @@ pub fn run(selected: &[String]) -> Result<(), String> {
     }
     let passed = results.iter().filter(|r| r.1).count();
     let failed = results.len() - passed;
+    println!("  {:<14} {:<7} {:>5} s", "total", "", run_started.elapsed().as_secs());
     if bad_runtimes > 0 {
         println!("{bad_runtimes} runtime(s) have failing vectors or no results");
     }
