@@ -422,7 +422,8 @@ impl ValueSet {
                 Value::String(s) if fold => strings.push(s.to_lowercase().into_boxed_str()),
                 Value::String(s) => strings.push(s.as_str().into()),
                 Value::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
-                Value::Bool(b) => booleans[usize::from(*b)] = true,
+                Value::Bool(true) => booleans[1] = true,
+                Value::Bool(false) => booleans[0] = true,
                 other => {
                     return Err(format!(
                         "expected a string, number or boolean, found {}",

@@ -64,10 +64,10 @@ impl Context {
     }
 
     pub fn from_map(attributes: Map<String, Value>) -> Result<Self, ContextError> {
-        if let Some(key) = attributes.get(TARGETING_KEY) {
-            if !key.is_string() {
-                return Err(ContextError::TargetingKeyNotString(type_name(key)));
-            }
+        if let Some(key) = attributes.get(TARGETING_KEY)
+            && !key.is_string()
+        {
+            return Err(ContextError::TargetingKeyNotString(type_name(key)));
         }
         Ok(Self { attributes })
     }

@@ -44,19 +44,18 @@ impl Snapshot {
         ctx: &Context,
         now_ms: i64,
     ) -> EvaluationDetail<'_> {
-        if let Some(entry) = self.entry(key) {
-            if let Ok(flag) = &entry.body {
-                if flag.value_type != expected {
-                    return EvaluationDetail::error(
-                        ErrorCode::TypeMismatch,
-                        format!(
-                            "flag `{key}` is of type {}, not {expected}",
-                            flag.value_type
-                        ),
-                        Some(entry.version),
-                    );
-                }
-            }
+        if let Some(entry) = self.entry(key)
+            && let Ok(flag) = &entry.body
+            && flag.value_type != expected
+        {
+            return EvaluationDetail::error(
+                ErrorCode::TypeMismatch,
+                format!(
+                    "flag `{key}` is of type {}, not {expected}",
+                    flag.value_type
+                ),
+                Some(entry.version),
+            );
         }
         self.evaluate(key, ctx, now_ms)
     }
@@ -182,7 +181,9 @@ where
                 version,
             ));
         }
-        if self.stack.len() + 1 >= self.snapshot.limits.max_prerequisite_depth {
+        // `target` nests `stack.len() + 1` prerequisites deep; the limit is the
+        // deepest nesting allowed, so a chain of exactly that many links still works.
+        if self.stack.len() + 1 > self.snapshot.limits.max_prerequisite_depth {
             let message = format!(
                 "prerequisites nest deeper than {}: {}",
                 self.snapshot.limits.max_prerequisite_depth,
@@ -305,5 +306,68 @@ fn served(
         failed_prerequisite: None,
         flag_version: version,
         variation_index: Some(variation),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Limits;
+    use alloc::{format, vec::Vec};
+    use serde_json::json;
+
+    /// `chain-0 -> chain-1 -> … -> chain-{links}`: evaluating `chain-0` nests `links` deep.
+    fn chain(links: usize, limits: &Limits) -> Snapshot {
+        let flags: Vec<Value> = (0..=links)
+            .map(|i| {
+                let prerequisites: Vec<Value> = if i < links {
+                    alloc::vec![json!({"flag": format!("chain-{}", i + 1), "variation": "on"})]
+                } else {
+                    Vec::new()
+                };
+                json!({"key": format!("chain-{i}"), "type": "boolean", "enabled": true,
+                       "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+                       "offVariation": "off", "defaultRule": {"variation": "on"},
+                       "prerequisites": prerequisites})
+            })
+            .collect();
+        let doc = json!({"schemaVersion": 1, "environment": "t", "version": 1,
+                         "generatedAt": "2026-11-25T12:00:00Z", "flags": flags});
+        let bytes = serde_json::to_vec(&doc).unwrap();
+        Snapshot::load_with_limits(&bytes, limits).unwrap().snapshot
+    }
+
+    #[test]
+    fn prerequisites_may_nest_exactly_as_deep_as_the_limit() {
+        let limits = Limits {
+            max_prerequisite_depth: 3,
+            ..Limits::default()
+        };
+        let ctx = Context::new();
+        let at_limit = chain(3, &limits);
+        assert_eq!(
+            at_limit.evaluate("chain-0", &ctx, 0).reason,
+            Reason::Default
+        );
+        let too_deep = chain(4, &limits);
+        let detail = too_deep.evaluate("chain-0", &ctx, 0);
+        assert_eq!(detail.error_code(), Some(ErrorCode::General));
+        assert_eq!(
+            too_deep.evaluate("chain-1", &ctx, 0).reason,
+            Reason::Default
+        );
+    }
+
+    #[test]
+    fn the_default_limit_allows_sixteen_nested_prerequisites() {
+        let ctx = Context::new();
+        let limits = Limits::default();
+        assert_eq!(
+            chain(16, &limits).evaluate("chain-0", &ctx, 0).reason,
+            Reason::Default
+        );
+        let too_deep = chain(17, &limits);
+        let detail = too_deep.evaluate("chain-0", &ctx, 0);
+        assert_eq!(detail.error_code(), Some(ErrorCode::General));
     }
 }

@@ -121,7 +121,10 @@ impl Rollout {
             // Cannot saturate: the weights were just checked to sum to BUCKETS.
             upper = upper.saturating_add(wv.weight);
             if wv.weight > 0 {
-                slots.push(Slot { upper, variation: index });
+                slots.push(Slot {
+                    upper,
+                    variation: index,
+                });
             }
         }
         Ok(Self { bucket_by, slots })
@@ -200,7 +203,11 @@ mod tests {
         let err = rollout(&[("a", 50_000), ("b", 49_999)]).unwrap_err();
         assert_eq!(err.path, "/variations");
         let err = rollout(&[("a", u32::MAX), ("b", u32::MAX)]).unwrap_err();
-        assert!(err.message.ends_with("they add up to 8589934590"), "{}", err.message);
+        assert!(
+            err.message.ends_with("they add up to 8589934590"),
+            "{}",
+            err.message
+        );
         let err = rollout(&[("z", 100_000)]).unwrap_err();
         assert_eq!(err.path, "/variations/0/variation");
         assert_eq!(rollout(&[]).unwrap_err().path, "/variations");

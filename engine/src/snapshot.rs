@@ -206,11 +206,11 @@ impl Snapshot {
             }
         }
         for (i, p, target, variation) in resolved {
-            if let Some(Ok(flag)) = self.flags.get_mut(i).map(|e| &mut e.body) {
-                if let Some(prereq) = flag.prerequisites.get_mut(p) {
-                    prereq.flag = target;
-                    prereq.variation = variation;
-                }
+            if let Some(Ok(flag)) = self.flags.get_mut(i).map(|e| &mut e.body)
+                && let Some(prereq) = flag.prerequisites.get_mut(p)
+            {
+                prereq.flag = target;
+                prereq.variation = variation;
             }
         }
         for (i, err) in broken {
