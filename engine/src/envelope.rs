@@ -63,12 +63,15 @@ pub struct Verified {
 #[derive(Debug, Clone)]
 pub struct VerifyingKey {
     kid: String,
-    key: ed25519_compact::PublicKey,
+    key: ed25519_dalek::VerifyingKey,
 }
 
 impl VerifyingKey {
     pub fn from_bytes(kid: &str, bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let key = ed25519_compact::PublicKey::from_slice(bytes).map_err(|_| {
+        let bytes: &[u8; 32] = bytes.try_into().map_err(|_| {
+            EnvelopeError::InvalidKey(format!("key `{kid}` is not a 32-byte Ed25519 public key"))
+        })?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| {
             EnvelopeError::InvalidKey(format!("key `{kid}` is not a 32-byte Ed25519 public key"))
         })?;
         Ok(Self {
@@ -98,7 +101,7 @@ impl VerifyingKey {
         Jwk {
             kty: "OKP".to_string(),
             crv: "Ed25519".to_string(),
-            x: Base64UrlUnpadded::encode_string(self.key.as_ref()),
+            x: Base64UrlUnpadded::encode_string(self.key.as_bytes()),
             kid: self.kid.clone(),
             alg: Some(ALG.to_string()),
             key_use: Some("sig".to_string()),
@@ -234,16 +237,15 @@ fn decode_header(b64: &str) -> Result<Header, EnvelopeError> {
 #[derive(Debug, Clone)]
 pub struct SigningKey {
     kid: String,
-    pair: ed25519_compact::KeyPair,
+    key: ed25519_dalek::SigningKey,
 }
 
 #[cfg(feature = "sign")]
 impl SigningKey {
     pub fn from_seed(kid: &str, seed: [u8; 32]) -> Self {
-        let pair = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed));
         Self {
             kid: kid.to_string(),
-            pair,
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
         }
     }
 
@@ -252,13 +254,13 @@ impl SigningKey {
     }
 
     pub fn seed(&self) -> [u8; 32] {
-        *self.pair.sk.seed()
+        self.key.to_bytes()
     }
 
     pub fn verifying_key(&self) -> VerifyingKey {
         VerifyingKey {
             kid: self.kid.clone(),
-            key: self.pair.pk,
+            key: self.key.verifying_key(),
         }
     }
 
@@ -284,11 +286,9 @@ impl SigningKey {
         let mut token = Base64UrlUnpadded::encode_string(&header_json);
         token.push('.');
         token.push_str(&Base64UrlUnpadded::encode_string(payload));
-        let signature = Ed25519.sign(&self.pair.sk, token.as_bytes());
+        let signature = Ed25519.sign(&self.key, token.as_bytes());
         token.push('.');
-        token.push_str(&Base64UrlUnpadded::encode_string(
-            signature.as_bytes().as_ref(),
-        ));
+        token.push_str(&Base64UrlUnpadded::encode_string(&signature.to_bytes()));
         token
     }
 }
