@@ -45,6 +45,14 @@ impl AttributeRef {
         Ok(Self::Pointer(tokens))
     }
 
+    /// Like [`AttributeRef::parse`], reusing the string's allocation for top-level names.
+    pub(crate) fn parse_owned(name: String) -> Result<Self, FieldError> {
+        if name.is_empty() || name == NOW || name.starts_with('/') {
+            return Self::parse(&name);
+        }
+        Ok(Self::Top(name.into_boxed_str()))
+    }
+
     pub(crate) fn is_targeting_key(&self) -> bool {
         matches!(self, Self::Top(name) if &**name == TARGETING_KEY)
     }

@@ -121,7 +121,7 @@ impl Condition {
     /// Compiles one condition. `segments` is `None` inside segments, whose rules may
     /// not refer to other segments.
     pub(crate) fn compile(
-        wire: &WireCondition,
+        wire: WireCondition,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
     ) -> Result<Self, FieldError> {
@@ -135,18 +135,25 @@ impl Condition {
                 ),
             ));
         }
-        let test = Test::compile(wire, segments, limits)?;
+        let WireCondition {
+            attribute,
+            op,
+            values,
+            case_insensitive,
+            negate,
+        } = wire;
+        let test = Test::compile(&op, values, case_insensitive, segments, limits)?;
         let attribute = match test {
             // Segment membership looks at the whole context; no attribute is needed.
-            Test::Segment { .. } | Test::Unknown if wire.attribute.is_empty() => {
+            Test::Segment { .. } | Test::Unknown if attribute.is_empty() => {
                 AttributeRef::Top("".into())
             }
-            _ => AttributeRef::parse(&wire.attribute).map_err(|e| e.within("/attribute"))?,
+            _ => AttributeRef::parse_owned(attribute).map_err(|e| e.within("/attribute"))?,
         };
         Ok(Self {
             attribute,
             test,
-            negate: wire.negate,
+            negate,
         })
     }
 
@@ -189,25 +196,29 @@ impl Condition {
 }
 
 impl Test {
+    /// Compiles an operator and its values. String values are moved, not copied:
+    /// loading large snapshots is dominated by allocation.
     fn compile(
-        wire: &WireCondition,
+        op: &str,
+        values: Vec<Value>,
+        fold: bool,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
     ) -> Result<Self, FieldError> {
-        let fold = wire.case_insensitive;
-        let values = &wire.values;
-        Ok(match wire.op.as_str() {
+        let owned = values;
+        let values = &owned;
+        Ok(match op {
             "in" => Self::Equals {
-                set: ValueSet::compile(values, fold)?,
+                set: ValueSet::compile(owned, fold)?,
                 none: false,
             },
             "notIn" => Self::Equals {
-                set: ValueSet::compile(values, fold)?,
+                set: ValueSet::compile(owned, fold)?,
                 none: true,
             },
-            "startsWith" => Self::text(TextOp::StartsWith, values, fold)?,
-            "endsWith" => Self::text(TextOp::EndsWith, values, fold)?,
-            "contains" => Self::text(TextOp::Contains, values, fold)?,
+            "startsWith" => Self::text(TextOp::StartsWith, owned, fold)?,
+            "endsWith" => Self::text(TextOp::EndsWith, owned, fold)?,
+            "contains" => Self::text(TextOp::Contains, owned, fold)?,
             "matches" => Self::Regex(each(values, |v| regex(v, fold, limits))?),
             "lt" => Self::number(LT, values)?,
             "lte" => Self::number(LTE, values)?,
@@ -229,11 +240,11 @@ impl Test {
         })
     }
 
-    fn text(op: TextOp, values: &[Value], fold: bool) -> Result<Self, FieldError> {
-        let needles = each(values, |v| match v {
+    fn text(op: TextOp, values: Vec<Value>, fold: bool) -> Result<Self, FieldError> {
+        let needles = each_owned(values, |v| match v {
             Value::String(s) if fold => Ok(s.to_lowercase().into_boxed_str()),
-            Value::String(s) => Ok(s.as_str().into()),
-            other => Err(format!("expected a string, found {}", type_name(other))),
+            Value::String(s) => Ok(s.into_boxed_str()),
+            other => Err(format!("expected a string, found {}", type_name(&other))),
         })?;
         Ok(Self::Text { op, needles, fold })
     }
@@ -340,6 +351,24 @@ impl Test {
     }
 }
 
+/// Like [`each`], consuming the values.
+fn each_owned<T>(
+    values: Vec<Value>,
+    mut f: impl FnMut(Value) -> Result<T, String>,
+) -> Result<Vec<T>, FieldError> {
+    if values.is_empty() {
+        return Err(FieldError::new(
+            "/values",
+            "this operator needs at least one value",
+        ));
+    }
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| f(v).map_err(|m| FieldError::new(format!("/values/{i}"), m)))
+        .collect()
+}
+
 /// Compiles each value, reporting the first failure at `/values/{i}`.
 fn each<T>(
     values: &[Value],
@@ -413,21 +442,21 @@ struct ValueSet {
 }
 
 impl ValueSet {
-    fn compile(values: &[Value], fold: bool) -> Result<Self, FieldError> {
+    fn compile(values: Vec<Value>, fold: bool) -> Result<Self, FieldError> {
         let mut strings = Vec::new();
         let mut numbers = Vec::new();
         let mut booleans = [false; 2];
-        each(values, |v| {
+        each_owned(values, |v| {
             match v {
                 Value::String(s) if fold => strings.push(s.to_lowercase().into_boxed_str()),
-                Value::String(s) => strings.push(s.as_str().into()),
+                Value::String(s) => strings.push(s.into_boxed_str()),
                 Value::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
                 Value::Bool(true) => booleans[1] = true,
                 Value::Bool(false) => booleans[0] = true,
                 other => {
                     return Err(format!(
                         "expected a string, number or boolean, found {}",
-                        type_name(other)
+                        type_name(&other)
                     ));
                 }
             }

@@ -11,7 +11,7 @@ use crate::{
     reason::ValueType,
     rollout::Rollout,
     segment::compile_conditions,
-    wire::{WireFlag, WireServe},
+    wire::{WireFlag, WirePrerequisite, WireServe, WireTarget, WireVariation},
 };
 
 #[derive(Debug, Clone)]
@@ -71,8 +71,10 @@ pub(crate) struct FlagMeta {
 }
 
 impl Flag {
+    /// Compiles a flag, consuming its wire form: strings and values are moved into
+    /// the compiled flag rather than copied, since loading is dominated by allocation.
     pub(crate) fn compile(
-        wire: &WireFlag,
+        wire: WireFlag,
         segments: SegmentLookup<'_>,
         limits: &Limits,
     ) -> Result<Self, FieldError> {
@@ -85,7 +87,7 @@ impl Flag {
                 ),
             )
         })?;
-        let variations = compile_variations(wire, value_type, limits)?;
+        let variations = compile_variations(wire.variations, value_type, limits)?;
         let find = |key: &str| variations.iter().position(|v| &*v.key == key);
         let off = find(&wire.off_variation).ok_or_else(|| {
             FieldError::new(
@@ -93,7 +95,7 @@ impl Flag {
                 format!("unknown variation `{}`", wire.off_variation),
             )
         })?;
-        let targets = compile_targets(wire, &find, limits)?;
+        let targets = compile_targets(wire.targets, &find, limits)?;
         if wire.rules.len() > limits.max_rules {
             return Err(FieldError::new(
                 "/rules",
@@ -105,18 +107,18 @@ impl Flag {
             ));
         }
         let mut rules = Vec::with_capacity(wire.rules.len());
-        for (r, rule) in wire.rules.iter().enumerate() {
+        for (r, rule) in wire.rules.into_iter().enumerate() {
             let at = |e: FieldError| e.within(format!("/rules/{r}"));
             rules.push(Rule {
-                id: rule.id.as_deref().map(Into::into),
-                conditions: compile_conditions(&rule.conditions, Some(segments), limits)
+                id: rule.id.map(String::into_boxed_str),
+                conditions: compile_conditions(rule.conditions, Some(segments), limits)
                     .map_err(at)?,
-                serve: compile_serve(&rule.serve, &find).map_err(|e| at(e.within("/serve")))?,
+                serve: compile_serve(rule.serve, &find).map_err(|e| at(e.within("/serve")))?,
             });
         }
         let default_rule =
-            compile_serve(&wire.default_rule, &find).map_err(|e| e.within("/defaultRule"))?;
-        let prerequisites = compile_prerequisites(wire, limits)?;
+            compile_serve(wire.default_rule, &find).map_err(|e| e.within("/defaultRule"))?;
+        let prerequisites = compile_prerequisites(wire.prerequisites, limits)?;
         let is_static = prerequisites.is_empty()
             && targets.is_empty()
             && rules.is_empty()
@@ -130,7 +132,7 @@ impl Flag {
             rules,
             default_rule,
             prerequisites,
-            salt: wire.salt.as_deref().unwrap_or(&wire.key).into(),
+            salt: wire.salt.unwrap_or(wire.key).into_boxed_str(),
             is_static,
         })
     }
@@ -141,28 +143,28 @@ impl Flag {
 }
 
 fn compile_variations(
-    wire: &WireFlag,
+    wire: Vec<WireVariation>,
     value_type: ValueType,
     limits: &Limits,
 ) -> Result<Vec<Variation>, FieldError> {
-    if wire.variations.is_empty() {
+    if wire.is_empty() {
         return Err(FieldError::new(
             "/variations",
             "a flag needs at least one variation",
         ));
     }
-    if wire.variations.len() > limits.max_variations {
+    if wire.len() > limits.max_variations {
         return Err(FieldError::new(
             "/variations",
             format!(
                 "{} variations, over the limit of {}",
-                wire.variations.len(),
+                wire.len(),
                 limits.max_variations
             ),
         ));
     }
-    let mut out: Vec<Variation> = Vec::with_capacity(wire.variations.len());
-    for (i, v) in wire.variations.iter().enumerate() {
+    let mut out: Vec<Variation> = Vec::with_capacity(wire.len());
+    for (i, v) in wire.into_iter().enumerate() {
         if out.iter().any(|seen| *seen.key == *v.key) {
             return Err(FieldError::new(
                 format!("/variations/{i}/key"),
@@ -180,19 +182,19 @@ fn compile_variations(
             ));
         }
         out.push(Variation {
-            key: v.key.as_str().into(),
-            value: v.value.clone(),
+            key: v.key.into_boxed_str(),
+            value: v.value,
         });
     }
     Ok(out)
 }
 
 fn compile_targets(
-    wire: &WireFlag,
+    wire: Vec<WireTarget>,
     find: &impl Fn(&str) -> Option<usize>,
     limits: &Limits,
 ) -> Result<HashMap<Box<str>, usize>, FieldError> {
-    let total: usize = wire.targets.iter().map(|t| t.values.len()).sum();
+    let total: usize = wire.iter().map(|t| t.values.len()).sum();
     if total > limits.max_targets {
         return Err(FieldError::new(
             "/targets",
@@ -203,31 +205,32 @@ fn compile_targets(
         ));
     }
     let mut targets = HashMap::with_capacity(total);
-    for (t, target) in wire.targets.iter().enumerate() {
+    for (t, target) in wire.into_iter().enumerate() {
         let variation = find(&target.variation).ok_or_else(|| {
             FieldError::new(
                 format!("/targets/{t}/variation"),
                 format!("unknown variation `{}`", target.variation),
             )
         })?;
-        for (k, key) in target.values.iter().enumerate() {
-            if targets.insert(key.as_str().into(), variation).is_some() {
+        for (k, key) in target.values.into_iter().enumerate() {
+            if targets.contains_key(key.as_str()) {
                 return Err(FieldError::new(
                     format!("/targets/{t}/values/{k}"),
                     format!("context key `{key}` is targeted more than once"),
                 ));
             }
+            targets.insert(key.into_boxed_str(), variation);
         }
     }
     Ok(targets)
 }
 
 fn compile_serve(
-    wire: &WireServe,
+    wire: WireServe,
     find: &impl Fn(&str) -> Option<usize>,
 ) -> Result<Serve, FieldError> {
-    match (&wire.variation, &wire.rollout) {
-        (Some(key), None) => find(key)
+    match (wire.variation, wire.rollout) {
+        (Some(key), None) => find(&key)
             .map(Serve::Variation)
             .ok_or_else(|| FieldError::new("/variation", format!("unknown variation `{key}`"))),
         (None, Some(rollout)) => Ok(Serve::Rollout(
@@ -245,27 +248,26 @@ fn compile_serve(
 }
 
 fn compile_prerequisites(
-    wire: &WireFlag,
+    wire: Vec<WirePrerequisite>,
     limits: &Limits,
 ) -> Result<Vec<Prerequisite>, FieldError> {
-    if wire.prerequisites.len() > limits.max_prerequisites {
+    if wire.len() > limits.max_prerequisites {
         return Err(FieldError::new(
             "/prerequisites",
             format!(
                 "{} prerequisites, over the limit of {}",
-                wire.prerequisites.len(),
+                wire.len(),
                 limits.max_prerequisites
             ),
         ));
     }
     Ok(wire
-        .prerequisites
-        .iter()
+        .into_iter()
         .map(|p| Prerequisite {
-            key: p.flag.as_str().into(),
+            key: p.flag.into_boxed_str(),
             flag: None,
             variation: None,
-            variation_key: p.variation.as_str().into(),
+            variation_key: p.variation.into_boxed_str(),
         })
         .collect())
 }

@@ -89,11 +89,14 @@ pub(crate) struct Rollout {
 impl Rollout {
     /// Compiles a wire rollout; `variation` resolves a variation key to its index.
     pub(crate) fn compile(
-        wire: &WireRollout,
+        wire: WireRollout,
         variation: impl Fn(&str) -> Option<usize>,
     ) -> Result<Self, FieldError> {
-        let bucket_by = AttributeRef::parse(wire.bucket_by.as_deref().unwrap_or(TARGETING_KEY))
-            .map_err(|e| e.within("/bucketBy"))?;
+        let bucket_by = match wire.bucket_by {
+            Some(name) => AttributeRef::parse_owned(name),
+            None => AttributeRef::parse(TARGETING_KEY),
+        }
+        .map_err(|e| e.within("/bucketBy"))?;
         if wire.variations.is_empty() {
             return Err(FieldError::new(
                 "/variations",
@@ -185,7 +188,7 @@ mod tests {
                 })
                 .collect(),
         };
-        Rollout::compile(&wire, |k| ["a", "b", "c"].iter().position(|x| *x == k))
+        Rollout::compile(wire, |k| ["a", "b", "c"].iter().position(|x| *x == k))
     }
 
     #[test]

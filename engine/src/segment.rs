@@ -21,7 +21,7 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    pub(crate) fn compile(wire: &WireSegment, limits: &Limits) -> Result<Self, FieldError> {
+    pub(crate) fn compile(wire: WireSegment, limits: &Limits) -> Result<Self, FieldError> {
         let keys = wire.included.len() + wire.excluded.len();
         if keys > limits.max_targets {
             return Err(FieldError::new(
@@ -43,15 +43,15 @@ impl Segment {
             ));
         }
         let mut rules = Vec::with_capacity(wire.rules.len());
-        for (r, rule) in wire.rules.iter().enumerate() {
+        for (r, rule) in wire.rules.into_iter().enumerate() {
             rules.push(
-                compile_conditions(&rule.conditions, None, limits)
+                compile_conditions(rule.conditions, None, limits)
                     .map_err(|e| e.within(format!("/rules/{r}")))?,
             );
         }
         Ok(Self {
-            included: StrSet::new(boxed(&wire.included)),
-            excluded: StrSet::new(boxed(&wire.excluded)),
+            included: StrSet::new(boxed(wire.included)),
+            excluded: StrSet::new(boxed(wire.excluded)),
             rules,
         })
     }
@@ -71,13 +71,13 @@ impl Segment {
     }
 }
 
-fn boxed(keys: &[String]) -> Vec<Box<str>> {
-    keys.iter().map(|k| k.as_str().into()).collect()
+fn boxed(keys: Vec<String>) -> Vec<Box<str>> {
+    keys.into_iter().map(String::into_boxed_str).collect()
 }
 
 /// Compiles the conditions of one rule, reporting failures at `/conditions/{i}`.
 pub(crate) fn compile_conditions(
-    wire: &[crate::wire::WireCondition],
+    wire: Vec<crate::wire::WireCondition>,
     segments: Option<crate::condition::SegmentLookup<'_>>,
     limits: &Limits,
 ) -> Result<Vec<Condition>, FieldError> {
@@ -91,7 +91,7 @@ pub(crate) fn compile_conditions(
             ),
         ));
     }
-    wire.iter()
+    wire.into_iter()
         .enumerate()
         .map(|(i, c)| {
             Condition::compile(c, segments, limits)

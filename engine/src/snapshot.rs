@@ -19,7 +19,7 @@ use crate::{
     limits::Limits,
     reason::ValueType,
     segment::Segment,
-    wire::{WireFlag, WireFlagHeader, WireKeyOnly, WireSegment, WireSnapshot},
+    wire::{SnapshotDocument, WireFlag, WireFlagHeader, WireKeyOnly, WireSegment, WireSnapshot},
 };
 
 /// The snapshot schema version this engine reads.
@@ -83,8 +83,7 @@ impl Snapshot {
                 limit: limits.max_snapshot_bytes,
             });
         }
-        let wire: WireSnapshot<'_> =
-            serde_json::from_slice(json).map_err(|e| LoadError::json(&e))?;
+        let wire = parse(json)?;
         if wire.schema_version != SCHEMA_VERSION {
             return Err(LoadError::UnsupportedSchema {
                 found: wire.schema_version,
@@ -100,16 +99,15 @@ impl Snapshot {
             });
         }
         let mut warnings = Vec::new();
-        let (segments, lookup) = load_segments(&wire.segments, limits, &mut warnings);
+        let (segments, lookup) = load_segments(wire.segments, limits, &mut warnings);
         let lookup_ref: HashMap<&str, Result<usize, String>> = lookup
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
             .collect();
         let mut flags: Vec<FlagEntry> = wire
             .flags
-            .iter()
-            .enumerate()
-            .filter_map(|(i, raw)| load_flag(i, raw, &lookup_ref, limits, &mut warnings))
+            .into_iter()
+            .filter_map(|item| load_flag(item, &lookup_ref, limits, &mut warnings))
             .collect();
         flags.sort_by(|a, b| a.key.cmp(&b.key));
         mark_duplicates(&mut flags, &mut warnings);
@@ -254,24 +252,112 @@ fn warning(kind: ItemKind, key: Option<&str>, err: FieldError) -> Warning {
     }
 }
 
+/// A flag or segment as parsed: whole, or why not, with its key when that is readable.
+enum Item<T> {
+    Parsed(T),
+    Malformed {
+        message: String,
+        key: Option<String>,
+        version: u64,
+        client_visible: bool,
+    },
+}
+
+/// The snapshot with every item parsed or marked malformed.
+struct Parsed {
+    schema_version: u64,
+    environment: String,
+    version: u64,
+    generated_at: String,
+    flags: Vec<Item<WireFlag>>,
+    segments: Vec<Item<WireSegment>>,
+}
+
+/// Parses in one pass when every item is well-formed, which is the normal case.
+/// Only when that fails does it take the slower path that parses each item on its
+/// own, so that one malformed item degrades alone.
+fn parse(json: &[u8]) -> Result<Parsed, LoadError> {
+    if let Ok(doc) = serde_json::from_slice::<SnapshotDocument>(json) {
+        return Ok(Parsed {
+            schema_version: doc.schema_version,
+            environment: doc.environment,
+            version: doc.version,
+            generated_at: doc.generated_at,
+            flags: doc.flags.into_iter().map(Item::Parsed).collect(),
+            segments: doc.segments.into_iter().map(Item::Parsed).collect(),
+        });
+    }
+    let wire: WireSnapshot<'_> = serde_json::from_slice(json).map_err(|e| LoadError::json(&e))?;
+    Ok(Parsed {
+        schema_version: wire.schema_version,
+        environment: wire.environment,
+        version: wire.version,
+        generated_at: wire.generated_at,
+        flags: wire
+            .flags
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| parse_flag(i, raw))
+            .collect(),
+        segments: wire
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| parse_segment(i, raw))
+            .collect(),
+    })
+}
+
+fn parse_flag(i: usize, raw: &RawValue) -> Item<WireFlag> {
+    match serde_json::from_str(raw.get()) {
+        Ok(flag) => Item::Parsed(flag),
+        Err(e) => {
+            let header = serde_json::from_str::<WireFlagHeader>(raw.get()).ok();
+            Item::Malformed {
+                message: format!("flag #{i} is malformed: {}", strip_position(&e)),
+                key: header.as_ref().map(|h| h.key.clone()),
+                version: header
+                    .as_ref()
+                    .and_then(|h| h.version.as_ref()?.as_u64())
+                    .unwrap_or(0),
+                client_visible: header
+                    .as_ref()
+                    .and_then(|h| h.client_visible.as_ref()?.as_bool())
+                    .unwrap_or(false),
+            }
+        }
+    }
+}
+
+fn parse_segment(i: usize, raw: &RawValue) -> Item<WireSegment> {
+    match serde_json::from_str(raw.get()) {
+        Ok(segment) => Item::Parsed(segment),
+        Err(e) => Item::Malformed {
+            message: format!("segment #{i} is malformed: {}", strip_position(&e)),
+            key: serde_json::from_str::<WireKeyOnly>(raw.get())
+                .ok()
+                .map(|k| k.key),
+            version: 0,
+            client_visible: false,
+        },
+    }
+}
+
 type SegmentTable = (Vec<Segment>, HashMap<String, Result<usize, String>>);
 
-fn load_segments(raw: &[&RawValue], limits: &Limits, warnings: &mut Vec<Warning>) -> SegmentTable {
+fn load_segments(
+    items: Vec<Item<WireSegment>>,
+    limits: &Limits,
+    warnings: &mut Vec<Warning>,
+) -> SegmentTable {
     let mut segments = Vec::new();
     let mut lookup: HashMap<String, Result<usize, String>> = HashMap::new();
-    for (i, raw) in raw.iter().enumerate() {
-        let wire: WireSegment = match serde_json::from_str(raw.get()) {
-            Ok(wire) => wire,
-            Err(e) => {
-                let key = serde_json::from_str::<WireKeyOnly>(raw.get())
-                    .ok()
-                    .map(|k| k.key);
-                let message = format!("segment #{i} is malformed: {}", strip_position(&e));
-                warnings.push(warning(
-                    ItemKind::Segment,
-                    key.as_deref(),
-                    FieldError::new("", message.clone()),
-                ));
+    for item in items {
+        let wire = match item {
+            Item::Parsed(wire) => wire,
+            Item::Malformed { message, key, .. } => {
+                let err = FieldError::new("", message.clone());
+                warnings.push(warning(ItemKind::Segment, key.as_deref(), err));
                 if let Some(key) = key {
                     lookup.insert(key, Err(message));
                 }
@@ -280,85 +366,71 @@ fn load_segments(raw: &[&RawValue], limits: &Limits, warnings: &mut Vec<Warning>
         };
         if lookup.contains_key(&wire.key) {
             let message = "duplicate segment key".to_string();
-            warnings.push(warning(
-                ItemKind::Segment,
-                Some(&wire.key),
-                FieldError::new("", message.clone()),
-            ));
+            let err = FieldError::new("", message.clone());
+            warnings.push(warning(ItemKind::Segment, Some(&wire.key), err));
             lookup.insert(wire.key, Err(message));
             continue;
         }
-        match Segment::compile(&wire, limits) {
+        let key = wire.key.clone();
+        match Segment::compile(wire, limits) {
             Ok(segment) => {
-                lookup.insert(wire.key, Ok(segments.len()));
+                lookup.insert(key, Ok(segments.len()));
                 segments.push(segment);
             }
             Err(err) => {
-                warnings.push(warning(ItemKind::Segment, Some(&wire.key), err.clone()));
-                lookup.insert(wire.key, Err(err.to_string()));
+                warnings.push(warning(ItemKind::Segment, Some(&key), err.clone()));
+                lookup.insert(key, Err(err.to_string()));
             }
         }
     }
     (segments, lookup)
 }
 
+/// Compiles one flag. A malformed flag is kept under its key when the key is
+/// readable, so asking for it answers `PARSE_ERROR` rather than `FLAG_NOT_FOUND`.
 fn load_flag(
-    i: usize,
-    raw: &RawValue,
+    item: Item<WireFlag>,
     segments: &HashMap<&str, Result<usize, String>>,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
 ) -> Option<FlagEntry> {
-    let wire: WireFlag = match serde_json::from_str(raw.get()) {
-        Ok(wire) => wire,
-        Err(e) => return malformed_flag(i, raw, &strip_position(&e), warnings),
+    let mut wire = match item {
+        Item::Parsed(wire) => wire,
+        Item::Malformed {
+            message,
+            key,
+            version,
+            client_visible,
+        } => {
+            let err = FieldError::new("", message.clone());
+            warnings.push(warning(ItemKind::Flag, key.as_deref(), err));
+            return Some(FlagEntry {
+                key: key?.into_boxed_str(),
+                version,
+                client_visible,
+                meta: FlagMeta::default(),
+                body: Err(message),
+            });
+        }
     };
     let meta = FlagMeta {
         value_type: ValueType::parse(&wire.value_type),
-        description: wire.description.clone(),
-        tags: wire.tags.clone(),
-        metadata: wire.metadata.clone(),
+        description: wire.description.take(),
+        tags: core::mem::take(&mut wire.tags),
+        metadata: core::mem::take(&mut wire.metadata),
     };
-    let body = Flag::compile(&wire, segments, limits).map_err(|err| {
-        warnings.push(warning(ItemKind::Flag, Some(&wire.key), err.clone()));
+    let key: Box<str> = wire.key.as_str().into();
+    let (version, client_visible) = (wire.version, wire.client_visible);
+    let body = Flag::compile(wire, segments, limits).map_err(|err| {
+        warnings.push(warning(ItemKind::Flag, Some(&key), err.clone()));
         err.to_string()
     });
     Some(FlagEntry {
-        key: wire.key.as_str().into(),
-        version: wire.version,
-        client_visible: wire.client_visible,
+        key,
+        version,
+        client_visible,
         meta,
         body,
-    })
-}
-
-/// A flag that does not even parse: keep it under its key if the key is readable,
-/// so that asking for it answers `PARSE_ERROR` rather than `FLAG_NOT_FOUND`.
-fn malformed_flag(
-    i: usize,
-    raw: &RawValue,
-    why: &str,
-    warnings: &mut Vec<Warning>,
-) -> Option<FlagEntry> {
-    let header = serde_json::from_str::<WireFlagHeader>(raw.get()).ok();
-    let message = format!("flag #{i} is malformed: {why}");
-    let key = header.as_ref().map(|h| h.key.as_str());
-    warnings.push(warning(
-        ItemKind::Flag,
-        key,
-        FieldError::new("", message.clone()),
-    ));
-    let header = header?;
-    Some(FlagEntry {
-        key: header.key.as_str().into(),
-        version: header.version.as_ref().and_then(Value::as_u64).unwrap_or(0),
-        client_visible: header
-            .client_visible
-            .as_ref()
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        meta: FlagMeta::default(),
-        body: Err(message),
     })
 }
 

@@ -169,6 +169,7 @@ pub struct SnapshotDocument {
     pub environment: String,
     pub version: u64,
     pub generated_at: String,
+    #[serde(default)]
     pub flags: Vec<WireFlag>,
     #[serde(default)]
     pub segments: Vec<WireSegment>,
