@@ -25,7 +25,7 @@ impl Snapshot {
     /// Evaluates one flag for `ctx` at `now_ms` (milliseconds since the Unix epoch).
     pub fn evaluate(&self, key: &str, ctx: &Context, now_ms: i64) -> EvaluationDetail<'_> {
         let now = date::now_value(now_ms);
-        let Some(&index) = self.index.get(key) else {
+        let Some(index) = self.position(key) else {
             return EvaluationDetail::error(
                 ErrorCode::FlagNotFound,
                 format!("flag `{key}` not found"),
@@ -123,6 +123,7 @@ where
                 );
             }
         };
+        let salt = flag.salt.as_deref().unwrap_or(&entry.key);
         if !flag.enabled {
             return served(flag, flag.off, Reason::Disabled, version);
         }
@@ -141,7 +142,8 @@ where
         }
         for (r, rule) in flag.rules.iter().enumerate() {
             if rule.conditions.iter().all(|c| c.matches(&self.env)) {
-                let mut detail = self.serve(flag, &rule.serve, Reason::TargetingMatch, version);
+                let mut detail =
+                    self.serve(flag, salt, &rule.serve, Reason::TargetingMatch, version);
                 if !detail.is_error() {
                     detail.rule_index = Some(r);
                     detail.rule_id = rule.id.as_deref();
@@ -154,7 +156,7 @@ where
         } else {
             Reason::Default
         };
-        self.serve(flag, &flag.default_rule, reason, version)
+        self.serve(flag, salt, &flag.default_rule, reason, version)
     }
 
     /// `Some(detail)` when the prerequisite stops the flag, `None` when it is met.
@@ -232,6 +234,7 @@ where
     fn serve(
         &self,
         flag: &'s Flag,
+        salt: &str,
         serve: &'s Serve,
         reason: Reason,
         version: Option<u64>,
@@ -241,7 +244,7 @@ where
             Serve::Rollout(rollout) => rollout,
         };
         let value = rollout.bucket_by.resolve(self.env.ctx, self.env.now);
-        let bucket = value.and_then(|v| bucket_value(&flag.salt, v));
+        let bucket = value.and_then(|v| bucket_value(salt, v));
         let Some(bucket) = bucket else {
             return bucketing_error(rollout.bucket_by.is_targeting_key(), value, version);
         };

@@ -56,7 +56,8 @@ pub(crate) struct Flag {
     pub rules: Vec<Rule>,
     pub default_rule: Serve,
     pub prerequisites: Vec<Prerequisite>,
-    pub salt: Box<str>,
+    /// The bucketing salt when it differs from the flag key (the default).
+    pub salt: Option<Box<str>>,
     /// No prerequisites, targets or rules, and a single default variation: `STATIC`.
     pub is_static: bool,
 }
@@ -132,7 +133,7 @@ impl Flag {
             rules,
             default_rule,
             prerequisites,
-            salt: wire.salt.unwrap_or(wire.key).into_boxed_str(),
+            salt: wire.salt.map(String::into_boxed_str),
             is_static,
         })
     }

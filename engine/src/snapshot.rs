@@ -10,7 +10,8 @@ use alloc::{
     string::{String, ToString},
     vec::Vec,
 };
-use hashbrown::HashMap;
+use core::hash::BuildHasher;
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use serde_json::{Map, Value, value::RawValue};
 
 use crate::{
@@ -33,7 +34,7 @@ pub struct Snapshot {
     pub(crate) generated_at: String,
     /// Sorted by key, so that listing and evaluate-all are deterministic.
     pub(crate) flags: Vec<FlagEntry>,
-    pub(crate) index: HashMap<Box<str>, usize>,
+    pub(crate) index: FlagIndex,
     pub(crate) segments: Vec<Segment>,
     pub(crate) limits: Limits,
 }
@@ -109,13 +110,9 @@ impl Snapshot {
             .into_iter()
             .filter_map(|item| load_flag(item, &lookup_ref, limits, &mut warnings))
             .collect();
-        flags.sort_by(|a, b| a.key.cmp(&b.key));
+        flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         mark_duplicates(&mut flags, &mut warnings);
-        let index = flags
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.key.clone(), i))
-            .collect();
+        let index = FlagIndex::build(&flags);
         let mut snapshot = Snapshot {
             environment: wire.environment,
             version: wire.version,
@@ -158,8 +155,13 @@ impl Snapshot {
         self.entry(key).map(FlagEntry::info)
     }
 
+    /// The position of a flag in `flags`.
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        self.index.get(&self.flags, key)
+    }
+
     pub(crate) fn entry(&self, key: &str) -> Option<&FlagEntry> {
-        self.index.get(key).and_then(|&i| self.flags.get(i))
+        self.position(key).and_then(|i| self.flags.get(i))
     }
 
     /// Links each prerequisite to its flag and required variation. A missing
@@ -173,7 +175,7 @@ impl Snapshot {
             let Ok(flag) = &entry.body else { continue };
             for (p, prereq) in flag.prerequisites.iter().enumerate() {
                 let at = format!("/prerequisites/{p}");
-                let Some(&target) = self.index.get(&prereq.key) else {
+                let Some(target) = self.position(&prereq.key) else {
                     warnings.push(warning(ItemKind::Flag, Some(&entry.key), FieldError::new(
                         format!("{at}/flag"),
                         format!("prerequisite flag `{}` is not in this snapshot; the flag will serve its off variation", prereq.key),
@@ -217,6 +219,35 @@ impl Snapshot {
                 entry.body = Err(err.to_string());
             }
         }
+    }
+}
+
+/// Flag key → position in `Snapshot::flags`. A hash table of positions rather
+/// than a map of keys, so that no key is stored twice.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FlagIndex {
+    table: HashTable<usize>,
+    hasher: DefaultHashBuilder,
+}
+
+impl FlagIndex {
+    fn build(flags: &[FlagEntry]) -> Self {
+        let hasher = DefaultHashBuilder::default();
+        let mut table = HashTable::with_capacity(flags.len());
+        for (i, entry) in flags.iter().enumerate() {
+            let hash = hasher.hash_one(&*entry.key);
+            table.insert_unique(hash, i, |&j| {
+                flags.get(j).map_or(0, |e| hasher.hash_one(&*e.key))
+            });
+        }
+        Self { table, hasher }
+    }
+
+    fn get(&self, flags: &[FlagEntry], key: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        self.table
+            .find(hash, |&i| flags.get(i).is_some_and(|e| &*e.key == key))
+            .copied()
     }
 }
 
