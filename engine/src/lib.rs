@@ -14,6 +14,23 @@
 //! verifies snapshots (Ed25519 JWS).
 //!
 //! Depend on it from hosts and bindings; never re-implement any of its rules.
+//!
+//! ```
+//! use edgeflag_engine::{Context, Reason, Snapshot, ValueType};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let loaded = Snapshot::load(include_bytes!("../../examples/demo-snapshot.json"))?;
+//! for warning in &loaded.warnings {
+//!     eprintln!("{warning}"); // a malformed flag degrades alone, with a JSON Pointer to the field
+//! }
+//! let ctx = Context::from_json(br#"{"targetingKey":"user-2","email":"ada@example.com"}"#)?;
+//! let now_ms = 1_795_608_000_000; // the host's clock; the engine has none
+//! let detail = loaded.snapshot.evaluate_as("new-checkout", ValueType::Boolean, &ctx, now_ms);
+//! assert_eq!(detail.value, Some(&serde_json::json!(true)));
+//! assert_eq!((detail.reason, detail.rule_id), (Reason::TargetingMatch, Some("staff")));
+//! # Ok(())
+//! # }
+//! ```
 
 #![no_std]
 #![cfg_attr(

@@ -4,22 +4,24 @@
 
 use crate::{output_line, run as exec};
 
-/// The exact wasm-bindgen version pinned in the workspace (`Cargo.toml`): the CLI must match it.
-pub const WASM_BINDGEN: &str = "0.2.130";
-/// The worker-build version matching the `worker` crate.
-pub const WORKER_BUILD: &str = "0.8.7";
 const TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32-wasip2"];
-/// Debian packages: the browser for the JS SDK's browser suite, PostgreSQL for the admin's.
-const APT: &[(&str, &str)] = &[
-    ("chromium", "/usr/bin/chromium"),
-    ("chromium-driver", "/usr/bin/chromedriver"),
-    ("postgresql", "/usr/lib/postgresql"),
-];
+
+/// Tools installed with `cargo install`: (binary, crate, exact version, `--locked`).
+/// Only what a suite in `suites.rs` uses belongs here: on a fresh machine every entry
+/// is a compile from crates.io that CI pays for. The wasm runtimes will add
+/// `wasm-bindgen-cli` (at the workspace's pinned `wasm-bindgen` version, without
+/// `--locked`: its lockfile pins a yanked crate) and `worker-build`.
+const CARGO_TOOLS: &[(&str, &str, &str, bool)] = &[];
+
+/// Debian packages as (package, a path it installs). The browser suite will add
+/// `chromium` and `chromium-driver`, the admin's PostgreSQL suite `postgresql`.
+const APT: &[(&str, &str)] = &[];
 
 pub fn run_all() -> Result<(), String> {
     rust_targets()?;
-    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN, false)?;
-    cargo_tool("worker-build", "worker-build", WORKER_BUILD, true)?;
+    for (binary, krate, version, locked) in CARGO_TOOLS {
+        cargo_tool(binary, krate, version, *locked)?;
+    }
     apt_packages()
 }
 
