@@ -39,7 +39,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let now = args.get(3).and_then(|n| n.parse().ok()).unwrap_or_else(now_ms);
+    let now = args
+        .get(3)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(now_ms);
     let snapshot = &loaded.snapshot;
     let results = match args.get(2).filter(|flag| !flag.is_empty()) {
         Some(flag) => vec![(flag.as_str(), snapshot.evaluate(flag, &ctx, now))],

@@ -19,6 +19,8 @@ pub enum LoadError {
         line: usize,
         column: usize,
     },
+    #[error("snapshot is not valid UTF-8 (first invalid byte at offset {offset})")]
+    NotUtf8 { offset: usize },
     #[error(
         "snapshot schemaVersion {found} is not supported; this engine reads schemaVersion {supported}"
     )]

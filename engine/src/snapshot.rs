@@ -308,7 +308,12 @@ struct Parsed {
 /// Only when that fails does it take the slower path that parses each item on its
 /// own, so that one malformed item degrades alone.
 fn parse(json: &[u8]) -> Result<Parsed, LoadError> {
-    if let Ok(doc) = serde_json::from_slice::<SnapshotDocument>(json) {
+    // Validating UTF-8 once, up front, lets serde_json read from a `str` and skip
+    // validating every string it parses: a tenth of the time of a large load.
+    let json = core::str::from_utf8(json).map_err(|e| LoadError::NotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    if let Ok(doc) = serde_json::from_str::<SnapshotDocument>(json) {
         return Ok(Parsed {
             schema_version: doc.schema_version,
             environment: doc.environment,
@@ -318,7 +323,7 @@ fn parse(json: &[u8]) -> Result<Parsed, LoadError> {
             segments: doc.segments.into_iter().map(Item::Parsed).collect(),
         });
     }
-    let wire: WireSnapshot<'_> = serde_json::from_slice(json).map_err(|e| LoadError::json(&e))?;
+    let wire: WireSnapshot<'_> = serde_json::from_str(json).map_err(|e| LoadError::json(&e))?;
     Ok(Parsed {
         schema_version: wire.schema_version,
         environment: wire.environment,
@@ -486,4 +491,78 @@ fn mark_duplicates(flags: &mut Vec<FlagEntry>, warnings: &mut Vec<Warning>) {
         }
     }
     *flags = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str =
+        r#""schemaVersion":1,"environment":"e","version":3,"generatedAt":"2026-11-25T12:00:00Z""#;
+
+    fn load(body: &str) -> Result<Loaded, LoadError> {
+        Snapshot::load(format!("{{{HEADER}{body}}}").as_bytes())
+    }
+
+    #[test]
+    fn refuses_whole_snapshots_for_snapshot_wide_defects() {
+        assert_eq!(
+            Snapshot::load(b"{\"a\":\"\xff\"}").unwrap_err(),
+            LoadError::NotUtf8 { offset: 6 }
+        );
+        assert!(matches!(Snapshot::load(b"{"), Err(LoadError::Json { .. })));
+        let future = br#"{"schemaVersion":2,"environment":"e","version":1,"generatedAt":"2026-11-25T12:00:00Z"}"#;
+        assert_eq!(
+            Snapshot::load(future).unwrap_err(),
+            LoadError::UnsupportedSchema {
+                found: 2,
+                supported: 1
+            }
+        );
+        let limits = Limits {
+            max_snapshot_bytes: 10,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            Snapshot::load_with_limits(future, &limits),
+            Err(LoadError::TooLarge { limit: 10, .. })
+        ));
+        let limits = Limits {
+            max_flags: 0,
+            ..Limits::default()
+        };
+        let one = format!(r#"{{{HEADER},"flags":[{{}}]}}"#);
+        assert!(matches!(
+            Snapshot::load_with_limits(one.as_bytes(), &limits),
+            Err(LoadError::TooMany {
+                what: "flags",
+                count: 1,
+                limit: 0
+            })
+        ));
+        let bad_time =
+            br#"{"schemaVersion":1,"environment":"e","version":1,"generatedAt":"today"}"#;
+        assert!(matches!(
+            Snapshot::load(bad_time),
+            Err(LoadError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn a_malformed_flag_degrades_alone_under_its_key() {
+        let good = r#"{"key":"good","type":"boolean","enabled":true,"offVariation":"a","variations":[{"key":"a","value":true}],"defaultRule":{"variation":"a"}}"#;
+        let bad = r#"{"key":"bad","version":9,"type":"boolean","enabled":"yes"}"#;
+        let loaded = load(&format!(r#","flags":[{good},{bad},{{"no":"key"}}]"#)).unwrap();
+        assert_eq!(loaded.snapshot.len(), 2);
+        assert_eq!(loaded.warnings.len(), 2);
+        assert_eq!(loaded.warnings[0].key.as_deref(), Some("bad"));
+        assert!(
+            loaded.warnings[0].message.contains("flag #1 is malformed"),
+            "{}",
+            loaded.warnings[0]
+        );
+        let bad_info = loaded.snapshot.flag("bad").unwrap();
+        assert_eq!((bad_info.valid, bad_info.version), (false, 9));
+        assert!(loaded.snapshot.flag("good").unwrap().valid);
+    }
 }

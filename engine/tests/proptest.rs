@@ -57,13 +57,17 @@ fn variation_key() -> impl Strategy<Value = String> {
 fn serve() -> impl Strategy<Value = Value> {
     prop_oneof![
         variation_key().prop_map(|v| json!({"variation": v})),
-        (prop::collection::vec((variation_key(), 0u32..60_000), 1..4), attribute()).prop_map(
-            |(weights, by)| {
-                let variations: Vec<Value> =
-                    weights.iter().map(|(v, w)| json!({"variation": v, "weight": w})).collect();
+        (
+            prop::collection::vec((variation_key(), 0u32..60_000), 1..4),
+            attribute()
+        )
+            .prop_map(|(weights, by)| {
+                let variations: Vec<Value> = weights
+                    .iter()
+                    .map(|(v, w)| json!({"variation": v, "weight": w}))
+                    .collect();
                 json!({"rollout": {"bucketBy": by, "variations": variations}})
-            }
-        ),
+            }),
         Just(json!({})),
     ]
 }
@@ -79,7 +83,7 @@ fn flag(key: String, others: Vec<String>) -> impl Strategy<Value = Value> {
     )
         .prop_map(move |(ty, enabled, rules, default, prereqs, targets)| {
             let value = |i: usize| match ty {
-                "boolean" => json!(i % 2 == 0),
+                "boolean" => json!(i.is_multiple_of(2)),
                 "number" => json!(i),
                 "object" => json!({"i": i}),
                 _ => json!(format!("v{i}")),
@@ -105,7 +109,10 @@ fn snapshot() -> impl Strategy<Value = Value> {
     let flags: Vec<_> = keys.iter().map(|k| flag(k.clone(), keys.clone())).collect();
     let segment_rules = prop::collection::vec(prop::collection::vec(condition(), 0..3), 0..3);
     (flags, segment_rules).prop_map(|(flags, rules)| {
-        let rules: Vec<Value> = rules.into_iter().map(|c| json!({"conditions": c})).collect();
+        let rules: Vec<Value> = rules
+            .into_iter()
+            .map(|c| json!({"conditions": c}))
+            .collect();
         json!({"schemaVersion": 1, "environment": "p", "version": 1,
                "generatedAt": "2026-11-25T12:00:00Z", "flags": flags,
                "segments": [{"key": "s", "included": ["u1"], "excluded": ["u2"], "rules": rules}]})
@@ -171,7 +178,9 @@ fn rollouts_split_as_weighted() {
             "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
             "defaultRule": {"rollout": {"variations": [
                 {"variation": "on", "weight": 30000}, {"variation": "off", "weight": 70000}]}}}]});
-    let snapshot = Snapshot::load(&serde_json::to_vec(&doc).unwrap()).unwrap().snapshot;
+    let snapshot = Snapshot::load(&serde_json::to_vec(&doc).unwrap())
+        .unwrap()
+        .snapshot;
     let on = (0..20_000)
         .filter(|i| {
             let ctx = Context::with_targeting_key(&format!("user-{i}"));

@@ -57,7 +57,9 @@ fn cargo_tool(binary: &str, krate: &str, version: &str, locked: bool) -> Result<
     if reported.split_whitespace().any(|word| word == version) {
         return Ok(());
     }
-    println!("xtask install: {krate} {version} (found: {reported:?}); this compiles from crates.io");
+    println!(
+        "xtask install: {krate} {version} (found: {reported:?}); this compiles from crates.io"
+    );
     let mut args = vec!["install", krate, "--version", version];
     if locked {
         args.push("--locked");

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("install") => install::run(),
         Some("test") => suites::run(args.get(1..).unwrap_or_default()),
-        Some("conformance") => conformance::print(&conformance_dir()).map(|_| ()),
+        Some("conformance") => conformance::print(&conformance_dir(), &[]).map(|_| ()),
         Some("up") => demo::up(),
         _ => {
             eprintln!("usage: cargo xtask <install | test [suite…] | conformance | up>");
@@ -66,9 +66,11 @@ pub fn target_dir() -> PathBuf {
 
 /// Runs a command in the repository root, inheriting stdio; fails on a non-zero exit.
 pub fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    // Vector runners write their results where `conformance` reads them.
     let status = Command::new(program)
         .args(args)
         .current_dir(root())
+        .env("EDGEFLAG_CONFORMANCE_DIR", conformance_dir())
         .status()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     if status.success() {

@@ -23,7 +23,14 @@ const SUITES: &[Suite] = &[
         what: "clippy, warnings denied, native crates",
         steps: &[(
             "cargo",
-            &["clippy", "--all-targets", "--all-features", "--", "-D", "warnings"],
+            &[
+                "clippy",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
         )],
     },
     Suite {
@@ -73,18 +80,23 @@ pub fn run(selected: &[String]) -> Result<(), String> {
         }
         results.push((suite.name, outcome.is_ok(), secs));
     }
-    let bad_runtimes = if selected.is_empty() {
-        conformance::print(&conformance_dir())?
-    } else {
-        0
-    };
+    let ran: Vec<&str> = results.iter().map(|(name, _, _)| *name).collect();
+    let bad_runtimes = conformance::print(&conformance_dir(), &ran)?;
     println!("\nSuites:");
     for (name, ok, secs) in &results {
-        println!("  {name:<14} {:<7} {secs:>5} s", if *ok { "passed" } else { "FAILED" });
+        println!(
+            "  {name:<14} {:<7} {secs:>5} s",
+            if *ok { "passed" } else { "FAILED" }
+        );
     }
     let passed = results.iter().filter(|r| r.1).count();
     let failed = results.len() - passed;
-    println!("  {:<14} {:<7} {:>5} s", "total", "", run_started.elapsed().as_secs());
+    println!(
+        "  {:<14} {:<7} {:>5} s",
+        "total",
+        "",
+        run_started.elapsed().as_secs()
+    );
     if bad_runtimes > 0 {
         println!("{bad_runtimes} runtime(s) have failing vectors or no results");
     }
