@@ -1,0 +1,231 @@
+//! The evaluation surfaces: OFREP (single and bulk) and the native API. Both parse
+//! the context the same way and call the engine; they differ only in shape.
+
+use edgeflag_engine::{Context, EvaluationDetail, FlagInfo, Reason, Snapshot};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::{
+    error::{ApiError, Surface},
+    http::{Request, Response},
+    state::EnvState,
+};
+
+/// An evaluation request body: OFREP's `{context}`, plus the native API's `flags`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvalBody {
+    /// Absent means an empty context; an explicit `null` is not a context (400).
+    #[serde(default, deserialize_with = "present")]
+    context: Option<Value>,
+    #[serde(default)]
+    flags: Option<Vec<String>>,
+}
+
+/// Keeps an explicit `null` as `Some(Value::Null)` instead of folding it into `None`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+fn parse_body(req: &Request, max_bytes: usize) -> Result<EvalBody, ApiError> {
+    if req.body.len() > max_bytes {
+        return Err(ApiError::new(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "request body is {} bytes, the limit is {max_bytes}",
+                req.body.len()
+            ),
+        ));
+    }
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(EvalBody::default());
+    }
+    let content_type = req.get_header("content-type").unwrap_or("");
+    if !content_type.to_ascii_lowercase().contains("json") {
+        return Err(ApiError::new(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            format!("expected content-type application/json, found `{content_type}`"),
+        ));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| ApiError::parse(format!("request body: {e}")))
+}
+
+fn context(value: Option<Value>) -> Result<Context, ApiError> {
+    Context::from_value(value.unwrap_or_else(|| Value::Object(Map::new())))
+        .map_err(|e| ApiError::invalid_context(e.to_string()))
+}
+
+/// OFREP metadata: the flag's scalar metadata plus its version.
+fn metadata(info: Option<FlagInfo<'_>>) -> Value {
+    let mut out = Map::new();
+    if let Some(info) = info {
+        for (k, v) in info.metadata {
+            if v.is_string() || v.is_number() || v.is_boolean() {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out.insert("flagVersion".into(), json!(info.version));
+    }
+    Value::Object(out)
+}
+
+/// One OFREP result: the success shape, or the error shape with its HTTP status.
+fn ofrep_result(
+    snapshot: &Snapshot,
+    key: &str,
+    detail: &EvaluationDetail<'_>,
+) -> Result<Value, ApiError> {
+    match &detail.error {
+        None => Ok(json!({
+            "key": key,
+            "value": detail.value,
+            "reason": detail.reason.as_str(),
+            "variant": detail.variant,
+            "metadata": metadata(snapshot.flag(key)),
+        })),
+        Some(error) => {
+            let status = if error.code.as_str() == "FLAG_NOT_FOUND" {
+                404
+            } else {
+                400
+            };
+            Err(ApiError::new(status, error.code.as_str(), error.message.clone()).for_flag(key))
+        }
+    }
+}
+
+pub fn ofrep_single(
+    state: &EnvState,
+    key: &str,
+    req: &Request,
+    max: usize,
+    now_ms: i64,
+) -> Response {
+    let outcome = parse_body(req, max)
+        .and_then(|body| context(body.context))
+        .map_err(|e| e.for_flag(key))
+        .and_then(|ctx| {
+            ofrep_result(
+                &state.snapshot,
+                key,
+                &state.snapshot.evaluate(key, &ctx, now_ms),
+            )
+        });
+    match outcome {
+        Ok(body) => Response::json(200, &body),
+        Err(error) => error.respond(Surface::Ofrep),
+    }
+}
+
+pub fn ofrep_bulk(state: &EnvState, req: &Request, max: usize, now_ms: i64) -> Response {
+    let ctx = match parse_body(req, max).and_then(|body| context(body.context)) {
+        Ok(ctx) => ctx,
+        Err(error) => return error.respond(Surface::Ofrep),
+    };
+    let flags: Vec<Value> = state
+        .snapshot
+        .evaluate_all(&ctx, now_ms)
+        .iter()
+        .map(
+            |(key, detail)| match ofrep_result(&state.snapshot, key, detail) {
+                Ok(value) => value,
+                Err(e) => json!({"key": key, "errorCode": e.code, "errorDetails": e.message}),
+            },
+        )
+        .collect();
+    let body = json!({"flags": flags, "metadata": {"environment": state.environment, "snapshotVersion": state.version}});
+    with_etag(req, Response::json(200, &body))
+}
+
+/// Adds an `ETag` derived from the body and answers `304` when the client has it.
+/// Deriving it from the body makes it right for every context and every `$now`.
+pub fn with_etag(req: &Request, response: Response) -> Response {
+    let etag = format!("\"{:016x}\"", xxh3_64(&response.body));
+    let matches = req.get_header("if-none-match").is_some_and(|v| {
+        v.split(',')
+            .any(|t| t.trim().trim_start_matches("W/") == etag)
+    });
+    if matches {
+        return Response::new(304).with_header("etag", &etag);
+    }
+    response.with_header("etag", &etag)
+}
+
+fn native_detail(detail: &EvaluationDetail<'_>) -> Value {
+    let mut value =
+        serde_json::to_value(detail).unwrap_or_else(|_| json!({"reason": Reason::Error.as_str()}));
+    if let (Some(message), Some(map)) = (detail.error_message(), value.as_object_mut()) {
+        map.insert("errorMessage".into(), json!(message));
+    }
+    value
+}
+
+/// `GET /v1/evaluate?flag=…&targetingKey=…&<attr>=…` and `POST /v1/evaluate`.
+pub fn native_evaluate(state: &EnvState, req: &Request, max: usize, now_ms: i64) -> Response {
+    let parsed = if req.method == "GET" {
+        query_request(req)
+    } else {
+        parse_body(req, max).and_then(|body| Ok((context(body.context)?, body.flags)))
+    };
+    let (ctx, flags) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return error.respond(Surface::Native),
+    };
+    let results: Map<String, Value> = match flags {
+        Some(keys) => keys
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    native_detail(&state.snapshot.evaluate(k, &ctx, now_ms)),
+                )
+            })
+            .collect(),
+        None => state
+            .snapshot
+            .evaluate_all(&ctx, now_ms)
+            .iter()
+            .map(|(k, d)| (k.to_string(), native_detail(d)))
+            .collect(),
+    };
+    Response::json(
+        200,
+        &json!({"environment": state.environment, "snapshotVersion": state.version, "flags": results}),
+    )
+}
+
+/// Query parameters become a context of string attributes; `flag` (repeatable)
+/// names the flags to evaluate.
+fn query_request(req: &Request) -> Result<(Context, Option<Vec<String>>), ApiError> {
+    let mut attributes = Map::new();
+    let mut flags = Vec::new();
+    for (name, value) in req.query_pairs() {
+        if name == "flag" {
+            flags.push(value);
+        } else {
+            attributes.insert(name, Value::String(value));
+        }
+    }
+    let ctx = context(Some(Value::Object(attributes)))?;
+    Ok((ctx, (!flags.is_empty()).then_some(flags)))
+}
+
+/// `GET /v1/flags`: every flag's key and metadata, no evaluation.
+pub fn list_flags(state: &EnvState) -> Response {
+    let flags: Vec<Value> = state
+        .snapshot
+        .flags()
+        .map(|f| {
+            json!({"key": f.key, "type": f.value_type.map(|t| t.as_str()), "version": f.version,
+                   "enabled": f.enabled, "valid": f.valid, "clientVisible": f.client_visible,
+                   "description": f.description, "tags": f.tags, "metadata": f.metadata})
+        })
+        .collect();
+    Response::json(
+        200,
+        &json!({"environment": state.environment, "snapshotVersion": state.version, "flags": flags}),
+    )
+}

@@ -1,0 +1,31 @@
+//! Where things live in the key-value store (documented in `docs/kv-layout.md`).
+//! Every value is written by an accepted publish only.
+
+/// The environment's current snapshot version, as decimal text. Read once per
+/// refresh interval; everything else is read only when it changes.
+pub fn version(env: &str) -> String {
+    format!("env/{env}/version")
+}
+
+/// The signed server snapshot (JWS, `aud: server`).
+pub fn server_snapshot(env: &str) -> String {
+    format!("env/{env}/server.jws")
+}
+
+/// The signed client snapshot (JWS, `aud: client`): only client-visible flags.
+pub fn client_snapshot(env: &str) -> String {
+    format!("env/{env}/client.jws")
+}
+
+/// The signed SDK-key index of the environment (JWS, `aud: keys`).
+pub fn key_index(env: &str) -> String {
+    format!("env/{env}/keys.jws")
+}
+
+/// One SDK key, by the SHA-256 of its secret: which environment and kind it is.
+pub fn sdk_key(hash: &str) -> String {
+    format!("sdk-key/{hash}")
+}
+
+/// An optional JWKS of trusted publisher keys, added to those in the configuration.
+pub const TRUSTED_KEYS: &str = "trusted-keys.json";

@@ -1,0 +1,220 @@
+//! The runtime-neutral edge of Edgeflag: everything the Cloudflare Worker and the
+//! Spin app have in common. Routing, request parsing and limits, key checks by hash,
+//! the per-isolate snapshot cache, publish checks, the OFREP and native response
+//! shapes, CORS and error mapping all live here. An adapter supplies a [`Kv`], turns
+//! its HTTP request into a [`Request`], calls [`Edge::handle`] with the clock, and
+//! turns the [`Response`] back. Adapters hold no routing or evaluation logic.
+//!
+//! Surfaces (`docs/edge-api.md`): `POST /ofrep/v1/evaluate/flags[/{key}]`,
+//! `GET|POST /v1/evaluate`, `GET /v1/flags`, `GET /.well-known/flags/{client-key}`,
+//! `GET /.well-known/jwks.json`, `PUT /publish/v1/environments/{env}`, `GET /healthz`.
+
+pub mod config;
+pub mod error;
+mod eval;
+pub mod http;
+pub mod keys;
+pub mod kv;
+pub mod layout;
+pub mod publish;
+pub mod state;
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+pub use config::Config;
+pub use error::{ApiError, Surface};
+pub use http::{Request, Response};
+use keys::KeyKind;
+pub use kv::{Kv, KvError, MemoryKv};
+use state::{Cache, EnvState};
+
+/// One edge instance: configuration plus the isolate's cache. Create it once per
+/// isolate (Worker) or per instance (Spin) and reuse it across requests.
+#[derive(Debug)]
+pub struct Edge {
+    config: Config,
+    cache: Cache,
+}
+
+impl Edge {
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            cache: Cache::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Answers one request. `now_ms` is the host's clock (epoch milliseconds).
+    pub async fn handle(&self, req: &Request, kv: &impl Kv, now_ms: i64) -> Response {
+        let response = if req.method == "OPTIONS" {
+            Response::new(204)
+        } else {
+            self.route(req, kv, now_ms).await
+        };
+        self.cors(response)
+    }
+
+    async fn route(&self, req: &Request, kv: &impl Kv, now_ms: i64) -> Response {
+        // No trailing-slash folding: `/ofrep/v1/evaluate/flags/` names the empty flag
+        // key (answered FLAG_NOT_FOUND), not the bulk route.
+        let segments: Vec<&str> = req.path.split('/').skip(1).collect();
+        let max = self.config.max_body_bytes;
+        match (req.method.as_str(), segments.as_slice()) {
+            ("POST", ["ofrep", "v1", "evaluate", "flags"]) => {
+                self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state| {
+                    eval::ofrep_bulk(state, req, max, now_ms)
+                })
+                .await
+            }
+            ("POST", ["ofrep", "v1", "evaluate", "flags", key]) => {
+                self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state| {
+                    eval::ofrep_single(state, key, req, max, now_ms)
+                })
+                .await
+            }
+            ("GET" | "POST", ["v1", "evaluate"]) => {
+                self.with_server_env(req, kv, now_ms, Surface::Native, |state| {
+                    eval::native_evaluate(state, req, max, now_ms)
+                })
+                .await
+            }
+            ("GET", ["v1", "flags"]) => {
+                self.with_server_env(req, kv, now_ms, Surface::Native, eval::list_flags)
+                    .await
+            }
+            ("GET", [".well-known", "flags", client_key]) => {
+                self.client_snapshot(req, client_key, kv, now_ms).await
+            }
+            ("GET", [".well-known", "jwks.json"]) => self.jwks(kv).await,
+            ("PUT", ["publish", "v1", "environments", env]) => {
+                self.publish(req, env, kv, now_ms).await
+            }
+            ("GET", ["healthz"]) => Response::json(
+                200,
+                &json!({"status": "ok", "environments": self.cache.health()}),
+            ),
+            (_, ["ofrep", ..]) => {
+                ApiError::new(405, "METHOD_NOT_ALLOWED", "OFREP evaluation uses POST")
+                    .respond(Surface::Ofrep)
+            }
+            _ => ApiError::not_found(format!("no route for {} {}", req.method, req.path))
+                .respond(Surface::Native),
+        }
+    }
+
+    /// Authenticates a server key, loads its environment, and runs `answer`.
+    async fn with_server_env(
+        &self,
+        req: &Request,
+        kv: &impl Kv,
+        now_ms: i64,
+        surface: Surface,
+        answer: impl FnOnce(&EnvState) -> Response,
+    ) -> Response {
+        let Some(secret) = bearer(req) else {
+            return ApiError::unauthorized(
+                "send the SDK key as `Authorization: Bearer <key>` or `X-API-Key`",
+            )
+            .respond(surface);
+        };
+        match self
+            .environment_for(&secret, KeyKind::Server, kv, now_ms)
+            .await
+        {
+            Ok(state) => answer(&state),
+            Err(error) => error.respond(surface),
+        }
+    }
+
+    async fn environment_for(
+        &self,
+        secret: &str,
+        kind: KeyKind,
+        kv: &impl Kv,
+        now_ms: i64,
+    ) -> Result<Arc<EnvState>, ApiError> {
+        let hash = keys::hash_key(secret);
+        let record = self
+            .cache
+            .key_record(&hash, kv, &self.config, now_ms)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown SDK key"))?;
+        let state = self
+            .cache
+            .environment(&record.environment, kv, &self.config, now_ms)
+            .await?;
+        state::authorize(&state, &hash, kind, now_ms)?;
+        Ok(state)
+    }
+
+    async fn client_snapshot(
+        &self,
+        req: &Request,
+        client_key: &str,
+        kv: &impl Kv,
+        now_ms: i64,
+    ) -> Response {
+        match self
+            .environment_for(client_key, KeyKind::Client, kv, now_ms)
+            .await
+        {
+            Ok(state) => {
+                let response = Response::new(200)
+                    .with_header("content-type", "application/jose")
+                    .with_header("cache-control", "public, max-age=30, must-revalidate")
+                    .with_body(state.client_jws.as_bytes().to_vec());
+                eval::with_etag(req, response)
+            }
+            Err(error) => error.respond(Surface::Native),
+        }
+    }
+
+    async fn jwks(&self, kv: &impl Kv) -> Response {
+        match state::trusted_keys(kv, &self.config).await {
+            Ok(keys) => Response::json(200, &keys.to_jwks())
+                .with_header("cache-control", "public, max-age=300"),
+            Err(error) => ApiError::unavailable(error).respond(Surface::Native),
+        }
+    }
+
+    async fn publish(&self, req: &Request, env: &str, kv: &impl Kv, now_ms: i64) -> Response {
+        if req.body.len() > self.config.max_publish_bytes {
+            return ApiError::new(413, "PAYLOAD_TOO_LARGE", "publish body over the limit")
+                .respond(Surface::Native);
+        }
+        match publish::publish(env, &req.body, kv, &self.config, &self.cache, now_ms).await {
+            Ok(accepted) => Response::json(200, &accepted),
+            Err(error) => error.respond(Surface::Native),
+        }
+    }
+
+    fn cors(&self, response: Response) -> Response {
+        response
+            .with_header("access-control-allow-origin", &self.config.cors_origin)
+            .with_header("access-control-allow-methods", "GET, POST, PUT, OPTIONS")
+            .with_header(
+                "access-control-allow-headers",
+                "authorization, x-api-key, content-type, if-none-match",
+            )
+            .with_header("access-control-expose-headers", "etag")
+    }
+}
+
+/// The SDK key from `Authorization: Bearer …` or `X-API-Key`.
+fn bearer(req: &Request) -> Option<String> {
+    let from_auth = req.get_header("authorization").and_then(|v| {
+        let (scheme, key) = v.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| key.trim().to_string())
+    });
+    from_auth
+        .or_else(|| req.get_header("x-api-key").map(|k| k.trim().to_string()))
+        .filter(|k| !k.is_empty())
+}

@@ -1,0 +1,263 @@
+//! The per-isolate cache: each environment's compiled snapshot, held in memory and
+//! reloaded only when the version stored in KV changes, reading KV at most once per
+//! refresh interval. A stored value that is missing, corrupt or unverifiable never
+//! replaces a good snapshot: the last good one keeps serving and the problem is
+//! reported in `/healthz`.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use edgeflag_engine::{Snapshot, envelope::KeySet};
+use serde::Serialize;
+
+use crate::{
+    config::Config,
+    error::ApiError,
+    keys::{KeyIndex, KeyKind, KeyRecord},
+    kv::Kv,
+    layout,
+};
+
+/// One environment as the edge serves it.
+#[derive(Debug)]
+pub struct EnvState {
+    pub environment: String,
+    pub version: u64,
+    pub snapshot: Snapshot,
+    pub keys: KeyIndex,
+    /// The signed client snapshot, served as is to browsers.
+    pub client_jws: String,
+    pub loaded_at_ms: i64,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    current: Option<Arc<EnvState>>,
+    checked_at_ms: Option<i64>,
+    last_error: Option<String>,
+}
+
+/// What `/healthz` reports per environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvHealth {
+    pub version: Option<u64>,
+    pub loaded_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// The isolate's cache. Cheap to share; locks are never held across an `await`.
+#[derive(Debug, Default)]
+pub struct Cache {
+    slots: Mutex<HashMap<String, Slot>>,
+    key_records: Mutex<HashMap<String, (Option<KeyRecord>, i64)>>,
+}
+
+impl Cache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The environment's state, refreshed from KV when the interval has passed.
+    pub async fn environment(
+        &self,
+        env: &str,
+        kv: &impl Kv,
+        config: &Config,
+        now_ms: i64,
+    ) -> Result<Arc<EnvState>, ApiError> {
+        let (current, fresh) = self.peek(env, config, now_ms);
+        if let (Some(state), true) = (&current, fresh) {
+            return Ok(state.clone());
+        }
+        let stored = read_version(kv, env).await;
+        let outcome = match (&stored, &current) {
+            (Ok(Some(version)), Some(state)) if *version == state.version => Ok(state.clone()),
+            (Ok(Some(_)), _) => load(env, kv, config, now_ms).await.map(Arc::new),
+            (Ok(None), _) => Err(format!("no snapshot has been published for `{env}`")),
+            (Err(e), _) => Err(e.clone()),
+        };
+        self.settle(env, now_ms, outcome)
+    }
+
+    /// Installs a state that a publish has just verified and stored.
+    pub fn install(&self, state: EnvState, now_ms: i64) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = slots.entry(state.environment.clone()).or_default();
+        slot.current = Some(Arc::new(state));
+        slot.checked_at_ms = Some(now_ms);
+        slot.last_error = None;
+        self.key_records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    pub fn health(&self) -> BTreeMap<String, EnvHealth> {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots
+            .iter()
+            .map(|(env, slot)| {
+                let health = EnvHealth {
+                    version: slot.current.as_ref().map(|s| s.version),
+                    loaded_at_ms: slot.current.as_ref().map(|s| s.loaded_at_ms),
+                    last_error: slot.last_error.clone(),
+                };
+                (env.clone(), health)
+            })
+            .collect()
+    }
+
+    /// Which environment and kind an SDK key hash belongs to, cached like snapshots.
+    pub async fn key_record(
+        &self,
+        hash: &str,
+        kv: &impl Kv,
+        config: &Config,
+        now_ms: i64,
+    ) -> Result<Option<KeyRecord>, ApiError> {
+        if let Some((record, at)) = self.cached_record(hash)
+            && now_ms - at < config.refresh_interval_ms
+        {
+            return Ok(record);
+        }
+        let bytes = kv
+            .get(&layout::sdk_key(hash))
+            .await
+            .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        let record = bytes.and_then(|b| serde_json::from_slice::<KeyRecord>(&b).ok());
+        self.key_records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(hash.to_string(), (record.clone(), now_ms));
+        Ok(record)
+    }
+
+    fn cached_record(&self, hash: &str) -> Option<(Option<KeyRecord>, i64)> {
+        let records = self
+            .key_records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        records.get(hash).cloned()
+    }
+
+    fn peek(&self, env: &str, config: &Config, now_ms: i64) -> (Option<Arc<EnvState>>, bool) {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        match slots.get(env) {
+            Some(slot) => {
+                let fresh = slot
+                    .checked_at_ms
+                    .is_some_and(|at| now_ms - at < config.refresh_interval_ms);
+                (slot.current.clone(), fresh)
+            }
+            None => (None, false),
+        }
+    }
+
+    /// Records the outcome of a refresh: a new state replaces the old; an error is
+    /// reported and the old state, if any, keeps serving.
+    fn settle(
+        &self,
+        env: &str,
+        now_ms: i64,
+        outcome: Result<Arc<EnvState>, String>,
+    ) -> Result<Arc<EnvState>, ApiError> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = slots.entry(env.to_string()).or_default();
+        slot.checked_at_ms = Some(now_ms);
+        match outcome {
+            Ok(state) => {
+                slot.last_error = None;
+                slot.current = Some(state.clone());
+                Ok(state)
+            }
+            Err(error) => {
+                slot.last_error = Some(error.clone());
+                slot.current
+                    .clone()
+                    .ok_or_else(|| ApiError::unavailable(error))
+            }
+        }
+    }
+}
+
+async fn read_version(kv: &impl Kv, env: &str) -> Result<Option<u64>, String> {
+    let Some(bytes) = kv
+        .get(&layout::version(env))
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    text.trim()
+        .parse()
+        .map(Some)
+        .map_err(|_| format!("stored version of `{env}` is not a number: `{text}`"))
+}
+
+/// The trusted publisher keys: the configured ones plus a JWKS stored in KV, if any.
+pub async fn trusted_keys(kv: &impl Kv, config: &Config) -> Result<KeySet, String> {
+    let mut keys = config.trusted_keys.clone();
+    if let Some(bytes) = kv
+        .get(layout::TRUSTED_KEYS)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let stored =
+            KeySet::from_jwks_json(&bytes).map_err(|e| format!("{}: {e}", layout::TRUSTED_KEYS))?;
+        for kid in stored.kids().map(str::to_string).collect::<Vec<_>>() {
+            if let Some(key) = stored.get(&kid) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Reads, verifies and compiles an environment's stored documents.
+async fn load(env: &str, kv: &impl Kv, config: &Config, now_ms: i64) -> Result<EnvState, String> {
+    let trusted = trusted_keys(kv, config).await?;
+    let read = |key: String| async move {
+        let bytes = kv.get(&key).await.map_err(|e| e.to_string())?;
+        let bytes = bytes.ok_or_else(|| format!("`{key}` is missing"))?;
+        String::from_utf8(bytes).map_err(|_| format!("`{key}` is not text"))
+    };
+    let server = read(layout::server_snapshot(env)).await?;
+    let keys = read(layout::key_index(env)).await?;
+    let client = read(layout::client_snapshot(env)).await?;
+    let docs = crate::publish::verify_documents(env, &server, &client, &keys, &trusted)
+        .map_err(|e| format!("stored snapshot of `{env}` refused: {}", e.message))?;
+    Ok(EnvState {
+        environment: env.to_string(),
+        version: docs.version,
+        snapshot: docs.snapshot,
+        keys: docs.keys,
+        client_jws: client,
+        loaded_at_ms: now_ms,
+    })
+}
+
+/// Checks that a request's key hash is a current key of the environment's signed
+/// index, of the required kind.
+pub fn authorize(
+    state: &EnvState,
+    hash: &str,
+    required: KeyKind,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let entry = state
+        .keys
+        .find(hash)
+        .filter(|entry| entry.is_valid_at(now_ms))
+        .ok_or_else(|| ApiError::unauthorized("the SDK key is not valid for this environment"))?;
+    if entry.kind != required {
+        return Err(ApiError::forbidden(match required {
+            KeyKind::Server => "a client key cannot use server routes; use a server key",
+            KeyKind::Client => "a server key cannot fetch the client snapshot; use a client key",
+        }));
+    }
+    Ok(())
+}

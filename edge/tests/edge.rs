@@ -1,0 +1,683 @@
+//! The edge end to end, natively: publish signed documents into an in-memory KV,
+//! then call every surface through `Edge::handle`, as the Worker and the Spin app do.
+
+use edgeflag_edge::{
+    Config, Edge, MemoryKv, Request, Response,
+    keys::{KeyEntry, KeyIndex, KeyKind, hash_key},
+    kv::Kv,
+    layout,
+};
+use edgeflag_engine::envelope::{KeySet, SigningKey};
+use serde_json::{Value, json};
+
+const NOW: i64 = 1_795_608_000_000;
+const SERVER_KEY: &str = "srv_production_0123456789";
+const CLIENT_KEY: &str = "cli_production_0123456789";
+
+fn signer() -> SigningKey {
+    SigningKey::from_seed("publisher-1", [7; 32])
+}
+
+fn edge() -> Edge {
+    let jwks =
+        serde_json::to_string(&KeySet::new(vec![signer().verifying_key()]).to_jwks()).unwrap();
+    let config = Config::from_vars(|name| match name {
+        "EDGEFLAG_TRUSTED_KEYS" => Some(jwks.clone()),
+        "EDGEFLAG_REFRESH_INTERVAL_MS" => Some("1000".into()),
+        _ => None,
+    })
+    .unwrap();
+    Edge::new(config)
+}
+
+fn demo(env: &str, version: u64) -> Value {
+    let mut doc: Value =
+        serde_json::from_str(include_str!("../../examples/demo-snapshot.json")).unwrap();
+    doc["environment"] = json!(env);
+    doc["version"] = json!(version);
+    doc
+}
+
+fn client_subset(doc: &Value) -> Value {
+    let mut client = doc.clone();
+    let flags: Vec<Value> = doc["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["clientVisible"] == json!(true))
+        .cloned()
+        .collect();
+    client["flags"] = json!(flags);
+    client
+}
+
+fn keys(env: &str, version: u64, server: &str, client: &str, extra: Vec<KeyEntry>) -> KeyIndex {
+    let mut keys = vec![
+        KeyEntry {
+            hash: hash_key(server),
+            kind: KeyKind::Server,
+            expires_at_ms: None,
+        },
+        KeyEntry {
+            hash: hash_key(client),
+            kind: KeyKind::Client,
+            expires_at_ms: None,
+        },
+    ];
+    keys.extend(extra);
+    KeyIndex {
+        environment: env.into(),
+        version,
+        keys,
+    }
+}
+
+fn publish_body(doc: &Value, keys: &KeyIndex, signer: &SigningKey) -> Vec<u8> {
+    let env = doc["environment"].as_str().unwrap();
+    let ver = doc["version"].as_u64().unwrap();
+    let sign = |payload: &[u8], aud: &str| signer.sign(payload, Some(env), Some(ver), Some(aud));
+    let body = json!({
+        "server": sign(&serde_json::to_vec(doc).unwrap(), "server"),
+        "client": sign(&serde_json::to_vec(&client_subset(doc)).unwrap(), "client"),
+        "keys": sign(&serde_json::to_vec(keys).unwrap(), "keys"),
+    });
+    serde_json::to_vec(&body).unwrap()
+}
+
+fn call(edge: &Edge, kv: &MemoryKv, req: Request, now: i64) -> Response {
+    pollster::block_on(edge.handle(&req, kv, now))
+}
+
+fn json_of(res: &Response) -> Value {
+    serde_json::from_slice(&res.body).unwrap_or(Value::Null)
+}
+
+fn publish(edge: &Edge, kv: &MemoryKv, body: Vec<u8>, env: &str) -> Response {
+    call(
+        edge,
+        kv,
+        Request::new("PUT", &format!("/publish/v1/environments/{env}")).body(body),
+        NOW,
+    )
+}
+
+fn ofrep(key: Option<&str>, auth: &str, context: Value) -> Request {
+    let path = match key {
+        Some(key) => format!("/ofrep/v1/evaluate/flags/{key}"),
+        None => "/ofrep/v1/evaluate/flags".into(),
+    };
+    Request::new("POST", &path)
+        .header("authorization", &format!("Bearer {auth}"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&json!({"context": context})).unwrap())
+}
+
+/// An edge with `production` v1 published.
+fn published() -> (Edge, MemoryKv) {
+    let (edge, kv) = (edge(), MemoryKv::new());
+    let doc = demo("production", 1);
+    let res = publish(
+        &edge,
+        &kv,
+        publish_body(
+            &doc,
+            &keys("production", 1, SERVER_KEY, CLIENT_KEY, vec![]),
+            &signer(),
+        ),
+        "production",
+    );
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    (edge, kv)
+}
+
+#[test]
+fn publish_then_evaluate_over_ofrep() {
+    let (edge, kv) = published();
+    let res = call(
+        &edge,
+        &kv,
+        ofrep(
+            Some("new-checkout"),
+            SERVER_KEY,
+            json!({"targetingKey": "user-2", "email": "ada@example.com"}),
+        ),
+        NOW,
+    );
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        json_of(&res),
+        json!({"key": "new-checkout", "value": true, "reason": "TARGETING_MATCH", "variant": "on",
+               "metadata": {"flagVersion": 3}})
+    );
+    let missing = call(&edge, &kv, ofrep(Some("nope"), SERVER_KEY, json!({})), NOW);
+    assert_eq!(missing.status, 404);
+    assert_eq!(json_of(&missing)["errorCode"], "FLAG_NOT_FOUND");
+    let no_key = call(
+        &edge,
+        &kv,
+        ofrep(Some("new-checkout"), SERVER_KEY, json!({"plan": "x"})),
+        NOW,
+    );
+    assert_eq!(
+        (no_key.status, json_of(&no_key)["errorCode"].clone()),
+        (400, json!("TARGETING_KEY_MISSING"))
+    );
+    assert!(kv.keys().contains(&layout::version("production")));
+}
+
+#[test]
+fn bulk_evaluation_carries_an_etag_and_answers_304() {
+    let (edge, kv) = published();
+    let res = call(
+        &edge,
+        &kv,
+        ofrep(None, SERVER_KEY, json!({"targetingKey": "user-1"})),
+        NOW,
+    );
+    assert_eq!(res.status, 200);
+    let body = json_of(&res);
+    assert_eq!(body["flags"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        body["flags"][3],
+        json!({"key": "search-results-per-page", "value": 10, "reason": "DEFAULT", "variant": "ten", "metadata": {"flagVersion": 2}})
+    );
+    let etag = res.get_header("etag").unwrap().to_string();
+    let again = call(
+        &edge,
+        &kv,
+        ofrep(None, SERVER_KEY, json!({"targetingKey": "user-1"})).header("if-none-match", &etag),
+        NOW,
+    );
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    let other = call(
+        &edge,
+        &kv,
+        ofrep(None, SERVER_KEY, json!({"targetingKey": "qa-1"})).header("if-none-match", &etag),
+        NOW,
+    );
+    assert_eq!(
+        other.status, 200,
+        "another context gives another body and another ETag"
+    );
+}
+
+#[test]
+fn publishes_are_refused_unless_signed_trusted_consistent_and_newer() {
+    let (edge, kv) = published();
+    let keys2 = keys("production", 2, SERVER_KEY, CLIENT_KEY, vec![]);
+    let stranger = SigningKey::from_seed("publisher-1", [9; 32]);
+    let unknown_kid = SigningKey::from_seed("somebody", [7; 32]);
+    let cases: Vec<(Vec<u8>, &str, u16, &str)> = vec![
+        (
+            publish_body(&demo("production", 2), &keys2, &stranger),
+            "production",
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            publish_body(&demo("production", 2), &keys2, &unknown_kid),
+            "production",
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            publish_body(
+                &demo("production", 1),
+                &keys("production", 1, SERVER_KEY, CLIENT_KEY, vec![]),
+                &signer(),
+            ),
+            "production",
+            409,
+            "STALE_VERSION",
+        ),
+        (
+            publish_body(&demo("production", 2), &keys2, &signer()),
+            "staging",
+            400,
+            "PARSE_ERROR",
+        ),
+        (b"not json".to_vec(), "production", 400, "PARSE_ERROR"),
+        (
+            br#"{"server":"a.b.c","client":"a.b.c","keys":"a.b.c"}"#.to_vec(),
+            "production",
+            400,
+            "PARSE_ERROR",
+        ),
+        (
+            br#"{"server":"x","client":"y","keys":"z","extra":1}"#.to_vec(),
+            "production",
+            400,
+            "PARSE_ERROR",
+        ),
+    ];
+    for (body, env, status, code) in cases {
+        let res = publish(&edge, &kv, body, env);
+        assert_eq!(
+            (res.status, json_of(&res)["error"]["code"].clone()),
+            (status, json!(code)),
+            "{}",
+            String::from_utf8_lossy(&res.body)
+        );
+    }
+    let res = publish(
+        &edge,
+        &kv,
+        publish_body(&demo("production", 2), &keys2, &signer()),
+        "production",
+    );
+    assert_eq!(
+        (res.status, json_of(&res)["version"].clone()),
+        (200, json!(2))
+    );
+}
+
+#[test]
+fn keys_are_checked_by_kind_and_environment() {
+    let (edge, kv) = published();
+    let mut staging = demo("staging", 1);
+    staging["flags"].as_array_mut().unwrap().push(json!({
+        "key": "staging-only", "type": "boolean", "enabled": true, "offVariation": "off",
+        "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+        "defaultRule": {"variation": "on"}}));
+    let res = publish(
+        &edge,
+        &kv,
+        publish_body(
+            &staging,
+            &keys("staging", 1, "srv_staging", "cli_staging", vec![]),
+            &signer(),
+        ),
+        "staging",
+    );
+    assert_eq!(res.status, 200);
+    let ctx = json!({"targetingKey": "u"});
+    assert_eq!(
+        call(
+            &edge,
+            &kv,
+            ofrep(Some("staging-only"), "srv_staging", ctx.clone()),
+            NOW
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        call(
+            &edge,
+            &kv,
+            ofrep(Some("staging-only"), SERVER_KEY, ctx.clone()),
+            NOW
+        )
+        .status,
+        404
+    );
+    let client = call(
+        &edge,
+        &kv,
+        ofrep(Some("new-checkout"), CLIENT_KEY, ctx.clone()),
+        NOW,
+    );
+    assert_eq!(client.status, 403);
+    assert_eq!(
+        call(
+            &edge,
+            &kv,
+            ofrep(Some("new-checkout"), "nonsense", ctx.clone()),
+            NOW
+        )
+        .status,
+        401
+    );
+    let anonymous = Request::new("POST", "/ofrep/v1/evaluate/flags/new-checkout");
+    assert_eq!(call(&edge, &kv, anonymous, NOW).status, 401);
+    let via_header = Request::new("GET", "/v1/flags").header("X-API-Key", SERVER_KEY);
+    assert_eq!(call(&edge, &kv, via_header, NOW).status, 200);
+}
+
+#[test]
+fn rotated_keys_work_until_their_grace_period_ends() {
+    let (edge, kv) = (edge(), MemoryKv::new());
+    let old = KeyEntry {
+        hash: hash_key("srv_old"),
+        kind: KeyKind::Server,
+        expires_at_ms: Some(NOW + 60_000),
+    };
+    let body = publish_body(
+        &demo("production", 1),
+        &keys("production", 1, SERVER_KEY, CLIENT_KEY, vec![old]),
+        &signer(),
+    );
+    assert_eq!(publish(&edge, &kv, body, "production").status, 200);
+    let ctx = json!({"targetingKey": "u"});
+    assert_eq!(
+        call(
+            &edge,
+            &kv,
+            ofrep(Some("new-checkout"), "srv_old", ctx.clone()),
+            NOW
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        call(
+            &edge,
+            &kv,
+            ofrep(Some("new-checkout"), "srv_old", ctx.clone()),
+            NOW + 60_000
+        )
+        .status,
+        401
+    );
+    // Dropping the key from the index removes its record from KV too.
+    let body = publish_body(
+        &demo("production", 2),
+        &keys("production", 2, SERVER_KEY, CLIENT_KEY, vec![]),
+        &signer(),
+    );
+    assert_eq!(publish(&edge, &kv, body, "production").status, 200);
+    assert!(!kv.keys().contains(&layout::sdk_key(&hash_key("srv_old"))));
+}
+
+#[test]
+fn the_client_snapshot_is_served_signed_to_client_keys_only() {
+    let (edge, kv) = published();
+    let res = call(
+        &edge,
+        &kv,
+        Request::new("GET", &format!("/.well-known/flags/{CLIENT_KEY}")),
+        NOW,
+    );
+    assert_eq!(
+        (res.status, res.get_header("content-type")),
+        (200, Some("application/jose"))
+    );
+    let trusted = KeySet::new(vec![signer().verifying_key()]);
+    let verified =
+        edgeflag_engine::envelope::verify(std::str::from_utf8(&res.body).unwrap(), &trusted)
+            .unwrap();
+    assert_eq!(verified.header.aud.as_deref(), Some("client"));
+    let snapshot: Value = serde_json::from_slice(&verified.payload).unwrap();
+    let keys: Vec<&str> = snapshot["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        ["new-checkout", "checkout-banner"],
+        "server-only flags stay out"
+    );
+    let etag = res.get_header("etag").unwrap().to_string();
+    let again = Request::new("GET", &format!("/.well-known/flags/{CLIENT_KEY}"))
+        .header("If-None-Match", &etag);
+    assert_eq!(call(&edge, &kv, again, NOW).status, 304);
+    let with_server_key = call(
+        &edge,
+        &kv,
+        Request::new("GET", &format!("/.well-known/flags/{SERVER_KEY}")),
+        NOW,
+    );
+    assert_eq!(with_server_key.status, 403);
+    let jwks = json_of(&call(
+        &edge,
+        &kv,
+        Request::new("GET", "/.well-known/jwks.json"),
+        NOW,
+    ));
+    assert_eq!(jwks["keys"][0]["kid"], "publisher-1");
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_in_the_protocol_shape() {
+    let (edge, kv) = published();
+    let base = || {
+        Request::new("POST", "/ofrep/v1/evaluate/flags/new-checkout")
+            .header("authorization", &format!("Bearer {SERVER_KEY}"))
+    };
+    let cases = [
+        (
+            base()
+                .header("content-type", "application/json")
+                .body("{not json"),
+            400,
+            "PARSE_ERROR",
+        ),
+        (
+            base()
+                .header("content-type", "application/json")
+                .body(r#"{"context": [1]}"#),
+            400,
+            "INVALID_CONTEXT",
+        ),
+        (
+            base()
+                .header("content-type", "application/json")
+                .body(r#"{"context": {"targetingKey": 5}}"#),
+            400,
+            "INVALID_CONTEXT",
+        ),
+        (
+            base()
+                .header("content-type", "application/json")
+                .body(r#"{"context": {}, "surprise": 1}"#),
+            400,
+            "PARSE_ERROR",
+        ),
+        (
+            base()
+                .header("content-type", "text/plain")
+                .body(r#"{"context": {}}"#),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            base()
+                .header("content-type", "application/json")
+                .body(vec![b' '; 70_000]),
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+    ];
+    for (req, status, code) in cases {
+        let res = call(&edge, &kv, req, NOW);
+        let body = json_of(&res);
+        assert_eq!(
+            (res.status, body["errorCode"].clone()),
+            (status, json!(code)),
+            "{body}"
+        );
+        assert_eq!(body["key"], "new-checkout");
+        assert!(body["errorDetails"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    let native = call(&edge, &kv, Request::new("GET", "/v1/nothing-here"), NOW);
+    assert_eq!(
+        (native.status, json_of(&native)["error"]["code"].clone()),
+        (404, json!("NOT_FOUND"))
+    );
+    let preflight = call(
+        &edge,
+        &kv,
+        Request::new("OPTIONS", "/ofrep/v1/evaluate/flags"),
+        NOW,
+    );
+    assert_eq!(
+        (
+            preflight.status,
+            preflight.get_header("access-control-allow-origin")
+        ),
+        (204, Some("*"))
+    );
+}
+
+#[test]
+fn native_api_evaluates_from_query_or_body_with_full_detail() {
+    let (edge, kv) = published();
+    let auth = format!("Bearer {SERVER_KEY}");
+    let get = Request::new(
+        "GET",
+        "/v1/evaluate?flag=new-checkout&flag=nope&targetingKey=user-9&email=bob%40example.com",
+    )
+    .header("authorization", &auth);
+    let body = json_of(&call(&edge, &kv, get, NOW));
+    assert_eq!(body["snapshotVersion"], 1);
+    assert_eq!(
+        body["flags"]["new-checkout"],
+        json!({"value": true, "variant": "on", "reason": "TARGETING_MATCH", "ruleIndex": 0, "ruleId": "staff", "flagVersion": 3})
+    );
+    assert_eq!(body["flags"]["nope"]["errorCode"], "FLAG_NOT_FOUND");
+    assert!(body["flags"]["nope"]["errorMessage"].as_str().is_some());
+    let post = Request::new("POST", "/v1/evaluate")
+        .header("authorization", &auth)
+        .header("content-type", "application/json")
+        .body(r#"{"context": {"targetingKey": "user-1"}}"#);
+    let body = json_of(&call(&edge, &kv, post, NOW));
+    assert_eq!(body["flags"].as_object().unwrap().len(), 4);
+    let flags = json_of(&call(
+        &edge,
+        &kv,
+        Request::new("GET", "/v1/flags").header("authorization", &auth),
+        NOW,
+    ));
+    assert_eq!(flags["flags"][0]["key"], "checkout-banner");
+    assert_eq!(flags["flags"][0]["clientVisible"], true);
+}
+
+#[test]
+fn a_corrupt_stored_snapshot_keeps_the_last_good_one_serving() {
+    let (edge, kv) = published();
+    let ctx = json!({"targetingKey": "user-2", "email": "ada@example.com"});
+    assert_eq!(
+        call(
+            &edge,
+            &kv,
+            ofrep(Some("new-checkout"), SERVER_KEY, ctx.clone()),
+            NOW
+        )
+        .status,
+        200
+    );
+    // Someone writes garbage and bumps the version behind the edge's back.
+    pollster::block_on(async {
+        kv.put(&layout::server_snapshot("production"), b"tampered")
+            .await
+            .unwrap();
+        kv.put(&layout::version("production"), b"5").await.unwrap();
+    });
+    let later = NOW + 5_000;
+    let res = call(
+        &edge,
+        &kv,
+        ofrep(Some("new-checkout"), SERVER_KEY, ctx),
+        later,
+    );
+    assert_eq!(
+        (res.status, json_of(&res)["value"].clone()),
+        (200, json!(true))
+    );
+    let health = json_of(&call(&edge, &kv, Request::new("GET", "/healthz"), later));
+    assert_eq!(health["environments"]["production"]["version"], 1);
+    assert!(
+        health["environments"]["production"]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("refused")
+    );
+}
+
+#[test]
+fn a_fresh_isolate_loads_from_kv_once_per_interval() {
+    let (publisher, kv) = published();
+    drop(publisher);
+    let edge = edge();
+    let ctx = json!({"targetingKey": "user-2", "email": "ada@example.com"});
+    let res = call(
+        &edge,
+        &kv,
+        ofrep(Some("new-checkout"), SERVER_KEY, ctx),
+        NOW,
+    );
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    let health = json_of(&call(&edge, &kv, Request::new("GET", "/healthz"), NOW));
+    assert_eq!(health["environments"]["production"]["version"], 1);
+}
+
+/// Every shared vector through OFREP: value, variant and reason, or the error code.
+/// Typed cases (TYPE_MISMATCH) have no OFREP form — OpenFeature's SDKs check types
+/// on the client — so they are counted and left to the typed runtimes.
+#[test]
+fn shared_vectors_through_ofrep() {
+    let index: Value =
+        serde_json::from_str(include_str!("../../tests/vectors/index.json")).unwrap();
+    let (mut passed, mut typed) = (0, 0);
+    let mut failures = Vec::new();
+    for (n, file) in index["files"].as_array().unwrap().iter().enumerate() {
+        let path = format!(
+            "{}/../tests/vectors/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            file.as_str().unwrap()
+        );
+        let vectors: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let env = format!("v{n}");
+        let mut doc = vectors["snapshot"].clone();
+        doc["environment"] = json!(env);
+        let (edge, kv) = (edge(), MemoryKv::new());
+        let key_index = keys(
+            &env,
+            doc["version"].as_u64().unwrap(),
+            SERVER_KEY,
+            CLIENT_KEY,
+            vec![],
+        );
+        let res = publish(&edge, &kv, publish_body(&doc, &key_index, &signer()), &env);
+        assert_eq!(
+            res.status,
+            200,
+            "{file}: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        for case in vectors["cases"].as_array().unwrap() {
+            let (Some(flag), None) = (case["flag"].as_str(), case.get("type")) else {
+                typed += 1;
+                continue;
+            };
+            let now = case["now"].as_i64().unwrap_or(NOW);
+            let res = call(
+                &edge,
+                &kv,
+                ofrep(Some(flag), SERVER_KEY, case["context"].clone()),
+                now,
+            );
+            let got = json_of(&res);
+            let expect = &case["expect"];
+            let ok = match expect.get("errorCode") {
+                Some(code) => got["errorCode"] == *code,
+                None => {
+                    res.status == 200
+                        && got["value"] == expect["value"]
+                        && got["variant"] == expect["variant"]
+                        && got["reason"] == expect["reason"]
+                }
+            };
+            if ok {
+                passed += 1;
+            } else {
+                failures.push(format!(
+                    "{file} / {}: expected {expect}, got {} {got}",
+                    case["name"], res.status
+                ));
+            }
+        }
+    }
+    println!(
+        "OFREP: {passed} vectors passed, {typed} typed or evaluate-all cases left to typed runtimes"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(passed > 500, "only {passed} vectors ran");
+}
