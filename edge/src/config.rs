@@ -11,6 +11,9 @@ pub mod vars {
     pub const REFRESH_INTERVAL_MS: &str = "EDGEFLAG_REFRESH_INTERVAL_MS";
     /// `Access-Control-Allow-Origin` for browser callers.
     pub const CORS_ORIGIN: &str = "EDGEFLAG_CORS_ORIGIN";
+    /// Test suites only: `true` lets a request set the evaluation time with the
+    /// `x-edgeflag-test-now` header (epoch ms), so time-dependent vectors run exactly.
+    pub const TEST_CLOCK: &str = "EDGEFLAG_TEST_CLOCK";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +33,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Largest publish request body.
     pub max_publish_bytes: usize,
+    /// Whether `x-edgeflag-test-now` may override the clock. Never set in production.
+    pub test_clock: bool,
 }
 
 impl Default for Config {
@@ -40,6 +45,7 @@ impl Default for Config {
             cors_origin: "*".to_string(),
             max_body_bytes: 64 * 1024,
             max_publish_bytes: 40 * 1024 * 1024,
+            test_clock: false,
         }
     }
 }
@@ -69,6 +75,7 @@ impl Config {
         if let Some(origin) = lookup(vars::CORS_ORIGIN) {
             config.cors_origin = origin;
         }
+        config.test_clock = lookup(vars::TEST_CLOCK).is_some_and(|v| v.trim() == "true");
         Ok(config)
     }
 }

@@ -52,6 +52,7 @@ impl Edge {
 
     /// Answers one request. `now_ms` is the host's clock (epoch milliseconds).
     pub async fn handle(&self, req: &Request, kv: &impl Kv, now_ms: i64) -> Response {
+        let now_ms = self.clock(req, now_ms);
         let response = if req.method == "OPTIONS" {
             Response::new(204)
         } else {
@@ -192,6 +193,17 @@ impl Edge {
             Ok(accepted) => Response::json(200, &accepted),
             Err(error) => error.respond(Surface::Native),
         }
+    }
+
+    /// The host's clock, unless a test suite enabled `EDGEFLAG_TEST_CLOCK` and the
+    /// request pins the time.
+    fn clock(&self, req: &Request, now_ms: i64) -> i64 {
+        if !self.config.test_clock {
+            return now_ms;
+        }
+        req.get_header("x-edgeflag-test-now")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(now_ms)
     }
 
     fn cors(&self, response: Response) -> Response {

@@ -681,3 +681,31 @@ fn shared_vectors_through_ofrep() {
     );
     assert!(passed > 500, "only {passed} vectors ran");
 }
+
+#[test]
+fn the_test_clock_header_is_honoured_only_when_enabled() {
+    let (edge, kv) = published();
+    let jwks =
+        serde_json::to_string(&KeySet::new(vec![signer().verifying_key()]).to_jwks()).unwrap();
+    let test_edge = Edge::new(
+        Config::from_vars(|name| match name {
+            "EDGEFLAG_TRUSTED_KEYS" => Some(jwks.clone()),
+            "EDGEFLAG_TEST_CLOCK" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap(),
+    );
+    let black_friday = "1795867200000";
+    let ctx = json!({"targetingKey": "user-2", "email": "ada@example.com"});
+    let banner = |edge: &Edge| {
+        let req = ofrep(Some("checkout-banner"), SERVER_KEY, ctx.clone())
+            .header("x-edgeflag-test-now", black_friday);
+        json_of(&call(edge, &kv, req, NOW))["variant"].clone()
+    };
+    assert_eq!(
+        banner(&edge),
+        json!("none"),
+        "production edges ignore the header"
+    );
+    assert_eq!(banner(&test_edge), json!("black-friday"));
+}

@@ -11,7 +11,7 @@ use serde_json::Value;
 pub const RUNTIMES: &[(&str, Option<&str>)] = &[
     ("native", Some("rust")),
     ("wit-component", None),
-    ("worker", None),
+    ("worker", Some("worker")),
     ("spin-app", None),
     ("js-node", None),
     ("js-chromium", None),

@@ -6,12 +6,17 @@ use crate::{output_line, run as exec};
 
 const TARGETS: &[&str] = &["wasm32-unknown-unknown", "wasm32-wasip2"];
 
+/// The exact `wasm-bindgen` pinned in the workspace `Cargo.toml`; the CLI must match it.
+pub const WASM_BINDGEN: &str = "0.2.130";
+
 /// Tools installed with `cargo install`: (binary, crate, exact version, `--locked`).
 /// Only what a suite in `suites.rs` uses belongs here: on a fresh machine every entry
-/// is a compile from crates.io that CI pays for. The wasm runtimes will add
-/// `wasm-bindgen-cli` (at the workspace's pinned `wasm-bindgen` version, without
-/// `--locked`: its lockfile pins a yanked crate) and `worker-build`.
-const CARGO_TOOLS: &[(&str, &str, &str, bool)] = &[];
+/// is a compile from crates.io that CI pays for (together about 20 minutes).
+/// `wasm-bindgen-cli` goes without `--locked`: its lockfile pins a yanked crate.
+const CARGO_TOOLS: &[(&str, &str, &str, bool)] = &[
+    ("wasm-bindgen", "wasm-bindgen-cli", WASM_BINDGEN, false),
+    ("worker-build", "worker-build", "0.8.7", true),
+];
 
 /// Debian packages as (package, a path it installs). The browser suite will add
 /// `chromium` and `chromium-driver`, the admin's PostgreSQL suite `postgresql`.

@@ -4,6 +4,7 @@
 //!   Debian packages), each version-checked so a machine that has it skips the step;
 //! - `test`         every test suite, the same command CI runs; ends with a summary line;
 //! - `conformance`  the per-runtime table of shared-vector results;
+//! - `build-worker` the Cloudflare Worker with worker-build and local tools (wrangler's build command);
 //! - `up`           the whole system locally: admin on SQLite, the Worker on local workerd,
 //!   demo flags published (see `demo.rs`).
 //!
@@ -13,6 +14,7 @@ mod conformance;
 mod demo;
 mod install;
 mod suites;
+mod worker;
 
 use std::{
     env,
@@ -27,8 +29,11 @@ fn main() -> ExitCode {
         Some("test") => suites::run(args.get(1..).unwrap_or_default()),
         Some("conformance") => conformance::print(&conformance_dir(), &[]).map(|_| ()),
         Some("up") => demo::up(),
+        Some("build-worker") => worker::build(),
         _ => {
-            eprintln!("usage: cargo xtask <install | test [suite…] | conformance | up>");
+            eprintln!(
+                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | up>"
+            );
             return ExitCode::from(2);
         }
     };

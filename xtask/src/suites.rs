@@ -9,39 +9,69 @@ use crate::{conformance, conformance_dir, install};
 struct Suite {
     name: &'static str,
     what: &'static str,
-    steps: &'static [(&'static str, &'static [&'static str])],
+    steps: &'static [Step],
+}
+
+/// One step of a suite: a command run in the repository root, or a function of xtask.
+enum Step {
+    Cmd(&'static str, &'static [&'static str]),
+    Fn(fn() -> Result<(), String>),
+}
+
+impl Step {
+    fn run(&self) -> Result<(), String> {
+        match self {
+            Self::Cmd(program, args) => crate::run(program, args),
+            Self::Fn(f) => f(),
+        }
+    }
 }
 
 const SUITES: &[Suite] = &[
     Suite {
         name: "fmt",
         what: "rustfmt check",
-        steps: &[("cargo", &["fmt", "--all", "--", "--check"])],
+        steps: &[Step::Cmd("cargo", &["fmt", "--all", "--", "--check"])],
     },
     Suite {
         name: "clippy",
-        what: "clippy, warnings denied, native crates",
-        steps: &[(
-            "cargo",
-            &[
-                "clippy",
-                "--all-targets",
-                "--all-features",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        )],
+        what: "clippy, warnings denied: native crates, and the Worker for wasm32",
+        steps: &[
+            Step::Cmd(
+                "cargo",
+                &[
+                    "clippy",
+                    "--all-targets",
+                    "--all-features",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ),
+            Step::Cmd(
+                "cargo",
+                &[
+                    "clippy",
+                    "-p",
+                    "edgeflag-worker",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ),
+        ],
     },
     Suite {
         name: "rust",
         what: "unit, vector, property and router tests of the native crates",
-        steps: &[("cargo", &["test", "--all-features"])],
+        steps: &[Step::Cmd("cargo", &["test", "--all-features"])],
     },
     Suite {
         name: "engine-wasm",
         what: "the engine builds for wasm32-unknown-unknown without std",
-        steps: &[(
+        steps: &[Step::Cmd(
             "cargo",
             &[
                 "build",
@@ -53,6 +83,15 @@ const SUITES: &[Suite] = &[
                 "wasm",
             ],
         )],
+    },
+    Suite {
+        name: "worker",
+        what: "the Cloudflare Worker on local workerd: build, dry-run deploy, node suite with OpenFeature clients",
+        steps: &[
+            Step::Fn(crate::worker::build),
+            Step::Fn(crate::worker::dry_run_deploy),
+            Step::Fn(crate::worker::test),
+        ],
     },
 ];
 
@@ -72,7 +111,7 @@ pub fn run(selected: &[String]) -> Result<(), String> {
     for suite in chosen {
         println!("\n=== {} — {}", suite.name, suite.what);
         let started = Instant::now();
-        let outcome = suite.steps.iter().try_for_each(|(p, a)| crate::run(p, a));
+        let outcome = suite.steps.iter().try_for_each(Step::run);
         let secs = started.elapsed().as_secs();
         match &outcome {
             Ok(()) => println!("=== {}: passed in {secs} s", suite.name),
