@@ -1,0 +1,299 @@
+// The client: holds one wasm engine, feeds it verified snapshots (from a bootstrap
+// and from the edge), and answers evaluations. Every decision — signature checks,
+// acceptance, evaluation — is the engine's; this file only moves data and time.
+
+import { EdgeflagError, unwrap } from './errors.js';
+import type {
+  ChangeEvent,
+  ClientEvents,
+  ClientOptions,
+  EvaluationContext,
+  EvaluationDetails,
+  EvaluationResult,
+  FlagSummary,
+  FlagType,
+  JsonValue,
+  LoadWarning,
+  SnapshotStatus,
+} from './types.js';
+
+/** The wasm-bindgen `Engine` class, as the client uses it. */
+export interface WasmEngine {
+  trust(jwks: string): string;
+  setPolicy(audiences: string, environment: string): void;
+  update(token: string): string;
+  version(): number | undefined;
+  environment(): string | undefined;
+  setContext(json: string): void;
+  evaluate(key: string, type: string | undefined, nowMs: number): string;
+  evaluateAll(nowMs: number): string;
+  flags(): string;
+  free(): void;
+}
+
+type Listener<E extends keyof ClientEvents> = (event: ClientEvents[E]) => void;
+
+const DEFAULT_REFRESH_MS = 30_000;
+
+export class EdgeflagClient {
+  readonly #engine: WasmEngine;
+  readonly #options: ClientOptions;
+  readonly #fetch: typeof fetch;
+  readonly #now: () => number;
+  readonly #listeners: { [E in keyof ClientEvents]: Set<Listener<E>> } = { change: new Set(), error: new Set() };
+  #context: unknown = {};
+  #engineContext: unknown = undefined;
+  #etag: string | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #onVisible: (() => void) | undefined;
+  #closed = false;
+  #warnings: LoadWarning[] = [];
+
+  /** Use `createClient` from the package entry instead: it loads the wasm first. */
+  constructor(engine: WasmEngine, options: ClientOptions) {
+    this.#engine = engine;
+    this.#options = options;
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#now = options.now ?? Date.now;
+    this.#context = options.context ?? {};
+    engine.setPolicy((options.audiences ?? ['client']).join(','), options.environment ?? '');
+  }
+
+  /** Trusts keys, applies the bootstrap, fetches from the edge, and starts refreshing. */
+  async start(): Promise<this> {
+    await this.#trustKeys();
+    let ready = false;
+    if (this.#options.bootstrap !== undefined) {
+      try {
+        this.update(this.#options.bootstrap);
+        ready = true;
+      } catch (e) {
+        if (!this.#canFetch()) throw e;
+        this.#emit('error', e as Error);
+      }
+    }
+    if (this.#canFetch()) {
+      // With a good bootstrap the first render needs no round trip: refresh behind it.
+      const first = this.refresh();
+      if (ready) first.catch((e: Error) => this.#emit('error', e));
+      else await first;
+    }
+    if (this.#engine.version() === undefined) {
+      throw new EdgeflagError('NO_SNAPSHOT', 'give the client a `bootstrap` snapshot or a `url` and `clientKey`');
+    }
+    this.#schedule();
+    return this;
+  }
+
+  /** Offers a signed snapshot; throws `EdgeflagError` if it is refused (the one in use stays). */
+  update(token: string): SnapshotStatus {
+    const before = this.#engine.version() === undefined ? undefined : this.#snapshotOfValues();
+    const status = unwrap<SnapshotStatus>(this.#engine.update(token));
+    if (status.changed) this.#warnings = status.warnings;
+    if (status.changed && before !== undefined) this.#announce(before, status.version);
+    return status;
+  }
+
+  /** Fetches the signed client snapshot with `If-None-Match`; a 304 costs nothing. */
+  async refresh(): Promise<SnapshotStatus> {
+    const { url, clientKey } = this.#options;
+    if (url === undefined || clientKey === undefined) {
+      throw new EdgeflagError('FETCH_FAILED', 'refresh needs `url` and `clientKey`');
+    }
+    const headers: Record<string, string> = { accept: 'application/jose' };
+    if (this.#etag !== undefined) headers['if-none-match'] = this.#etag;
+    const res = await this.#get(`${trimSlash(url)}/.well-known/flags/${encodeURIComponent(clientKey)}`, headers);
+    if (res.status === 304) return this.#unchanged();
+    if (!res.ok) throw new EdgeflagError('FETCH_FAILED', `snapshot fetch answered ${res.status}`);
+    const status = this.update(await res.text());
+    this.#etag = res.headers.get('etag') ?? undefined;
+    return status;
+  }
+
+  /** Sets the context evaluations use when they are given none. Treat contexts as immutable. */
+  setContext(context: EvaluationContext): void {
+    this.#context = context;
+  }
+
+  get context(): EvaluationContext {
+    return this.#context as EvaluationContext;
+  }
+
+  /** The engine's answer as is: no default applied, no `value` on `ERROR`. */
+  evaluate(flagKey: string, context?: unknown, type?: FlagType): EvaluationResult {
+    this.#useContext(context);
+    return JSON.parse(this.#engine.evaluate(flagKey, type, this.#now())) as EvaluationResult;
+  }
+
+  /** Every flag for a context, keyed by flag. */
+  evaluateAll(context?: unknown): Record<string, EvaluationResult> {
+    this.#useContext(context);
+    const all = JSON.parse(this.#engine.evaluateAll(this.#now())) as Record<string, EvaluationResult> | EvaluationResult;
+    // A refused context (or no snapshot) answers one error for the whole call.
+    if (typeof all.reason === 'string') {
+      const code = all.errorCode === 'PROVIDER_NOT_READY' ? 'NO_SNAPSHOT' : 'INVALID_CONTEXT';
+      throw new EdgeflagError(code, String(all.errorMessage));
+    }
+    return all as Record<string, EvaluationResult>;
+  }
+
+  getBooleanValue(flagKey: string, defaultValue: boolean, context?: EvaluationContext): boolean {
+    return this.getBooleanDetails(flagKey, defaultValue, context).value;
+  }
+
+  getStringValue(flagKey: string, defaultValue: string, context?: EvaluationContext): string {
+    return this.getStringDetails(flagKey, defaultValue, context).value;
+  }
+
+  getNumberValue(flagKey: string, defaultValue: number, context?: EvaluationContext): number {
+    return this.getNumberDetails(flagKey, defaultValue, context).value;
+  }
+
+  getObjectValue<T extends JsonValue>(flagKey: string, defaultValue: T, context?: EvaluationContext): T {
+    return this.getObjectDetails(flagKey, defaultValue, context).value;
+  }
+
+  getBooleanDetails(flagKey: string, defaultValue: boolean, context?: EvaluationContext): EvaluationDetails<boolean> {
+    return this.#details(flagKey, 'boolean', defaultValue, context);
+  }
+
+  getStringDetails(flagKey: string, defaultValue: string, context?: EvaluationContext): EvaluationDetails<string> {
+    return this.#details(flagKey, 'string', defaultValue, context);
+  }
+
+  getNumberDetails(flagKey: string, defaultValue: number, context?: EvaluationContext): EvaluationDetails<number> {
+    return this.#details(flagKey, 'number', defaultValue, context);
+  }
+
+  getObjectDetails<T extends JsonValue>(flagKey: string, defaultValue: T, context?: EvaluationContext): EvaluationDetails<T> {
+    return this.#details(flagKey, 'object', defaultValue, context);
+  }
+
+  /** Keys and metadata of every flag in the snapshot, without evaluating. */
+  flags(): FlagSummary[] {
+    return JSON.parse(this.#engine.flags()) as FlagSummary[];
+  }
+
+  get version(): number | undefined {
+    return this.#engine.version();
+  }
+
+  /** What loading the snapshot in use found wrong: each such flag or segment answers `PARSE_ERROR` alone. */
+  get warnings(): LoadWarning[] {
+    return this.#warnings;
+  }
+
+  get environment(): string | undefined {
+    return this.#engine.environment();
+  }
+
+  /** Subscribes to `change` or `error`; returns the unsubscribe function. */
+  on<E extends keyof ClientEvents>(event: E, listener: Listener<E>): () => void {
+    const set = this.#listeners[event] as Set<Listener<E>>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Stops refreshing and frees the engine. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    if (this.#onVisible !== undefined) globalThis.document?.removeEventListener('visibilitychange', this.#onVisible);
+    this.#engine.free();
+  }
+
+  #details<T>(flagKey: string, type: FlagType, defaultValue: T, context?: EvaluationContext): EvaluationDetails<T> {
+    const result = this.evaluate(flagKey, context, type);
+    const value = result.reason === 'ERROR' ? defaultValue : (result.value as T);
+    return { ...result, flagKey, value };
+  }
+
+  #useContext(context: unknown): void {
+    const wanted = context === undefined ? this.#context : context;
+    if (wanted === this.#engineContext) return;
+    this.#engine.setContext(JSON.stringify(wanted) ?? '{}');
+    this.#engineContext = wanted;
+  }
+
+  async #trustKeys(): Promise<void> {
+    const { jwks, publicKeys, url } = this.#options;
+    let documents: string[] = [];
+    if (jwks !== undefined) documents.push(typeof jwks === 'string' ? jwks : JSON.stringify(jwks));
+    if (publicKeys !== undefined) documents.push(JSON.stringify({ keys: publicKeys }));
+    if (documents.length === 0 && url !== undefined) {
+      const res = await this.#get(`${trimSlash(url)}/.well-known/jwks.json`, { accept: 'application/json' });
+      if (!res.ok) throw new EdgeflagError('FETCH_FAILED', `JWKS fetch answered ${res.status}`);
+      documents = [await res.text()];
+    }
+    if (documents.length === 0) throw new EdgeflagError('INVALID_KEYS', 'give the client `jwks`, `publicKeys` or a `url`');
+    for (const doc of documents) unwrap(this.#engine.trust(doc));
+  }
+
+  async #get(url: string, headers: Record<string, string>): Promise<Response> {
+    try {
+      return await this.#fetch(url, { headers });
+    } catch (e) {
+      throw new EdgeflagError('FETCH_FAILED', `${url}: ${(e as Error).message}`);
+    }
+  }
+
+  #canFetch(): boolean {
+    return this.#options.url !== undefined && this.#options.clientKey !== undefined;
+  }
+
+  #unchanged(): SnapshotStatus {
+    return { changed: false, environment: this.environment ?? null, version: this.version ?? null, warnings: [] };
+  }
+
+  #schedule(): void {
+    if (!this.#canFetch()) return;
+    const refresh = () => {
+      this.refresh().catch((e: Error) => this.#emit('error', e));
+    };
+    const every = this.#options.refreshIntervalMs ?? DEFAULT_REFRESH_MS;
+    if (every > 0) {
+      this.#timer = setInterval(refresh, every);
+      (this.#timer as { unref?: () => void }).unref?.();
+    }
+    const doc = globalThis.document;
+    if (doc !== undefined && this.#options.refreshOnVisibility !== false) {
+      this.#onVisible = () => {
+        if (doc.visibilityState === 'visible') refresh();
+      };
+      doc.addEventListener('visibilitychange', this.#onVisible);
+    }
+  }
+
+  /** What the current context gets from every flag, to tell which flags a new snapshot changed. */
+  #snapshotOfValues(): Map<string, string> {
+    const out = new Map<string, string>();
+    try {
+      for (const [key, r] of Object.entries(this.evaluateAll())) out.set(key, JSON.stringify([r.value, r.variant, r.reason]));
+    } catch {
+      // A refused context has no values to compare; every flag counts as changed.
+    }
+    return out;
+  }
+
+  #announce(before: Map<string, string>, version: number | null): void {
+    const after = this.#snapshotOfValues();
+    const keys = new Set([...before.keys(), ...after.keys()]);
+    const flags = [...keys].filter((k) => before.get(k) !== after.get(k)).sort();
+    if (flags.length > 0) this.#emit('change', { flags, version } satisfies ChangeEvent);
+  }
+
+  #emit<E extends keyof ClientEvents>(event: E, payload: ClientEvents[E]): void {
+    for (const listener of this.#listeners[event] as Set<Listener<E>>) {
+      try {
+        listener(payload);
+      } catch {
+        // A listener's failure must not stop the others or the refresh loop.
+      }
+    }
+  }
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
