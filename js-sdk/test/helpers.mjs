@@ -63,7 +63,7 @@ export function demoSnapshot(version) {
  * `/.well-known/flags/{key}` with ETag / If-None-Match, and `/.well-known/jwks.json`.
  * `edge.serve(token)` changes what it serves; `edge.requests` records what arrived.
  */
-export async function startEdge({ clientKey, jwks }) {
+export async function startEdge({ clientKey, jwks, fallback }) {
   const edge = { token: undefined, requests: [], status: undefined };
   const server = createServer((req, res) => {
     edge.requests.push({ url: req.url, ifNoneMatch: req.headers['if-none-match'] });
@@ -72,6 +72,7 @@ export async function startEdge({ clientKey, jwks }) {
       res.setHeader('content-type', 'application/json');
       return res.end(JSON.stringify(jwks));
     }
+    if (!req.url.startsWith('/.well-known/') && fallback !== undefined) return fallback(req, res);
     if (req.url !== `/.well-known/flags/${clientKey}` || edge.token === undefined) {
       res.statusCode = 404;
       return res.end('{}');

@@ -1,0 +1,49 @@
+// The browser side of the Chromium suite: the package's browser entry (the wasm is
+// fetched and compiled here) and the real OpenFeature web SDK, driven from node.
+import { OpenFeature } from '@openfeature/web-sdk';
+import { createClient } from '/dist/browser.js';
+import { EdgeflagWebProvider } from '/dist/openfeature/web.js';
+import { runVectors } from '/test/vectors-core.mjs';
+
+async function roundTrip({ bootstrap, clientKey, jwk }) {
+  const client = await createClient({ bootstrap, url: location.origin, clientKey, publicKeys: [jwk], refreshIntervalMs: 0 });
+  const first = { version: client.version, banner: client.getBooleanValue('banner', true, { plan: 'free' }) };
+  while (client.version === first.version) await new Promise((r) => setTimeout(r, 5));
+  const second = { version: client.version, banner: client.getBooleanValue('banner', false, { plan: 'free' }) };
+  client.close();
+  return { first, second };
+}
+
+async function refusesBootstrap({ bootstrap, jwk }) {
+  try {
+    await createClient({ bootstrap, publicKeys: [jwk] });
+    return 'accepted';
+  } catch (e) {
+    return e.code;
+  }
+}
+
+async function openFeature({ clientKey }) {
+  // Keys from the edge's JWKS this time, as a page without pinned keys would do.
+  const provider = new EdgeflagWebProvider(createClient({ url: location.origin, clientKey, refreshIntervalMs: 0 }));
+  await OpenFeature.setProviderAndWait(provider);
+  await OpenFeature.setContext({ targetingKey: 'u1', plan: 'beta' });
+  const of = OpenFeature.getClient();
+  const out = {
+    beta: of.getBooleanDetails('banner', false),
+    title: of.getStringValue('title', ''),
+    missing: of.getNumberDetails('missing', 4),
+  };
+  await OpenFeature.setContext({ targetingKey: 'u1', plan: 'free' });
+  out.free = of.getBooleanValue('banner', true);
+  await OpenFeature.close();
+  return JSON.parse(JSON.stringify(out));
+}
+
+window.edgeflagTests = {
+  vectors: (data) => runVectors({ createClient, ...data }),
+  roundTrip,
+  refusesBootstrap,
+  openFeature,
+};
+window.edgeflagReady = true;

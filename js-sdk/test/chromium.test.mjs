@@ -1,0 +1,57 @@
+// The SDK in Debian's Chromium: every shared vector through the browser entry (the
+// `js-chromium` conformance row), a signed-bootstrap round trip against the edge's
+// client route, and the OpenFeature web provider through `@openfeature/web-sdk`.
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { openPage } from './browser.mjs';
+import { snapshot } from './fixtures.mjs';
+import { publisher, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
+
+const CLIENT_KEY = 'cli_browser';
+const signer = publisher('k1');
+let browser;
+
+before(async () => {
+  browser = await openPage({ clientKey: CLIENT_KEY, jwks: { keys: [signer.jwk] } });
+});
+after(() => browser?.close());
+
+it('passes every shared vector in Chromium', async () => {
+  const files = vectorFiles();
+  const data = { files, tokens: signedVectors(signer, files), jwk: signer.jwk, suppressed: suppressionsFor('js-chromium') };
+  const { counts, failures } = await browser.page.evaluate((d) => window.edgeflagTests.vectors(d), data);
+  writeConformance('js-chromium', counts);
+  console.log(`js-chromium vectors: ${JSON.stringify(counts)}`);
+  assert.deepEqual(failures, []);
+  assert.ok(counts.passed > 500, `only ${counts.passed} vectors passed`);
+});
+
+it('renders from a signed bootstrap, then takes the newer snapshot from the edge', async () => {
+  browser.edge.serve(signer.sign(snapshot(8, { fallback: 'on' })));
+  const result = await browser.page.evaluate((d) => window.edgeflagTests.roundTrip(d), {
+    bootstrap: signer.sign(snapshot(7)),
+    clientKey: CLIENT_KEY,
+    jwk: signer.jwk,
+  });
+  assert.deepEqual(result, { first: { version: 7, banner: false }, second: { version: 8, banner: true } });
+  const [h, , s] = signer.sign(snapshot(9)).split('.');
+  const forged = Buffer.from(JSON.stringify(snapshot(9, { fallback: 'on' }))).toString('base64url');
+  const code = await browser.page.evaluate((d) => window.edgeflagTests.refusesBootstrap(d), {
+    bootstrap: `${h}.${forged}.${s}`,
+    jwk: signer.jwk,
+  });
+  assert.equal(code, 'BAD_SIGNATURE');
+});
+
+it('serves the OpenFeature web SDK through the provider', async () => {
+  browser.edge.serve(signer.sign(snapshot(10)));
+  const out = await browser.page.evaluate((d) => window.edgeflagTests.openFeature(d), { clientKey: CLIENT_KEY });
+  assert.equal(out.beta.value, true);
+  assert.equal(out.beta.reason, 'TARGETING_MATCH');
+  assert.equal(out.beta.variant, 'on');
+  assert.equal(out.title, 'Welcome');
+  assert.equal(out.missing.value, 4);
+  assert.equal(out.missing.errorCode, 'FLAG_NOT_FOUND');
+  assert.equal(out.free, false);
+  assert.deepEqual(browser.logs.filter((l) => l.startsWith('pageerror')), []);
+});
