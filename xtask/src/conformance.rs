@@ -13,8 +13,8 @@ pub const RUNTIMES: &[(&str, Option<&str>)] = &[
     ("wit-component", None),
     ("worker", Some("worker")),
     ("spin-app", None),
-    ("js-node", None),
-    ("js-chromium", None),
+    ("js-node", Some("js-sdk")),
+    ("js-chromium", Some("js-sdk")),
 ];
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -20,7 +20,11 @@ const CARGO_TOOLS: &[(&str, &str, &str, bool)] = &[
 
 /// Debian packages as (package, a path it installs). The browser suite will add
 /// `chromium` and `chromium-driver`, the admin's PostgreSQL suite `postgresql`.
-const APT: &[(&str, &str)] = &[];
+const APT: &[(&str, &str)] = &[
+    // The JS SDK's browser suite drives Debian's Chromium (never a downloaded one).
+    ("chromium", "/usr/bin/chromium"),
+    ("chromium-driver", "/usr/bin/chromedriver"),
+];
 
 pub fn run_all() -> Result<(), String> {
     rust_targets()?;

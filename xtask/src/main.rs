@@ -13,6 +13,7 @@
 mod conformance;
 mod demo;
 mod install;
+mod jssdk;
 mod suites;
 mod worker;
 

@@ -93,6 +93,11 @@ const SUITES: &[Suite] = &[
             Step::Fn(crate::worker::test),
         ],
     },
+    Suite {
+        name: "js-sdk",
+        what: "the JS SDK: wasm-bindgen + tsc build; vectors, client and OpenFeature suites in node and Chromium; npm pack",
+        steps: &[Step::Fn(crate::jssdk::build), Step::Fn(crate::jssdk::test)],
+    },
 ];
 
 pub fn run(selected: &[String]) -> Result<(), String> {
