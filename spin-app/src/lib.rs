@@ -1,1 +1,153 @@
-//! Placeholder; being built.
+//! The Edgeflag edge as a Fermyon Spin HTTP component. A thin adapter, the twin of
+//! `edge-worker`: it turns Spin's request into an [`edgeflag_edge::Request`], gives
+//! the shared edge Spin's key-value store and the clock, and turns the answer back.
+//! Routing, OFREP, key checks, the snapshot cache and publish checks all live in
+//! `edgeflag-edge`.
+//!
+//! Built for `wasm32-wasip2` with spin-sdk 7 (`wasi:http/handler@0.3.0`,
+//! `spin:key-value@3.0.0`, `spin:variables@3.0.0`); see `spin.toml`.
+
+use std::{cell::OnceCell, collections::BTreeMap, rc::Rc, time::SystemTime};
+
+use bytes::Bytes;
+use edgeflag_edge::{Config, Edge, KvError, Request, Response, config::vars};
+use spin_sdk::{
+    http::{self, IntoResponse, body::IncomingBodyExt},
+    http_service, key_value, variables,
+};
+
+/// A complete response body.
+type Body = http::FullBody<Bytes>;
+
+/// The key-value store label, as listed in `spin.toml`'s `key_value_stores`.
+pub const KV_STORE: &str = "default";
+
+/// The configuration variables the edge reads, by their edge name.
+const VARIABLES: [&str; 4] = [
+    vars::TRUSTED_KEYS,
+    vars::REFRESH_INTERVAL_MS,
+    vars::CORS_ORIGIN,
+    vars::TEST_CLOCK,
+];
+
+thread_local! {
+    /// One edge per instance: Spin may reuse an instance for several requests, and
+    /// the compiled snapshots then live here between them.
+    static EDGE: OnceCell<Rc<Edge>> = const { OnceCell::new() };
+}
+
+#[http_service]
+async fn handle(req: http::Request) -> impl IntoResponse {
+    let edge = match edge().await {
+        Ok(edge) => edge,
+        Err(message) => return plain(500, &message),
+    };
+    let kv = match key_value::Store::open(KV_STORE).await {
+        Ok(store) => SpinKv(store),
+        Err(e) => {
+            return plain(
+                500,
+                &format!("the key-value store `{KV_STORE}` is not available ({e}); see spin.toml"),
+            );
+        }
+    };
+    let request = match decode(req).await {
+        Ok(request) => request,
+        Err(message) => return plain(400, &message),
+    };
+    encode(edge.handle(&request, &kv, now_ms()).await)
+}
+
+/// The instance's edge, configured from Spin variables on first use.
+async fn edge() -> Result<Rc<Edge>, String> {
+    if let Some(edge) = EDGE.with(|cell| cell.get().cloned()) {
+        return Ok(edge);
+    }
+    let mut values = BTreeMap::new();
+    for name in VARIABLES {
+        if let Some(value) = variable(name).await? {
+            values.insert(name, value);
+        }
+    }
+    let config = Config::from_vars(|name| values.get(name).cloned())
+        .map_err(|e| format!("configuration: {e}"))?;
+    let edge = Rc::new(Edge::new(config));
+    EDGE.with(|cell| cell.set(edge.clone()).ok());
+    Ok(edge)
+}
+
+/// A Spin variable by its edge name: Spin variable names are lower case
+/// (`EDGEFLAG_TRUSTED_KEYS` is `edgeflag_trusted_keys`). Undefined means unset.
+async fn variable(name: &str) -> Result<Option<String>, String> {
+    match variables::get(name.to_ascii_lowercase()).await {
+        Ok(value) => Ok(Some(value)),
+        Err(variables::Error::Undefined(_)) => Ok(None),
+        Err(e) => Err(format!("variable {name}: {e}")),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+async fn decode(req: http::Request) -> Result<Request, String> {
+    let (parts, body) = req.into_parts();
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+        .collect();
+    let body = body
+        .bytes()
+        .await
+        .map_err(|e| format!("could not read the request body: {e:?}"))?;
+    Ok(Request {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers,
+        body: body.to_vec(),
+    })
+}
+
+fn encode(response: Response) -> http::Response<Body> {
+    let mut builder = http::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Body::new(Bytes::from(response.body)))
+        .unwrap_or_else(|e| plain(500, &format!("could not encode the response: {e}")))
+}
+
+fn plain(status: u16, message: &str) -> http::Response<Body> {
+    let mut response = http::Response::new(Body::new(Bytes::from(message.to_string())));
+    *response.status_mut() =
+        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert("content-type", http::HeaderValue::from_static("text/plain"));
+    response
+}
+
+/// Spin's key-value store behind the edge's storage interface.
+struct SpinKv(key_value::Store);
+
+impl edgeflag_edge::Kv for SpinKv {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        self.0.get(key).await.map_err(|e| KvError(e.to_string()))
+    }
+
+    async fn put(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
+        self.0
+            .set(key, value)
+            .await
+            .map_err(|e| KvError(e.to_string()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.0.delete(key).await.map_err(|e| KvError(e.to_string()))
+    }
+}
