@@ -1,0 +1,281 @@
+//! Authentication and roles.
+//!
+//! An API key (`efk_…`, stored as a SHA-256 hash) is exchanged at
+//! `POST /v1/auth/token` for a short-lived EdDSA JWT plus a single-use refresh token.
+//! Handlers take a [`Principal`] extractor, which accepts the JWT (or, for scripts,
+//! the API key itself) as `Authorization: Bearer …` and reloads the key's
+//! organization and role from the database on every request, so revocation is
+//! immediate. The same extractor applies the per-key rate limit.
+
+use std::{collections::HashMap, sync::Mutex, time::Instant};
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken, alg::Ed25519};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+use crate::{
+    app::AppState,
+    db::{self, now_ms},
+    error::ApiError,
+};
+
+/// A role in an organization, weakest first; each includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Viewer => "viewer",
+            Self::Editor => "editor",
+            Self::Admin => "admin",
+            Self::Owner => "owner",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "viewer" => Some(Self::Viewer),
+            "editor" => Some(Self::Editor),
+            "admin" => Some(Self::Admin),
+            "owner" => Some(Self::Owner),
+            _ => None,
+        }
+    }
+}
+
+/// Who is calling: the API key, its organization and role.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub org_id: String,
+    pub role: Role,
+    pub key_id: String,
+    pub key_name: String,
+    pub request_id: Option<String>,
+}
+
+impl Principal {
+    /// Refuses the request unless the caller holds at least `role`.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this needs the {} role; the key `{}` is {}",
+                role.as_str(),
+                self.key_name,
+                self.role.as_str()
+            )))
+        }
+    }
+
+    /// How the audit log names the caller.
+    pub fn actor(&self) -> String {
+        format!("{} ({})", self.key_id, self.key_name)
+    }
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenClaims {
+    /// The API key id.
+    pub sub: String,
+    pub org: String,
+    pub role: Role,
+}
+
+/// The admin's token-signing key (purpose `token` in `signing_keys`).
+#[derive(Debug, Clone)]
+pub struct TokenKey {
+    kid: String,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl TokenKey {
+    /// Loads the token key, creating it on first start.
+    pub async fn load_or_create(pool: &sqlx::AnyPool) -> Result<Self, sqlx::Error> {
+        let row = sqlx::query("SELECT kid, seed FROM signing_keys WHERE purpose = 'token' AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1")
+            .fetch_optional(pool)
+            .await?;
+        if let Some(row) = row {
+            let seed: String = row.try_get("seed")?;
+            if let Some(key) = seed_key(&seed) {
+                return Ok(Self { kid: row.try_get("kid")?, key });
+            }
+        }
+        let seed = db::random_bytes::<32>();
+        let kid = db::new_id("tok");
+        sqlx::query("INSERT INTO signing_keys (kid, purpose, seed, created_at) VALUES ($1, 'token', $2, $3)")
+            .bind(&kid)
+            .bind(hex::encode(seed))
+            .bind(now_ms())
+            .execute(pool)
+            .await?;
+        Ok(Self { kid, key: ed25519_dalek::SigningKey::from_bytes(&seed) })
+    }
+
+    pub fn issue(&self, claims: TokenClaims, ttl_secs: i64) -> Result<String, ApiError> {
+        let header = Header::empty().with_key_id(self.kid.clone());
+        let claims = Claims::new(claims)
+            .set_duration_and_issuance(&TimeOptions::default(), chrono::Duration::seconds(ttl_secs));
+        Ed25519.token(&header, &claims, &self.key).map_err(ApiError::internal)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<TokenClaims, ApiError> {
+        let bad = |_| ApiError::Unauthorized("the access token is invalid or expired".into());
+        let untrusted = UntrustedToken::new(token).map_err(|e| bad(e.to_string()))?;
+        let verifying = self.key.verifying_key();
+        let token = Ed25519
+            .validator::<TokenClaims>(&verifying)
+            .validate(&untrusted)
+            .map_err(|e| bad(e.to_string()))?;
+        token
+            .claims()
+            .validate_expiration(&TimeOptions::default())
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(token.claims().custom.clone())
+    }
+}
+
+/// Decodes a hex seed into a key.
+pub fn seed_key(seed_hex: &str) -> Option<ed25519_dalek::SigningKey> {
+    let bytes: [u8; 32] = hex::decode(seed_hex).ok()?.try_into().ok()?;
+    Some(ed25519_dalek::SigningKey::from_bytes(&bytes))
+}
+
+/// A new secret with a prefix, e.g. `efk_…` for API keys.
+pub fn new_secret(prefix: &str) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    format!("{prefix}_{}", Base64UrlUnpadded::encode_string(&db::random_bytes::<24>()))
+}
+
+/// The stored form of a secret.
+pub fn hash_secret(secret: &str) -> String {
+    edgeflag_edge::keys::hash_key(secret)
+}
+
+/// The first characters of a secret, shown in listings so people can tell keys apart.
+pub fn display_prefix(secret: &str) -> String {
+    secret.chars().take(10).collect()
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let credential = bearer(parts)
+            .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token or API key>`".into()))?;
+        let key_id = if credential.starts_with("efk_") {
+            key_id_for_secret(state, &credential).await?
+        } else {
+            state.token_key.verify(&credential)?.sub
+        };
+        let mut principal = load_principal(state, &key_id).await?;
+        principal.request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        state.limiter.check(&principal.key_id)?;
+        Ok(principal)
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let headers = &parts.headers;
+    if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string());
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_string())
+}
+
+/// The id of the live API key with this secret.
+pub async fn key_id_for_secret(state: &AppState, secret: &str) -> Result<String, ApiError> {
+    let row = sqlx::query("SELECT id FROM api_keys WHERE hash = $1 AND revoked_at IS NULL")
+        .bind(hash_secret(secret))
+        .fetch_optional(&state.pool)
+        .await?;
+    match row {
+        Some(row) => Ok(row.try_get("id")?),
+        None => Err(ApiError::Unauthorized("unknown or revoked API key".into())),
+    }
+}
+
+async fn load_principal(state: &AppState, key_id: &str) -> Result<Principal, ApiError> {
+    let row = sqlx::query(
+        "SELECT k.id, k.name, k.role, k.org_id FROM api_keys k JOIN organizations o ON o.id = k.org_id \
+         WHERE k.id = $1 AND k.revoked_at IS NULL AND o.archived_at IS NULL",
+    )
+    .bind(key_id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::Unauthorized("the API key behind this token was revoked".into()))?;
+    let role: String = row.try_get("role")?;
+    Ok(Principal {
+        org_id: row.try_get("org_id")?,
+        role: Role::parse(&role).ok_or_else(|| ApiError::internal(format!("stored role `{role}`")))?,
+        key_id: row.try_get("id")?,
+        key_name: row.try_get("name")?,
+        request_id: None,
+    })
+}
+
+/// A fixed-window limiter: `limit` requests per key per minute.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: u32,
+    windows: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(limit: u32) -> Self {
+        Self { limit, windows: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = windows.entry(key.to_string()).or_insert((now, 0));
+        let elapsed = now.duration_since(entry.0).as_secs();
+        if elapsed >= 60 {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.limit {
+            return Err(ApiError::RateLimited(60 - elapsed.min(59)));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered() {
+        assert!(Role::Owner > Role::Admin && Role::Admin > Role::Editor && Role::Editor > Role::Viewer);
+        assert_eq!(Role::parse("editor"), Some(Role::Editor));
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn limiter_refuses_over_the_limit() {
+        let limiter = RateLimiter::new(2);
+        assert!(limiter.check("k").is_ok());
+        assert!(limiter.check("k").is_ok());
+        assert!(matches!(limiter.check("k"), Err(ApiError::RateLimited(_))));
+        assert!(limiter.check("other").is_ok());
+    }
+}

@@ -1,0 +1,248 @@
+//! `edgeflag`: the admin server and its CLI in one binary. Configuration, pool,
+//! migrations, serve — the rest lives in the library.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use axum::http::Method;
+use clap::{Parser, Subcommand};
+use edgeflag_admin::{AppState, Config, db, publisher::Publisher, routes::orgs::create_org, seed};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+#[command(name = "edgeflag", version, about = "Edgeflag admin: server and CLI")]
+struct Cli {
+    /// Optional TOML configuration file; EDGEFLAG_* variables override it.
+    #[arg(long, global = true, env = "EDGEFLAG_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API and the background publisher.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create the database, an organization and its first owner API key (printed once).
+    Init {
+        #[arg(long, default_value = "default")]
+        org_key: String,
+        #[arg(long, default_value = "Default organization")]
+        org_name: String,
+    },
+    /// Create the demo organization, project, environment, flags and keys; print the keys.
+    SeedDemo,
+    /// Rebuild and deliver every environment now, then print each one's status.
+    Publish,
+    /// Rotate the snapshot signing key (the JWKS keeps the old key while edges need it).
+    RotateSigningKey,
+    /// Print the newest audit entries of the organization of EDGEFLAG_API_KEY.
+    AuditTail {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Keep printing new entries.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Flags of a project, through the API with EDGEFLAG_API_KEY.
+    Flags {
+        #[command(subcommand)]
+        command: FlagsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FlagsCommand {
+    List { project: String },
+    Toggle { project: String, flag: String, env: String, #[arg(long)] off: bool },
+    /// Write every flag of a project as JSON to stdout.
+    Export { project: String },
+    /// Create the flags of an export (JSON file) in a project.
+    Import { project: String, file: PathBuf },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("EDGEFLAG_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    if let Command::Migrate = cli.command {
+        let pool = db::connect(&config.database_url).await?;
+        db::migrate(&pool, &config.database_url).await?;
+        println!("migrations applied to {}", redact(&config.database_url));
+        return Ok(());
+    }
+    let state = AppState::from_config(config).await?;
+    match cli.command {
+        Command::Serve => serve(state).await,
+        Command::Migrate => Ok(()),
+        Command::Init { org_key, org_name } => {
+            let (_, secret) = create_org(&state.pool, &org_key, &org_name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("organization `{org_key}` created.\nowner API key (shown once, store it now):\n{secret}");
+            Ok(())
+        }
+        Command::SeedDemo => {
+            let keys = seed::demo(&state).await?;
+            println!("demo organization, project `demo`, environment `production` created.");
+            println!("owner API key:  {}", keys.owner_api_key);
+            println!("server SDK key: {}", keys.server_sdk_key);
+            println!("client SDK key: {}", keys.client_sdk_key);
+            Ok(())
+        }
+        Command::Publish => publish_all(&state).await,
+        Command::RotateSigningKey => {
+            let kid = edgeflag_admin::signing::rotate(&state.pool).await?;
+            println!("new signing key `{kid}`; every environment is queued for republishing");
+            Ok(())
+        }
+        Command::AuditTail { limit, follow } => audit_tail(&state, limit, follow).await,
+        Command::Flags { command } => flags(&state, command).await,
+    }
+}
+
+async fn serve(state: AppState) -> anyhow::Result<()> {
+    let publisher = state.config.publish.enabled.then(|| Publisher::new(&state).spawn());
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await.context("binding the listen address")?;
+    tracing::info!(address = %listener.local_addr()?, "edgeflag admin listening");
+    axum::serve(listener, edgeflag_admin::router(state)).with_graceful_shutdown(shutdown()).await?;
+    if let Some(task) = publisher {
+        task.abort();
+    }
+    tracing::info!("drained; bye");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM; axum then drains in-flight requests.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}
+
+async fn publish_all(state: &AppState) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO outbox (environment_id, reason, created_at) SELECT id, 'cli-publish', $1 FROM environments WHERE archived_at IS NULL")
+        .bind(db::now_ms())
+        .execute(&state.pool)
+        .await?;
+    let publisher = Publisher::new(state);
+    publisher.tick().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let envs = sqlx::query_as::<_, (String,)>("SELECT id FROM environments WHERE archived_at IS NULL").fetch_all(&state.pool).await?;
+    for (id,) in envs {
+        let status = edgeflag_admin::publisher::status(&state.pool, &id, &state.config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("{status}");
+    }
+    Ok(())
+}
+
+fn api_key() -> anyhow::Result<String> {
+    std::env::var("EDGEFLAG_API_KEY").context("set EDGEFLAG_API_KEY to an API key of the organization")
+}
+
+async fn audit_tail(state: &AppState, limit: u32, follow: bool) -> anyhow::Result<()> {
+    let secret = api_key()?;
+    let api = seed::Local::new(state, &secret);
+    let page = api.ok(Method::GET, &format!("/v1/audit?limit={limit}"), None).await?;
+    let mut items: Vec<serde_json::Value> = page["items"].as_array().cloned().unwrap_or_default();
+    items.reverse();
+    let mut last = 0;
+    for item in &items {
+        print_audit(item);
+        last = item["id"].as_i64().unwrap_or(last);
+    }
+    while follow {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let page = api.ok(Method::GET, "/v1/audit?limit=100", None).await?;
+        let mut fresh: Vec<serde_json::Value> = page["items"].as_array().cloned().unwrap_or_default().into_iter().filter(|i| i["id"].as_i64().unwrap_or(0) > last).collect();
+        fresh.reverse();
+        for item in &fresh {
+            print_audit(item);
+            last = item["id"].as_i64().unwrap_or(last);
+        }
+    }
+    Ok(())
+}
+
+fn print_audit(item: &serde_json::Value) {
+    println!(
+        "{} {:<24} {:<40} {}",
+        item["at"].as_str().unwrap_or(""),
+        item["action"].as_str().unwrap_or(""),
+        item["resource"].as_str().unwrap_or(""),
+        item["actor"].as_str().unwrap_or("")
+    );
+}
+
+async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()> {
+    let api = seed::Local::new(state, &api_key()?);
+    match command {
+        FlagsCommand::List { project } => {
+            for flag in all_flags(&api, &project).await? {
+                let envs: Vec<String> = flag["environments"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}={}", if v["enabled"] == json!(true) { "on" } else { "off" })).collect();
+                println!("{:<32} v{:<4} {:<8} {}", flag["key"].as_str().unwrap_or(""), flag["version"], flag["type"].as_str().unwrap_or(""), envs.join(" "));
+            }
+        }
+        FlagsCommand::Toggle { project, flag, env, off } => {
+            let path = format!("/v1/projects/{project}/flags/{flag}/environments/{env}/toggle");
+            let result = api.ok(Method::POST, &path, Some(json!({"enabled": !off}))).await?;
+            println!("{flag} in {env}: {} (version {})", if off { "off" } else { "on" }, result["version"]);
+        }
+        FlagsCommand::Export { project } => {
+            println!("{}", serde_json::to_string_pretty(&json!({"flags": all_flags(&api, &project).await?}))?);
+        }
+        FlagsCommand::Import { project, file } => {
+            let text = std::fs::read_to_string(&file)?;
+            let doc: serde_json::Value = serde_json::from_str(&text)?;
+            let flags = doc["flags"].as_array().cloned().unwrap_or_default();
+            for (i, flag) in flags.iter().enumerate() {
+                let mut body = flag.clone();
+                if let Some(map) = body.as_object_mut() {
+                    for field in ["version", "archived", "createdAt", "updatedAt"] {
+                        map.remove(field);
+                    }
+                }
+                api.ok(Method::POST, &format!("/v1/projects/{project}/flags"), Some(body)).await?;
+                eprintln!("[{}/{}] {}", i + 1, flags.len(), flag["key"].as_str().unwrap_or(""));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn all_flags(api: &seed::Local, project: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/v1/projects/{project}/flags?limit=200");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = api.ok(Method::GET, &path, None).await?;
+        out.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_string(),
+    }
+}

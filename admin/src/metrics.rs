@@ -1,0 +1,94 @@
+//! Prometheus metrics in the text exposition format, kept by hand: a request
+//! counter and latency histogram per route and status class, plus gauges that the
+//! `/metrics` handler reads from the database at scrape time (publish lag).
+
+use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    middleware::Next,
+    response::Response,
+};
+
+use crate::app::AppState;
+
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+#[derive(Debug, Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Request metrics, keyed by (method, route, status).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let s = series.entry((method.to_string(), route.to_string(), status)).or_default();
+        s.count += 1;
+        s.sum += seconds;
+        for (slot, bound) in s.buckets.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *slot += 1;
+            }
+        }
+    }
+
+    /// Renders the request series; the caller appends gauges.
+    pub fn render(&self) -> String {
+        let series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = String::new();
+        out.push_str("# HELP edgeflag_admin_requests_total Requests served, by route and status.\n");
+        out.push_str("# TYPE edgeflag_admin_requests_total counter\n");
+        for ((method, route, status), s) in series.iter() {
+            let _ = writeln!(out, "edgeflag_admin_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}", s.count);
+        }
+        out.push_str("# HELP edgeflag_admin_request_duration_seconds Request latency.\n");
+        out.push_str("# TYPE edgeflag_admin_request_duration_seconds histogram\n");
+        for ((method, route, _), s) in series.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\"");
+            for (bound, count) in BUCKETS.iter().zip(s.buckets) {
+                let _ = writeln!(out, "edgeflag_admin_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
+            }
+            let _ = writeln!(out, "edgeflag_admin_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
+            let _ = writeln!(out, "edgeflag_admin_request_duration_seconds_sum{{{labels}}} {}", s.sum);
+            let _ = writeln!(out, "edgeflag_admin_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+        out
+    }
+}
+
+/// Middleware that records every request.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    state.metrics.observe(&method, &route, status, start.elapsed().as_secs_f64());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_histograms() {
+        let m = Metrics::default();
+        m.observe("GET", "/v1/projects", 200, 0.003);
+        let text = m.render();
+        assert!(text.contains("edgeflag_admin_requests_total{method=\"GET\",route=\"/v1/projects\",status=\"200\"} 1"));
+        assert!(text.contains("le=\"0.0025\"} 0"));
+        assert!(text.contains("le=\"0.005\"} 1"));
+    }
+}

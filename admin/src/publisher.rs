@@ -1,0 +1,250 @@
+//! The background publisher. It drains the outbox (one build per environment
+//! covers every pending row of that environment, so a burst of edits becomes one
+//! publish), stores the signed documents in `env_snapshots`, and delivers the newest
+//! version to every target until each acknowledges it, with exponential backoff.
+//!
+//! Crash safety: building commits the snapshot and marks its outbox rows processed
+//! in one transaction; delivery state lives in `publish_status`. A publisher killed
+//! at any point leaves either unprocessed outbox rows (rebuilt on restart) or a
+//! target whose delivered version is behind (redelivered on restart).
+
+use std::{sync::Arc, time::Duration};
+
+use edgeflag_edge::{keys::KeyIndex, publish::PublishRequest};
+use serde_json::{Value, json};
+use sqlx::{AnyPool, Row};
+use tokio::{sync::Notify, task::JoinHandle};
+
+use crate::{
+    app::AppState,
+    config::{Config, TargetConfig},
+    db::{now_ms, rfc3339},
+    error::ApiError,
+    signing, snapshot,
+    targets::{self, Delivery},
+};
+
+/// The publisher's handles.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    pool: AnyPool,
+    config: Arc<Config>,
+    wake: Arc<Notify>,
+    client: reqwest::Client,
+}
+
+impl Publisher {
+    pub fn new(state: &AppState) -> Self {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap_or_default();
+        Self { pool: state.pool.clone(), config: state.config.clone(), wake: state.publish_wake.clone(), client }
+    }
+
+    /// Runs forever in a task; abort the handle to stop it.
+    pub fn spawn(self) -> JoinHandle<()> {
+        tokio::spawn(async move { self.run().await })
+    }
+
+    async fn run(self) {
+        let poll = Duration::from_millis(self.config.publish.poll_ms);
+        let coalesce = Duration::from_millis(self.config.publish.coalesce_ms);
+        loop {
+            if let Err(e) = self.tick().await {
+                tracing::warn!(error = %e, "publish round failed; retrying");
+            }
+            tokio::select! {
+                () = self.wake.notified() => tokio::time::sleep(coalesce).await,
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// One round: expire rotated keys, build what changed, deliver what is behind.
+    pub async fn tick(&self) -> Result<(), ApiError> {
+        self.enqueue_expired_keys().await?;
+        let rows = sqlx::query("SELECT DISTINCT environment_id FROM outbox WHERE processed_at IS NULL").fetch_all(&self.pool).await?;
+        for row in rows {
+            let env_id: String = row.try_get("environment_id")?;
+            self.build(&env_id).await?;
+        }
+        self.deliver_all().await
+    }
+
+    /// A rotated SDK key whose grace period ended since the last build must leave the index.
+    async fn enqueue_expired_keys(&self) -> Result<(), ApiError> {
+        sqlx::query(
+            "INSERT INTO outbox (environment_id, reason, created_at) \
+             SELECT DISTINCT k.environment_id, 'sdk-key.expired', $1 FROM sdk_keys k \
+             WHERE k.expires_at IS NOT NULL AND k.expires_at <= $1 AND k.revoked_at IS NULL AND NOT EXISTS ( \
+               SELECT 1 FROM env_snapshots s WHERE s.environment_id = k.environment_id AND s.built_at >= k.expires_at)",
+        )
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Builds and stores the next version of one environment.
+    pub async fn build(&self, env_id: &str) -> Result<u64, ApiError> {
+        let key = signing::active_key(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        let max: Option<i64> = sqlx::query("SELECT MAX(id) AS m FROM outbox WHERE environment_id = $1 AND processed_at IS NULL")
+            .bind(env_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("m")?;
+        sqlx::query("UPDATE environments SET snapshot_version = snapshot_version + 1 WHERE id = $1").bind(env_id).execute(&mut *tx).await?;
+        let version: i64 = sqlx::query("SELECT snapshot_version FROM environments WHERE id = $1").bind(env_id).fetch_one(&mut *tx).await?.try_get("snapshot_version")?;
+        let version = u64::try_from(version).map_err(ApiError::internal)?;
+        let docs = snapshot::build(&mut tx, env_id, version).await?;
+        let signed = snapshot::sign(&docs, &key)?;
+        sqlx::query(
+            "INSERT INTO env_snapshots (environment_id, version, kid, server_jws, client_jws, keys_jws, built_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(env_id).bind(i64::try_from(version).map_err(ApiError::internal)?).bind(key.kid())
+        .bind(&signed.server).bind(&signed.client).bind(&signed.keys).bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE outbox SET processed_at = $1 WHERE environment_id = $2 AND id <= $3 AND processed_at IS NULL")
+            .bind(now_ms())
+            .bind(env_id)
+            .bind(max.unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(environment = %docs.edge_name, version, "built snapshot");
+        Ok(version)
+    }
+
+    async fn deliver_all(&self) -> Result<(), ApiError> {
+        let envs = sqlx::query("SELECT id, snapshot_version FROM environments WHERE snapshot_version > 0 AND archived_at IS NULL").fetch_all(&self.pool).await?;
+        for env in envs {
+            let env_id: String = env.try_get("id")?;
+            let latest: i64 = env.try_get("snapshot_version")?;
+            for target in &self.config.publish.targets {
+                self.deliver_one(&env_id, latest, target).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver_one(&self, env_id: &str, latest: i64, target: &TargetConfig) -> Result<(), ApiError> {
+        let name = target.name();
+        sqlx::query("INSERT INTO publish_status (environment_id, target) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM publish_status WHERE environment_id = $1 AND target = $2)")
+            .bind(env_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        let status = sqlx::query("SELECT delivered_version, attempts, next_attempt_at FROM publish_status WHERE environment_id = $1 AND target = $2")
+            .bind(env_id)
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        let delivered: i64 = status.try_get("delivered_version")?;
+        let attempts: i64 = status.try_get("attempts")?;
+        if delivered >= latest || status.try_get::<i64, _>("next_attempt_at")? > now_ms() {
+            return Ok(());
+        }
+        let (edge_name, request, keys) = self.stored(env_id, latest).await?;
+        let previous = match delivered {
+            0 => None,
+            v => Some(self.stored(env_id, v).await?.2),
+        };
+        let delivery = Delivery { env: &edge_name, version: u64::try_from(latest).unwrap_or_default(), request: &request, keys: &keys, previous: previous.as_ref() };
+        let outcome = targets::deliver(&self.client, target, &delivery).await;
+        self.record(env_id, name, latest, attempts, outcome).await
+    }
+
+    async fn record(&self, env_id: &str, target: &str, version: i64, attempts: i64, outcome: Result<(), targets::DeliveryError>) -> Result<(), ApiError> {
+        let now = now_ms();
+        match outcome {
+            Ok(()) => {
+                sqlx::query("UPDATE publish_status SET delivered_version = $1, attempts = 0, last_error = NULL, last_attempt_at = $2, delivered_at = $2, next_attempt_at = 0 WHERE environment_id = $3 AND target = $4")
+                    .bind(version).bind(now).bind(env_id).bind(target)
+                    .execute(&self.pool)
+                    .await?;
+                tracing::info!(target, version, "delivered snapshot");
+            }
+            Err(e) => {
+                let publish = &self.config.publish;
+                let shift = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
+                let backoff = publish.backoff_ms.saturating_mul(1u64 << shift).min(publish.max_backoff_ms);
+                sqlx::query("UPDATE publish_status SET attempts = attempts + 1, last_error = $1, last_attempt_at = $2, next_attempt_at = $3 WHERE environment_id = $4 AND target = $5")
+                    .bind(e.message.clone()).bind(now).bind(now + i64::try_from(backoff).unwrap_or(i64::MAX)).bind(env_id).bind(target)
+                    .execute(&self.pool)
+                    .await?;
+                tracing::warn!(target, version, error = %e, "delivery failed");
+                if let Some(held) = e.stale_at {
+                    self.skip_past(env_id, held).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The edge holds a version this database never issued (it was reset, or another
+    /// admin published): jump past it so the next build is accepted.
+    async fn skip_past(&self, env_id: &str, held: u64) -> Result<(), ApiError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE environments SET snapshot_version = $1 WHERE id = $2 AND snapshot_version < $1")
+            .bind(i64::try_from(held).unwrap_or(i64::MAX))
+            .bind(env_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE publish_status SET next_attempt_at = 0 WHERE environment_id = $1").bind(env_id).execute(&mut *tx).await?;
+        crate::audit::enqueue(&mut tx, env_id, "edge-holds-newer").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn stored(&self, env_id: &str, version: i64) -> Result<(String, PublishRequest, KeyIndex), ApiError> {
+        let row = sqlx::query(
+            "SELECT e.edge_name, s.server_jws, s.client_jws, s.keys_jws FROM env_snapshots s JOIN environments e ON e.id = s.environment_id \
+             WHERE s.environment_id = $1 AND s.version = $2",
+        )
+        .bind(env_id)
+        .bind(version)
+        .fetch_one(&self.pool)
+        .await?;
+        let request = PublishRequest { server: row.try_get("server_jws")?, client: row.try_get("client_jws")?, keys: row.try_get("keys_jws")? };
+        let keys = payload(&request.keys)?;
+        Ok((row.try_get("edge_name")?, request, keys))
+    }
+}
+
+/// The payload of a JWS this admin signed itself.
+fn payload<T: serde::de::DeserializeOwned>(jws: &str) -> Result<T, ApiError> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let part = jws.split('.').nth(1).ok_or_else(|| ApiError::internal("stored JWS is malformed"))?;
+    let bytes = Base64UrlUnpadded::decode_vec(part).map_err(ApiError::internal)?;
+    serde_json::from_slice(&bytes).map_err(ApiError::internal)
+}
+
+/// The publish status of one environment.
+pub async fn status(pool: &AnyPool, env_id: &str, config: &Config) -> Result<Value, ApiError> {
+    let env = sqlx::query("SELECT edge_name, snapshot_version FROM environments WHERE id = $1").bind(env_id).fetch_one(pool).await?;
+    let pending: i64 = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE environment_id = $1 AND processed_at IS NULL").bind(env_id).fetch_one(pool).await?.try_get("n")?;
+    let mut targets = Vec::new();
+    for target in &config.publish.targets {
+        let row = sqlx::query("SELECT * FROM publish_status WHERE environment_id = $1 AND target = $2").bind(env_id).bind(target.name()).fetch_optional(pool).await?;
+        let kind = match target {
+            TargetConfig::Edge { .. } => "edge",
+            TargetConfig::Directory { .. } => "directory",
+            TargetConfig::CloudflareKv { .. } => "cloudflare-kv",
+        };
+        let mut entry = json!({"name": target.name(), "kind": kind, "deliveredVersion": 0, "attempts": 0, "lastError": null});
+        if let Some(r) = row {
+            entry["deliveredVersion"] = json!(r.try_get::<i64, _>("delivered_version")?);
+            entry["attempts"] = json!(r.try_get::<i64, _>("attempts")?);
+            entry["lastError"] = json!(r.try_get::<Option<String>, _>("last_error")?);
+            entry["lastAttemptAt"] = json!(r.try_get::<Option<i64>, _>("last_attempt_at")?.map(rfc3339));
+            entry["deliveredAt"] = json!(r.try_get::<Option<i64>, _>("delivered_at")?.map(rfc3339));
+        }
+        targets.push(entry);
+    }
+    Ok(json!({
+        "edgeName": env.try_get::<String, _>("edge_name")?,
+        "latestVersion": env.try_get::<i64, _>("snapshot_version")?,
+        "pendingChanges": pending,
+        "targets": targets,
+    }))
+}

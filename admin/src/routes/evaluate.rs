@@ -1,0 +1,59 @@
+//! `POST …/environments/{env}/evaluate`: runs the engine on the stored flags, so a
+//! user can check targeting before (or without) publishing.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    routing::post,
+};
+use edgeflag_engine::{Context, Snapshot};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::{
+    app::AppState,
+    auth::Principal,
+    db::now_ms,
+    error::{ApiError, ApiResult},
+    extract::JsonBody,
+    scope, snapshot,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/projects/{project}/environments/{env}/evaluate", post(evaluate))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    /// An OpenFeature evaluation context: `targetingKey` plus attributes.
+    pub context: Map<String, Value>,
+    /// Flags to evaluate; all when absent.
+    pub flags: Option<Vec<String>>,
+    /// Evaluation time, epoch milliseconds; now when absent.
+    #[serde(rename = "nowMs")]
+    pub now_ms: Option<i64>,
+}
+
+/// Evaluates flags for a context against the current (unpublished) state.
+#[utoipa::path(post, path = "/v1/projects/{project}/environments/{env}/evaluate", request_body = EvaluateRequest, responses((status = 200)))]
+pub async fn evaluate(State(state): State<AppState>, who: Principal, Path((project, env)): Path<(String, String)>, JsonBody(req): JsonBody<EvaluateRequest>) -> ApiResult<Json<Value>> {
+    let (_, env) = scope::project_env(&state, &who, &project, &env).await?;
+    let mut conn = state.pool.acquire().await?;
+    let docs = snapshot::build(&mut conn, &env.id, 0).await?;
+    drop(conn);
+    let bytes = serde_json::to_vec(&docs.server).map_err(ApiError::internal)?;
+    let loaded = Snapshot::load(&bytes).map_err(ApiError::internal)?;
+    let context = Context::from_map(req.context).map_err(|e| ApiError::invalid("/context", e.to_string()))?;
+    let now = req.now_ms.unwrap_or_else(now_ms);
+    let keys: Vec<String> = match req.flags {
+        Some(keys) => keys,
+        None => loaded.snapshot.flags().map(|f| f.key.to_string()).collect(),
+    };
+    let mut results = Map::new();
+    for key in keys {
+        let detail = loaded.snapshot.evaluate(&key, &context, now);
+        results.insert(key.clone(), serde_json::to_value(&detail).map_err(ApiError::internal)?);
+    }
+    Ok(Json(json!({ "environment": env.key, "results": results })))
+}

@@ -1,0 +1,192 @@
+//! Resolving keys in URLs to rows, always within the caller's organization: this is
+//! where tenancy is enforced. A project of another organization is simply "not found".
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::{Row, any::AnyRow};
+
+use crate::{app::AppState, auth::Principal, error::ApiError};
+
+/// A project row, found within the caller's organization.
+#[derive(Debug, Clone)]
+pub struct ProjectRef {
+    pub id: String,
+    pub key: String,
+}
+
+/// An environment row, found within a project.
+#[derive(Debug, Clone)]
+pub struct EnvRef {
+    pub id: String,
+    pub key: String,
+    pub edge_name: String,
+}
+
+pub async fn project(state: &AppState, who: &Principal, key: &str) -> Result<ProjectRef, ApiError> {
+    let row = sqlx::query("SELECT id, key FROM projects WHERE org_id = $1 AND key = $2")
+        .bind(&who.org_id)
+        .bind(key)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found("project", key))?;
+    Ok(ProjectRef { id: row.try_get("id")?, key: row.try_get("key")? })
+}
+
+pub async fn environment(state: &AppState, project: &ProjectRef, key: &str) -> Result<EnvRef, ApiError> {
+    let row = sqlx::query("SELECT id, key, edge_name FROM environments WHERE project_id = $1 AND key = $2")
+        .bind(&project.id)
+        .bind(key)
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found("environment", key))?;
+    env_ref(&row)
+}
+
+pub fn env_ref(row: &AnyRow) -> Result<EnvRef, ApiError> {
+    Ok(EnvRef { id: row.try_get("id")?, key: row.try_get("key")?, edge_name: row.try_get("edge_name")? })
+}
+
+/// Resolves `/projects/{p}/environments/{e}` in one call.
+pub async fn project_env(state: &AppState, who: &Principal, project_key: &str, env_key: &str) -> Result<(ProjectRef, EnvRef), ApiError> {
+    let project = project(state, who, project_key).await?;
+    let env = environment(state, &project, env_key).await?;
+    Ok((project, env))
+}
+
+/// Query parameters shared by list routes.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// The `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+    /// `key` (default), `-key`, `createdAt`, `-createdAt`, `updatedAt`, `-updatedAt`.
+    pub sort: Option<String>,
+    /// Substring of the key or name.
+    pub q: Option<String>,
+    /// Only items with this tag (flags).
+    pub tag: Option<String>,
+    /// Only items of this type (flags).
+    #[serde(rename = "type")]
+    pub value_type: Option<String>,
+    /// `false` (default): live items; `true`: archived ones; `all`: both.
+    pub archived: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A keyset-pagination plan: ORDER BY and WHERE fragments plus the cursor values.
+#[derive(Debug)]
+pub struct Keyset {
+    pub column: &'static str,
+    pub descending: bool,
+    pub after: Option<(Value, String)>,
+    pub limit: i64,
+}
+
+impl Keyset {
+    pub fn from_query(q: &ListQuery, has_updated: bool) -> Result<Self, ApiError> {
+        let sort = q.sort.as_deref().unwrap_or("key");
+        let (descending, name) = match sort.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, sort),
+        };
+        let column = match name {
+            "key" => "key",
+            "createdAt" => "created_at",
+            "updatedAt" if has_updated => "updated_at",
+            _ => return Err(ApiError::invalid("/sort", format!("cannot sort by `{sort}`"))),
+        };
+        let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+        let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 200));
+        Ok(Self { column, descending, after, limit })
+    }
+
+    /// `AND (col > $n OR (col = $n AND id > $n+1))`, using placeholders from `next`.
+    pub fn where_clause(&self, alias: &str, next: usize) -> String {
+        match self.after {
+            None => String::new(),
+            Some(_) => {
+                let op = if self.descending { "<" } else { ">" };
+                let col = format!("{alias}{}", self.column);
+                format!(" AND ({col} {op} ${next} OR ({col} = ${next} AND {alias}id {op} ${}))", next + 1)
+            }
+        }
+    }
+
+    pub fn order_clause(&self, alias: &str) -> String {
+        let dir = if self.descending { "DESC" } else { "ASC" };
+        format!(" ORDER BY {alias}{} {dir}, {alias}id {dir} LIMIT {}", self.column, self.limit + 1)
+    }
+
+    /// Cuts the extra row fetched to learn whether there is a next page.
+    pub fn finish<T>(&self, mut items: Vec<T>, cursor_of: impl Fn(&T) -> (Value, String)) -> Page<T> {
+        let more = items.len() > usize::try_from(self.limit).unwrap_or(usize::MAX);
+        if more {
+            items.pop();
+        }
+        let next_cursor = if more { items.last().map(|last| encode_cursor(&cursor_of(last))) } else { None };
+        Page { items, next_cursor }
+    }
+}
+
+/// Binds the cursor values of a keyset to a query.
+pub fn bind_cursor<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    keyset: &Keyset,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match &keyset.after {
+        None => query,
+        Some((value, id)) => {
+            let query = match value {
+                Value::Number(n) => query.bind(n.as_i64().unwrap_or_default()),
+                other => query.bind(other.as_str().unwrap_or_default().to_string()),
+            };
+            query.bind(id.clone())
+        }
+    }
+}
+
+fn encode_cursor(cursor: &(Value, String)) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    Base64UrlUnpadded::encode_string(serde_json::json!([cursor.0, cursor.1]).to_string().as_bytes())
+}
+
+fn decode_cursor(text: &str) -> Result<(Value, String), ApiError> {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let bad = || ApiError::invalid("/cursor", "the cursor is not one this API issued");
+    let bytes = Base64UrlUnpadded::decode_vec(text).map_err(|_| bad())?;
+    let (value, id): (Value, String) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    Ok((value, id))
+}
+
+/// The archived filter: `AND archived_at IS NULL` and friends.
+pub fn archived_clause(q: &ListQuery, alias: &str) -> Result<String, ApiError> {
+    match q.archived.as_deref().unwrap_or("false") {
+        "false" => Ok(format!(" AND {alias}archived_at IS NULL")),
+        "true" => Ok(format!(" AND {alias}archived_at IS NOT NULL")),
+        "all" => Ok(String::new()),
+        other => Err(ApiError::invalid("/archived", format!("`{other}` is not false, true or all"))),
+    }
+}
+
+/// A user-chosen key: 1–64 characters of `[A-Za-z0-9._-]`, starting with a letter or digit.
+pub fn check_key(path: &str, key: &str) -> Result<(), ApiError> {
+    let ok = !key.is_empty()
+        && key.len() <= 64
+        && key.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(path, format!("`{key}` is not a valid key: use 1–64 letters, digits, `.`, `_` or `-`")))
+    }
+}
