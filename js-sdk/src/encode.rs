@@ -1,20 +1,62 @@
 //! Encoding answers for JavaScript: JSON text, which `JSON.parse` turns into plain
 //! objects faster than building them across the boundary one field at a time.
 
-use edgeflag_engine::{ContextError, EvaluationDetail, FlagInfo, Snapshot, Warning};
+use edgeflag_engine::{
+    ContextError, ErrorCode, EvaluationDetail, FlagInfo, Reason, Snapshot, ValueType, Warning,
+};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::SdkError;
 
 /// The engine's detail plus the human-readable error message, which the engine's
-/// own serialization leaves out.
+/// own serialization leaves out. Spelled out rather than `#[serde(flatten)]`ed,
+/// which would serialize through a slower map path on every evaluation.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Detail<'a> {
-    #[serde(flatten)]
-    detail: &'a EvaluationDetail<'a>,
-    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'a str>,
+    reason: Reason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<ErrorCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error_message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_prerequisite: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flag_version: Option<u64>,
+}
+
+impl<'a> From<&'a EvaluationDetail<'a>> for Detail<'a> {
+    fn from(d: &'a EvaluationDetail<'a>) -> Self {
+        Self {
+            value: d.value,
+            variant: d.variant,
+            reason: d.reason,
+            error_code: d.error_code(),
+            error_message: d.error_message(),
+            rule_index: d.rule_index,
+            rule_id: d.rule_id,
+            failed_prerequisite: d.failed_prerequisite,
+            flag_version: d.flag_version,
+        }
+    }
+}
+
+/// Every flag's result, keyed by flag, serialized in one pass.
+struct All<'r, 'a>(&'r [(&'a str, EvaluationDetail<'a>)]);
+
+impl Serialize for All<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(key, d)| (*key, Detail::from(d))))
+    }
 }
 
 fn text(value: &impl Serialize) -> String {
@@ -25,26 +67,35 @@ fn text(value: &impl Serialize) -> String {
 
 /// One evaluation result.
 pub fn detail(detail: &EvaluationDetail<'_>) -> String {
-    text(&Detail {
-        detail,
-        error_message: detail.error_message(),
-    })
+    text(&Detail::from(detail))
 }
 
 /// Every flag's result, keyed by flag.
 pub fn all(results: &[(&str, EvaluationDetail<'_>)]) -> String {
-    let map: serde_json::Map<String, Value> = results
-        .iter()
-        .map(|(key, d)| {
-            let value = serde_json::to_value(Detail {
-                detail: d,
-                error_message: d.error_message(),
-            })
-            .unwrap_or(Value::Null);
-            ((*key).to_string(), value)
-        })
-        .collect();
-    text(&map)
+    text(&All(results))
+}
+
+/// A boolean result as a number, so the hottest getter needs no JSON:
+/// `0` false, `1` true, `2` no value (an error: the caller's default applies).
+pub fn boolean(detail: &EvaluationDetail<'_>) -> u32 {
+    match detail.value.and_then(Value::as_bool) {
+        Some(false) => 0,
+        Some(true) => 1,
+        None => 2,
+    }
+}
+
+/// The value type a JavaScript caller asks for: `0` none (untyped), then
+/// `boolean`, `string`, `number`, `object`. Anything else is refused.
+pub fn value_type(code: u32) -> Result<Option<ValueType>, String> {
+    match code {
+        0 => Ok(None),
+        1 => Ok(Some(ValueType::Boolean)),
+        2 => Ok(Some(ValueType::String)),
+        3 => Ok(Some(ValueType::Number)),
+        4 => Ok(Some(ValueType::Object)),
+        other => Err(general(&format!("unknown value type code {other}"))),
+    }
 }
 
 fn error_result(code: &str, message: &str) -> String {

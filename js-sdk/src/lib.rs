@@ -17,7 +17,7 @@ mod accept;
 mod encode;
 mod error;
 
-use edgeflag_engine::{Context, ContextError, Snapshot, ValueType, envelope::KeySet};
+use edgeflag_engine::{Context, ContextError, Snapshot, envelope::KeySet};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 pub use accept::Policy;
@@ -110,22 +110,21 @@ impl Engine {
         self.context = Context::from_json(context_json.as_bytes());
     }
 
-    /// Evaluates one flag for the current context at `now_ms`. `value_type`
-    /// (`boolean`, `string`, `number`, `object`) asks for typed evaluation.
+    /// Evaluates one flag for the current context at `now_ms`. `value_type` asks
+    /// for typed evaluation: `0` untyped, `1` boolean, `2` string, `3` number,
+    /// `4` object (numbers, so the hot path passes no string but the key).
     /// Answers the detail as JSON: `value`, `variant`, `reason`, `errorCode`,
     /// `errorMessage`, `ruleIndex`, `ruleId`, `failedPrerequisite`, `flagVersion`.
-    pub fn evaluate(&self, key: &str, value_type: Option<String>, now_ms: f64) -> String {
-        let (snapshot, ctx) = match self.ready() {
-            Ok(ready) => ready,
-            Err(answer) => return answer,
-        };
-        let now = encode::now(now_ms);
-        let detail = match value_type.as_deref().map(ValueType::parse) {
-            None => snapshot.evaluate(key, ctx, now),
-            Some(Some(t)) => snapshot.evaluate_as(key, t, ctx, now),
-            Some(None) => return encode::general(&format!("unknown value type {value_type:?}")),
-        };
-        encode::detail(&detail)
+    pub fn evaluate(&self, key: &str, value_type: u32, now_ms: f64) -> String {
+        match self.detail(key, value_type, now_ms, encode::detail) {
+            Ok(answer) | Err(answer) => answer,
+        }
+    }
+
+    /// A boolean flag's value alone: `0` false, `1` true, `2` an error (use the default).
+    #[wasm_bindgen(js_name = evaluateBoolean)]
+    pub fn evaluate_boolean(&self, key: &str, now_ms: f64) -> u32 {
+        self.detail(key, 1, now_ms, encode::boolean).unwrap_or(2)
     }
 
     /// Evaluates every flag for the current context: a JSON object of flag key → detail.
@@ -141,6 +140,24 @@ impl Engine {
     /// `{key, version, type, enabled, valid, description?, tags, metadata}`.
     pub fn flags(&self) -> String {
         encode::flags(self.snapshot.as_ref())
+    }
+
+    /// Evaluates `key` and encodes the detail with `encode`; `Err` holds the JSON
+    /// error answer when there is nothing to evaluate with.
+    fn detail<T>(
+        &self,
+        key: &str,
+        value_type: u32,
+        now_ms: f64,
+        encode: impl FnOnce(&edgeflag_engine::EvaluationDetail<'_>) -> T,
+    ) -> Result<T, String> {
+        let (snapshot, ctx) = self.ready()?;
+        let now = encode::now(now_ms);
+        let detail = match encode::value_type(value_type)? {
+            None => snapshot.evaluate(key, ctx, now),
+            Some(t) => snapshot.evaluate_as(key, t, ctx, now),
+        };
+        Ok(encode(&detail))
     }
 
     /// The snapshot and context to evaluate with, or the error answer to give instead.

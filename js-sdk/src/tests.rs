@@ -52,18 +52,18 @@ const NOW: f64 = 1_795_608_000_000.0;
 fn evaluates_after_a_verified_update() {
     let key = signer(1);
     let mut engine = engine_trusting(&key);
-    let answer = parse(&engine.evaluate("banner", None, NOW));
+    let answer = parse(&engine.evaluate("banner", 0, NOW));
     assert_eq!(answer["errorCode"], "PROVIDER_NOT_READY");
     let status = parse(&engine.update(&sign(&key, 5, "client")));
     assert_eq!(status["ok"]["changed"], true);
     assert_eq!(status["ok"]["version"], 5);
     engine.set_context(r#"{"targetingKey":"u1","plan":"beta"}"#);
-    let answer = parse(&engine.evaluate("banner", Some("boolean".into()), NOW));
+    let answer = parse(&engine.evaluate("banner", 1, NOW));
     assert_eq!(
         answer,
         json!({"value": true, "variant": "on", "reason": "TARGETING_MATCH", "ruleIndex": 0, "ruleId": "beta", "flagVersion": 3})
     );
-    let mismatch = parse(&engine.evaluate("banner", Some("string".into()), NOW));
+    let mismatch = parse(&engine.evaluate("banner", 2, NOW));
     assert_eq!(mismatch["errorCode"], "TYPE_MISMATCH");
     assert!(
         mismatch["errorMessage"]
@@ -138,16 +138,16 @@ fn refused_contexts_and_unknown_types_are_answers() {
     engine.update(&sign(&key, 1, "client"));
     engine.set_context("[1]");
     assert_eq!(
-        parse(&engine.evaluate("banner", None, NOW))["errorCode"],
+        parse(&engine.evaluate("banner", 0, NOW))["errorCode"],
         "INVALID_CONTEXT"
     );
     engine.set_context("{");
     assert_eq!(parse(&engine.evaluate_all(NOW))["errorCode"], "PARSE_ERROR");
     engine.set_context("{}");
-    let unknown = parse(&engine.evaluate("banner", Some("date".into()), NOW));
+    let unknown = parse(&engine.evaluate("banner", 9, NOW));
     assert_eq!(unknown["errorCode"], "GENERAL");
     assert_eq!(
-        parse(&engine.evaluate("nope", None, f64::NAN))["errorCode"],
+        parse(&engine.evaluate("nope", 0, f64::NAN))["errorCode"],
         "FLAG_NOT_FOUND"
     );
 }
