@@ -7,10 +7,20 @@ import { chromium } from 'playwright-core';
 import { sdk, startEdge } from './helpers.mjs';
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-const SERVED = ['/dist/', '/test/', '/node_modules/@openfeature/'];
+const SERVED = ['/dist/', '/test/', '/bench/', '/node_modules/@openfeature/'];
+
+/** Pages a test adds at run time (path → HTML). */
+export const pages = new Map();
+/** Where a page finds the installed package, as after `npm install @edgeflag/js`. */
+const INSTALLED = '/node_modules/@edgeflag/js/dist/';
 
 function serveFile(req, res) {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+  let path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+  if (pages.has(path)) {
+    res.setHeader('content-type', 'text/html');
+    return res.end(pages.get(path));
+  }
+  if (path.startsWith(INSTALLED)) path = `/dist/${path.slice(INSTALLED.length)}`;
   if (!SERVED.some((prefix) => path.startsWith(prefix))) {
     res.statusCode = 404;
     return res.end();

@@ -1,11 +1,14 @@
 // The SDK in Debian's Chromium: every shared vector through the browser entry (the
 // `js-chromium` conformance row), a signed-bootstrap round trip against the edge's
-// client route, and the OpenFeature web provider through `@openfeature/web-sdk`.
+// client route, the OpenFeature web provider through `@openfeature/web-sdk`, and the
+// README's page snippet.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { openPage } from './browser.mjs';
+import { openPage, pages } from './browser.mjs';
 import { snapshot } from './fixtures.mjs';
-import { publisher, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
+import { demoSnapshot, publisher, sdk, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
 
 const CLIENT_KEY = 'cli_browser';
 const signer = publisher('k1');
@@ -53,5 +56,20 @@ it('serves the OpenFeature web SDK through the provider', async () => {
   assert.equal(out.missing.value, 4);
   assert.equal(out.missing.errorCode, 'FLAG_NOT_FOUND');
   assert.equal(out.free, false);
+  assert.deepEqual(browser.logs.filter((l) => l.startsWith('pageerror')), []);
+});
+
+it('runs the README page snippet as written', async () => {
+  const readme = readFileSync(join(sdk, 'README.md'), 'utf8');
+  const html = readme.match(/```html\n([\s\S]*?)```/)?.[1];
+  assert.ok(html, 'README.md has no html snippet');
+  // The snippet names the edge and client key `cargo xtask up` prints; the stand-in edge has its own.
+  const url = html.match(/url: '([^']+)'/)?.[1];
+  const key = html.match(/clientKey: '([^']+)'/)?.[1];
+  assert.ok(url && key, 'the snippet should name url and clientKey');
+  pages.set('/readme.html', html.replace(url, browser.edge.url).replace(key, CLIENT_KEY));
+  browser.edge.serve(signer.sign(demoSnapshot(100)));
+  await browser.page.goto(`${browser.edge.url}/readme.html`);
+  await browser.page.waitForFunction(() => document.querySelector('#checkout')?.hidden === false, null, { timeout: 10_000 });
   assert.deepEqual(browser.logs.filter((l) => l.startsWith('pageerror')), []);
 });
