@@ -11,11 +11,17 @@ const SERVED = ['/dist/', '/test/', '/bench/', '/node_modules/@openfeature/'];
 
 /** Pages a test adds at run time (path → HTML). */
 export const pages = new Map();
+/** The edge stand-in, whose `onNext` a page can trigger through `/test/serve-next`. */
+let edgeRef = {};
 /** Where a page finds the installed package, as after `npm install @edgeflag/js`. */
 const INSTALLED = '/node_modules/@edgeflag/js/dist/';
 
 function serveFile(req, res) {
   let path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+  if (path === '/test/serve-next') {
+    edgeRef.onNext?.();
+    return res.end();
+  }
   if (pages.has(path)) {
     res.setHeader('content-type', 'text/html');
     return res.end(pages.get(path));
@@ -38,6 +44,7 @@ function serveFile(req, res) {
 /** Starts the server and the browser, and opens the test page. */
 export async function openPage({ clientKey, jwks }) {
   const edge = await startEdge({ clientKey, jwks, fallback: serveFile });
+  edgeRef = edge;
   const profile = mkdtempSync(join(tmpdir(), 'edgeflag-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

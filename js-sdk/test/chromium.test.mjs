@@ -46,6 +46,13 @@ it('renders from a signed bootstrap, then takes the newer snapshot from the edge
   assert.equal(code, 'BAD_SIGNATURE');
 });
 
+it('refreshes when the page becomes visible again, and announces the change', async () => {
+  browser.edge.serve(signer.sign(snapshot(20)));
+  browser.edge.onNext = () => browser.edge.serve(signer.sign(snapshot(21, { fallback: 'on' })));
+  const out = await browser.page.evaluate((d) => window.edgeflagTests.visibility(d), { clientKey: CLIENT_KEY, jwk: signer.jwk });
+  assert.deepEqual(out, { before: 20, after: 21, flags: ['banner'] });
+});
+
 it('serves the OpenFeature web SDK through the provider', async () => {
   browser.edge.serve(signer.sign(snapshot(10)));
   const out = await browser.page.evaluate((d) => window.edgeflagTests.openFeature(d), { clientKey: CLIENT_KEY });

@@ -14,6 +14,17 @@ async function roundTrip({ bootstrap, clientKey, jwk }) {
   return { first, second };
 }
 
+async function visibility({ clientKey, jwk }) {
+  const client = await createClient({ url: location.origin, clientKey, publicKeys: [jwk], refreshIntervalMs: 0 });
+  const before = client.version;
+  const changed = new Promise((resolve) => client.on('change', resolve));
+  await fetch('/test/serve-next'); // the edge now serves a newer snapshot
+  document.dispatchEvent(new Event('visibilitychange')); // the page is visible again
+  const event = await changed;
+  client.close();
+  return { before, after: event.version, flags: event.flags };
+}
+
 async function refusesBootstrap({ bootstrap, jwk }) {
   try {
     await createClient({ bootstrap, publicKeys: [jwk] });
@@ -44,6 +55,7 @@ window.edgeflagTests = {
   vectors: (data) => runVectors({ createClient, ...data }),
   roundTrip,
   refusesBootstrap,
+  visibility,
   openFeature,
 };
 window.edgeflagReady = true;
