@@ -33,7 +33,11 @@ pub async fn record(
 }
 
 /// Asks the publisher to rebuild one environment.
-pub async fn enqueue(tx: &mut Transaction<'_, Any>, environment_id: &str, reason: &str) -> Result<(), ApiError> {
+pub async fn enqueue(
+    tx: &mut Transaction<'_, Any>,
+    environment_id: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
     sqlx::query("INSERT INTO outbox (environment_id, reason, created_at) VALUES ($1, $2, $3)")
         .bind(environment_id)
         .bind(reason)
@@ -44,7 +48,11 @@ pub async fn enqueue(tx: &mut Transaction<'_, Any>, environment_id: &str, reason
 }
 
 /// Asks the publisher to rebuild every live environment of a project.
-pub async fn enqueue_project(tx: &mut Transaction<'_, Any>, project_id: &str, reason: &str) -> Result<(), ApiError> {
+pub async fn enqueue_project(
+    tx: &mut Transaction<'_, Any>,
+    project_id: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
     sqlx::query(
         "INSERT INTO outbox (environment_id, reason, created_at) \
          SELECT id, $1, $2 FROM environments WHERE project_id = $3 AND archived_at IS NULL",

@@ -21,7 +21,9 @@ use crate::{
 };
 
 /// A role in an organization, weakest first; each includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
@@ -107,7 +109,10 @@ impl TokenKey {
         if let Some(row) = row {
             let seed: String = row.try_get("seed")?;
             if let Some(key) = seed_key(&seed) {
-                return Ok(Self { kid: row.try_get("kid")?, key });
+                return Ok(Self {
+                    kid: row.try_get("kid")?,
+                    key,
+                });
             }
         }
         let seed = db::random_bytes::<32>();
@@ -118,14 +123,21 @@ impl TokenKey {
             .bind(now_ms())
             .execute(pool)
             .await?;
-        Ok(Self { kid, key: ed25519_dalek::SigningKey::from_bytes(&seed) })
+        Ok(Self {
+            kid,
+            key: ed25519_dalek::SigningKey::from_bytes(&seed),
+        })
     }
 
     pub fn issue(&self, claims: TokenClaims, ttl_secs: i64) -> Result<String, ApiError> {
         let header = Header::empty().with_key_id(self.kid.clone());
-        let claims = Claims::new(claims)
-            .set_duration_and_issuance(&TimeOptions::default(), chrono::Duration::seconds(ttl_secs));
-        Ed25519.token(&header, &claims, &self.key).map_err(ApiError::internal)
+        let claims = Claims::new(claims).set_duration_and_issuance(
+            &TimeOptions::default(),
+            chrono::Duration::seconds(ttl_secs),
+        );
+        Ed25519
+            .token(&header, &claims, &self.key)
+            .map_err(ApiError::internal)
     }
 
     pub fn verify(&self, token: &str) -> Result<TokenClaims, ApiError> {
@@ -153,7 +165,10 @@ pub fn seed_key(seed_hex: &str) -> Option<ed25519_dalek::SigningKey> {
 /// A new secret with a prefix, e.g. `efk_…` for API keys.
 pub fn new_secret(prefix: &str) -> String {
     use base64ct::{Base64UrlUnpadded, Encoding};
-    format!("{prefix}_{}", Base64UrlUnpadded::encode_string(&db::random_bytes::<24>()))
+    format!(
+        "{prefix}_{}",
+        Base64UrlUnpadded::encode_string(&db::random_bytes::<24>())
+    )
 }
 
 /// The stored form of a secret.
@@ -170,8 +185,9 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let credential = bearer(parts)
-            .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token or API key>`".into()))?;
+        let credential = bearer(parts).ok_or_else(|| {
+            ApiError::Unauthorized("send `Authorization: Bearer <token or API key>`".into())
+        })?;
         let key_id = if credential.starts_with("efk_") {
             key_id_for_secret(state, &credential).await?
         } else {
@@ -192,7 +208,9 @@ fn bearer(parts: &Parts) -> Option<String> {
     let headers = &parts.headers;
     if let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let (scheme, token) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string());
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string());
     }
     headers
         .get("x-api-key")
@@ -224,7 +242,8 @@ async fn load_principal(state: &AppState, key_id: &str) -> Result<Principal, Api
     let role: String = row.try_get("role")?;
     Ok(Principal {
         org_id: row.try_get("org_id")?,
-        role: Role::parse(&role).ok_or_else(|| ApiError::internal(format!("stored role `{role}`")))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| ApiError::internal(format!("stored role `{role}`")))?,
         key_id: row.try_get("id")?,
         key_name: row.try_get("name")?,
         request_id: None,
@@ -240,12 +259,18 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(limit: u32) -> Self {
-        Self { limit, windows: Mutex::new(HashMap::new()) }
+        Self {
+            limit,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn check(&self, key: &str) -> Result<(), ApiError> {
         let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = windows.entry(key.to_string()).or_insert((now, 0));
         let elapsed = now.duration_since(entry.0).as_secs();
         if elapsed >= 60 {
@@ -265,7 +290,9 @@ mod tests {
 
     #[test]
     fn roles_are_ordered() {
-        assert!(Role::Owner > Role::Admin && Role::Admin > Role::Editor && Role::Editor > Role::Viewer);
+        assert!(
+            Role::Owner > Role::Admin && Role::Admin > Role::Editor && Role::Editor > Role::Viewer
+        );
         assert_eq!(Role::parse("editor"), Some(Role::Editor));
         assert_eq!(Role::parse("root"), None);
     }

@@ -68,9 +68,9 @@ pub enum TargetConfig {
 impl TargetConfig {
     pub fn name(&self) -> &str {
         match self {
-            Self::Edge { name, .. } | Self::Directory { name, .. } | Self::CloudflareKv { name, .. } => {
-                name
-            }
+            Self::Edge { name, .. }
+            | Self::Directory { name, .. }
+            | Self::CloudflareKv { name, .. } => name,
         }
     }
 }
@@ -140,14 +140,42 @@ impl Config {
             self.database_url = v;
         }
         set_parsed(&var, "EDGEFLAG_LISTEN", &mut self.listen)?;
-        set_parsed(&var, "EDGEFLAG_ACCESS_TOKEN_TTL_SECS", &mut self.access_token_ttl_secs)?;
-        set_parsed(&var, "EDGEFLAG_REFRESH_TOKEN_TTL_SECS", &mut self.refresh_token_ttl_secs)?;
-        set_parsed(&var, "EDGEFLAG_BODY_LIMIT_BYTES", &mut self.body_limit_bytes)?;
-        set_parsed(&var, "EDGEFLAG_REQUEST_TIMEOUT_SECS", &mut self.request_timeout_secs)?;
-        set_parsed(&var, "EDGEFLAG_RATE_LIMIT_PER_MINUTE", &mut self.rate_limit_per_minute)?;
-        set_parsed(&var, "EDGEFLAG_SDK_KEY_GRACE_SECS", &mut self.sdk_key_grace_secs)?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_ACCESS_TOKEN_TTL_SECS",
+            &mut self.access_token_ttl_secs,
+        )?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_REFRESH_TOKEN_TTL_SECS",
+            &mut self.refresh_token_ttl_secs,
+        )?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_BODY_LIMIT_BYTES",
+            &mut self.body_limit_bytes,
+        )?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_REQUEST_TIMEOUT_SECS",
+            &mut self.request_timeout_secs,
+        )?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_RATE_LIMIT_PER_MINUTE",
+            &mut self.rate_limit_per_minute,
+        )?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_SDK_KEY_GRACE_SECS",
+            &mut self.sdk_key_grace_secs,
+        )?;
         set_parsed(&var, "EDGEFLAG_PUBLISH_ENABLED", &mut self.publish.enabled)?;
-        set_parsed(&var, "EDGEFLAG_PUBLISH_COALESCE_MS", &mut self.publish.coalesce_ms)?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_PUBLISH_COALESCE_MS",
+            &mut self.publish.coalesce_ms,
+        )?;
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {
                 name: "edge".to_string(),

@@ -47,9 +47,15 @@ pub async fn connect(url: &str) -> Result<AnyPool, sqlx::Error> {
                 if backend == Backend::Sqlite {
                     // WAL lets readers run beside the one writer; the busy timeout
                     // makes concurrent writers wait instead of failing.
-                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 5000")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 Ok(())
             })
@@ -94,4 +100,15 @@ pub fn rfc3339(ms: i64) -> String {
 
 pub fn bool_int(b: bool) -> i64 {
     i64::from(b)
+}
+
+/// Begins a transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction
+/// that reads and then writes cannot wait for another writer and fails with
+/// "database is locked"; taking the write lock up front makes writers queue instead.
+pub async fn begin(pool: &AnyPool) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    if pool.connect_options().database_url.scheme() == "sqlite" {
+        pool.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        pool.begin().await
+    }
 }

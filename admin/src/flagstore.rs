@@ -49,20 +49,33 @@ pub fn load_def(row: &AnyRow) -> Result<FlagDef, ApiError> {
 
 /// The targeting a flag gets in a new environment: off, serving the off variation.
 pub fn default_env_config(def: &FlagDef) -> EnvConfig {
-    let off = def.variations.last().map(|v| v.key.clone()).unwrap_or_default();
+    let off = def
+        .variations
+        .last()
+        .map(|v| v.key.clone())
+        .unwrap_or_default();
     EnvConfig {
         enabled: false,
         off_variation: off.clone(),
         targets: Vec::new(),
         rules: Vec::new(),
-        default_rule: model::Serve { variation: Some(off), rollout: None },
+        default_rule: model::Serve {
+            variation: Some(off),
+            rollout: None,
+        },
         prerequisites: Vec::new(),
     }
 }
 
 /// Loads a flag's whole document.
-pub async fn load(conn: &mut AnyConnection, flag_id: &str) -> Result<(FlagDocument, i64), ApiError> {
-    let row = sqlx::query("SELECT * FROM flags WHERE id = $1").bind(flag_id).fetch_one(&mut *conn).await?;
+pub async fn load(
+    conn: &mut AnyConnection,
+    flag_id: &str,
+) -> Result<(FlagDocument, i64), ApiError> {
+    let row = sqlx::query("SELECT * FROM flags WHERE id = $1")
+        .bind(flag_id)
+        .fetch_one(&mut *conn)
+        .await?;
     let definition = load_def(&row)?;
     let version: i64 = row.try_get("version")?;
     let rows = sqlx::query(
@@ -78,11 +91,21 @@ pub async fn load(conn: &mut AnyConnection, flag_id: &str) -> Result<(FlagDocume
         config.enabled = r.try_get::<i64, _>("enabled")? != 0;
         environments.insert(r.try_get("key")?, config);
     }
-    Ok((FlagDocument { definition, environments }, version))
+    Ok((
+        FlagDocument {
+            definition,
+            environments,
+        },
+        version,
+    ))
 }
 
 /// The flag's id within a project, or 404.
-pub async fn find(conn: &mut AnyConnection, project_id: &str, key: &str) -> Result<String, ApiError> {
+pub async fn find(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    key: &str,
+) -> Result<String, ApiError> {
     let row = sqlx::query("SELECT id FROM flags WHERE project_id = $1 AND key = $2")
         .bind(project_id)
         .bind(key)
@@ -94,35 +117,63 @@ pub async fn find(conn: &mut AnyConnection, project_id: &str, key: &str) -> Resu
 
 /// Checks a document with the engine, environment by environment, with the
 /// project's segments and the flags its prerequisites name.
-pub async fn validate(conn: &mut AnyConnection, project_id: &str, doc: &FlagDocument) -> Result<(), ApiError> {
+pub async fn validate(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    doc: &FlagDocument,
+) -> Result<(), ApiError> {
     if doc.definition.variations.is_empty() {
-        return Err(ApiError::invalid("/variations", "a flag needs at least one variation"));
+        return Err(ApiError::invalid(
+            "/variations",
+            "a flag needs at least one variation",
+        ));
     }
     let segments = project_segments(conn, project_id).await?;
     for (env, config) in &doc.environments {
         let mut flags = vec![model::wire_flag(&doc.definition, 1, config)];
         for (i, pre) in config.prerequisites.iter().enumerate() {
             if pre.flag == doc.definition.key {
-                return Err(ApiError::invalid(format!("/environments/{env}/prerequisites/{i}/flag"), "a flag cannot be its own prerequisite"));
+                return Err(ApiError::invalid(
+                    format!("/environments/{env}/prerequisites/{i}/flag"),
+                    "a flag cannot be its own prerequisite",
+                ));
             }
             let Ok(id) = find(conn, project_id, &pre.flag).await else {
-                return Err(ApiError::invalid(format!("/environments/{env}/prerequisites/{i}/flag"), format!("flag `{}` does not exist", pre.flag)));
+                return Err(ApiError::invalid(
+                    format!("/environments/{env}/prerequisites/{i}/flag"),
+                    format!("flag `{}` does not exist", pre.flag),
+                ));
             };
             let (other, _) = load(conn, &id).await?;
-            let other_config = other.environments.get(env).cloned().unwrap_or_else(|| default_env_config(&other.definition));
+            let other_config = other
+                .environments
+                .get(env)
+                .cloned()
+                .unwrap_or_else(|| default_env_config(&other.definition));
             flags.push(model::wire_flag(&other.definition, 1, &other_config));
         }
-        validate::check(flags, segments.clone(), ItemKind::Flag, &doc.definition.key, &format!("/environments/{env}"))?;
+        validate::check(
+            flags,
+            segments.clone(),
+            ItemKind::Flag,
+            &doc.definition.key,
+            &format!("/environments/{env}"),
+        )?;
     }
     Ok(())
 }
 
 /// The live segments of a project as engine documents.
-pub async fn project_segments(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<Value>, ApiError> {
-    let rows = sqlx::query("SELECT * FROM segments WHERE project_id = $1 AND archived_at IS NULL ORDER BY key")
-        .bind(project_id)
-        .fetch_all(conn)
-        .await?;
+pub async fn project_segments(
+    conn: &mut AnyConnection,
+    project_id: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT * FROM segments WHERE project_id = $1 AND archived_at IS NULL ORDER BY key",
+    )
+    .bind(project_id)
+    .fetch_all(conn)
+    .await?;
     rows.iter().map(segment_wire).collect()
 }
 
@@ -140,7 +191,11 @@ pub fn segment_body(row: &AnyRow) -> Result<SegmentBody, ApiError> {
 
 pub fn segment_wire(row: &AnyRow) -> Result<Value, ApiError> {
     let key: String = row.try_get("key")?;
-    Ok(model::wire_segment(&key, row.try_get("version")?, &segment_body(row)?))
+    Ok(model::wire_segment(
+        &key,
+        row.try_get("version")?,
+        &segment_body(row)?,
+    ))
 }
 
 /// What a write is, for the audit log.
@@ -154,7 +209,12 @@ pub struct Change<'a> {
 }
 
 /// Stores `doc` as the next version of the flag (creating it when `flag_id` has no row yet).
-pub async fn write(tx: &mut Transaction<'_, Any>, flag_id: &str, doc: &FlagDocument, change: &Change<'_>) -> Result<i64, ApiError> {
+pub async fn write(
+    tx: &mut Transaction<'_, Any>,
+    flag_id: &str,
+    doc: &FlagDocument,
+    change: &Change<'_>,
+) -> Result<i64, ApiError> {
     let now = now_ms();
     let def = &doc.definition;
     let variations = serde_json::to_string(&def.variations).map_err(ApiError::internal)?;
@@ -180,7 +240,10 @@ pub async fn write(tx: &mut Transaction<'_, Any>, flag_id: &str, doc: &FlagDocum
             .bind(def.salt.clone()).bind(now).bind(flag_id)
             .execute(&mut **tx)
             .await?;
-            let row = sqlx::query("SELECT version FROM flags WHERE id = $1").bind(flag_id).fetch_one(&mut **tx).await?;
+            let row = sqlx::query("SELECT version FROM flags WHERE id = $1")
+                .bind(flag_id)
+                .fetch_one(&mut **tx)
+                .await?;
             row.try_get("version")?
         }
     };
@@ -194,17 +257,40 @@ pub async fn write(tx: &mut Transaction<'_, Any>, flag_id: &str, doc: &FlagDocum
     let before = change.before.map(|b| json!(b));
     let mut after = json!(doc);
     after["version"] = json!(version);
-    audit::record(tx, change.who, change.action, &resource, before.as_ref(), Some(&after)).await?;
+    audit::record(
+        tx,
+        change.who,
+        change.action,
+        &resource,
+        before.as_ref(),
+        Some(&after),
+    )
+    .await?;
     audit::enqueue_project(tx, change.project_id, change.action).await?;
     Ok(version)
 }
 
-async fn write_environments(tx: &mut Transaction<'_, Any>, flag_id: &str, project_id: &str, doc: &FlagDocument) -> Result<(), ApiError> {
-    let envs = sqlx::query("SELECT id, key FROM environments WHERE project_id = $1").bind(project_id).fetch_all(&mut **tx).await?;
-    sqlx::query("DELETE FROM flag_environments WHERE flag_id = $1").bind(flag_id).execute(&mut **tx).await?;
+async fn write_environments(
+    tx: &mut Transaction<'_, Any>,
+    flag_id: &str,
+    project_id: &str,
+    doc: &FlagDocument,
+) -> Result<(), ApiError> {
+    let envs = sqlx::query("SELECT id, key FROM environments WHERE project_id = $1")
+        .bind(project_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM flag_environments WHERE flag_id = $1")
+        .bind(flag_id)
+        .execute(&mut **tx)
+        .await?;
     for env in envs {
         let key: String = env.try_get("key")?;
-        let config = doc.environments.get(&key).cloned().unwrap_or_else(|| default_env_config(&doc.definition));
+        let config = doc
+            .environments
+            .get(&key)
+            .cloned()
+            .unwrap_or_else(|| default_env_config(&doc.definition));
         sqlx::query("INSERT INTO flag_environments (flag_id, environment_id, enabled, config) VALUES ($1, $2, $3, $4)")
             .bind(flag_id)
             .bind(env.try_get::<String, _>("id")?)

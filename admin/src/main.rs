@@ -55,19 +55,35 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum FlagsCommand {
-    List { project: String },
-    Toggle { project: String, flag: String, env: String, #[arg(long)] off: bool },
+    List {
+        project: String,
+    },
+    Toggle {
+        project: String,
+        flag: String,
+        env: String,
+        #[arg(long)]
+        off: bool,
+    },
     /// Write every flag of a project as JSON to stdout.
-    Export { project: String },
+    Export {
+        project: String,
+    },
     /// Create the flags of an export (JSON file) in a project.
-    Import { project: String, file: PathBuf },
+    Import {
+        project: String,
+        file: PathBuf,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("EDGEFLAG_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EDGEFLAG_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -83,8 +99,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(state).await,
         Command::Migrate => Ok(()),
         Command::Init { org_key, org_name } => {
-            let (_, secret) = create_org(&state.pool, &org_key, &org_name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("organization `{org_key}` created.\nowner API key (shown once, store it now):\n{secret}");
+            let (_, secret) = create_org(&state.pool, &org_key, &org_name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "organization `{org_key}` created.\nowner API key (shown once, store it now):\n{secret}"
+            );
             Ok(())
         }
         Command::SeedDemo => {
@@ -107,10 +127,18 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
-    let publisher = state.config.publish.enabled.then(|| Publisher::new(&state).spawn());
-    let listener = tokio::net::TcpListener::bind(state.config.listen).await.context("binding the listen address")?;
+    let publisher = state
+        .config
+        .publish
+        .enabled
+        .then(|| Publisher::new(&state).spawn());
+    let listener = tokio::net::TcpListener::bind(state.config.listen)
+        .await
+        .context("binding the listen address")?;
     tracing::info!(address = %listener.local_addr()?, "edgeflag admin listening");
-    axum::serve(listener, edgeflag_admin::router(state)).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, edgeflag_admin::router(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
     if let Some(task) = publisher {
         task.abort();
     }
@@ -125,7 +153,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -141,22 +170,30 @@ async fn publish_all(state: &AppState) -> anyhow::Result<()> {
         .await?;
     let publisher = Publisher::new(state);
     publisher.tick().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let envs = sqlx::query_as::<_, (String,)>("SELECT id FROM environments WHERE archived_at IS NULL").fetch_all(&state.pool).await?;
+    let envs =
+        sqlx::query_as::<_, (String,)>("SELECT id FROM environments WHERE archived_at IS NULL")
+            .fetch_all(&state.pool)
+            .await?;
     for (id,) in envs {
-        let status = edgeflag_admin::publisher::status(&state.pool, &id, &state.config).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let status = edgeflag_admin::publisher::status(&state.pool, &id, &state.config)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("{status}");
     }
     Ok(())
 }
 
 fn api_key() -> anyhow::Result<String> {
-    std::env::var("EDGEFLAG_API_KEY").context("set EDGEFLAG_API_KEY to an API key of the organization")
+    std::env::var("EDGEFLAG_API_KEY")
+        .context("set EDGEFLAG_API_KEY to an API key of the organization")
 }
 
 async fn audit_tail(state: &AppState, limit: u32, follow: bool) -> anyhow::Result<()> {
     let secret = api_key()?;
     let api = seed::Local::new(state, &secret);
-    let page = api.ok(Method::GET, &format!("/v1/audit?limit={limit}"), None).await?;
+    let page = api
+        .ok(Method::GET, &format!("/v1/audit?limit={limit}"), None)
+        .await?;
     let mut items: Vec<serde_json::Value> = page["items"].as_array().cloned().unwrap_or_default();
     items.reverse();
     let mut last = 0;
@@ -164,17 +201,25 @@ async fn audit_tail(state: &AppState, limit: u32, follow: bool) -> anyhow::Resul
         print_audit(item);
         last = item["id"].as_i64().unwrap_or(last);
     }
-    while follow {
+    if !follow {
+        return Ok(());
+    }
+    loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         let page = api.ok(Method::GET, "/v1/audit?limit=100", None).await?;
-        let mut fresh: Vec<serde_json::Value> = page["items"].as_array().cloned().unwrap_or_default().into_iter().filter(|i| i["id"].as_i64().unwrap_or(0) > last).collect();
+        let mut fresh: Vec<serde_json::Value> = page["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| i["id"].as_i64().unwrap_or(0) > last)
+            .collect();
         fresh.reverse();
         for item in &fresh {
             print_audit(item);
             last = item["id"].as_i64().unwrap_or(last);
         }
     }
-    Ok(())
 }
 
 fn print_audit(item: &serde_json::Value) {
@@ -192,17 +237,51 @@ async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()> {
     match command {
         FlagsCommand::List { project } => {
             for flag in all_flags(&api, &project).await? {
-                let envs: Vec<String> = flag["environments"].as_object().into_iter().flatten().map(|(k, v)| format!("{k}={}", if v["enabled"] == json!(true) { "on" } else { "off" })).collect();
-                println!("{:<32} v{:<4} {:<8} {}", flag["key"].as_str().unwrap_or(""), flag["version"], flag["type"].as_str().unwrap_or(""), envs.join(" "));
+                let envs: Vec<String> = flag["environments"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        format!(
+                            "{k}={}",
+                            if v["enabled"] == json!(true) {
+                                "on"
+                            } else {
+                                "off"
+                            }
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{:<32} v{:<4} {:<8} {}",
+                    flag["key"].as_str().unwrap_or(""),
+                    flag["version"],
+                    flag["type"].as_str().unwrap_or(""),
+                    envs.join(" ")
+                );
             }
         }
-        FlagsCommand::Toggle { project, flag, env, off } => {
+        FlagsCommand::Toggle {
+            project,
+            flag,
+            env,
+            off,
+        } => {
             let path = format!("/v1/projects/{project}/flags/{flag}/environments/{env}/toggle");
-            let result = api.ok(Method::POST, &path, Some(json!({"enabled": !off}))).await?;
-            println!("{flag} in {env}: {} (version {})", if off { "off" } else { "on" }, result["version"]);
+            let result = api
+                .ok(Method::POST, &path, Some(json!({"enabled": !off})))
+                .await?;
+            println!(
+                "{flag} in {env}: {} (version {})",
+                if off { "off" } else { "on" },
+                result["version"]
+            );
         }
         FlagsCommand::Export { project } => {
-            println!("{}", serde_json::to_string_pretty(&json!({"flags": all_flags(&api, &project).await?}))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"flags": all_flags(&api, &project).await?}))?
+            );
         }
         FlagsCommand::Import { project, file } => {
             let text = std::fs::read_to_string(&file)?;
@@ -215,8 +294,18 @@ async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()> {
                         map.remove(field);
                     }
                 }
-                api.ok(Method::POST, &format!("/v1/projects/{project}/flags"), Some(body)).await?;
-                eprintln!("[{}/{}] {}", i + 1, flags.len(), flag["key"].as_str().unwrap_or(""));
+                api.ok(
+                    Method::POST,
+                    &format!("/v1/projects/{project}/flags"),
+                    Some(body),
+                )
+                .await?;
+                eprintln!(
+                    "[{}/{}] {}",
+                    i + 1,
+                    flags.len(),
+                    flag["key"].as_str().unwrap_or("")
+                );
             }
         }
     }
@@ -242,7 +331,9 @@ async fn all_flags(api: &seed::Local, project: &str) -> anyhow::Result<Vec<serde
 
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_string(),
     }
 }

@@ -29,8 +29,13 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let s = series.entry((method.to_string(), route.to_string(), status)).or_default();
+        let mut series = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let s = series
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default();
         s.count += 1;
         s.sum += seconds;
         for (slot, bound) in s.buckets.iter_mut().zip(BUCKETS) {
@@ -42,23 +47,47 @@ impl Metrics {
 
     /// Renders the request series; the caller appends gauges.
     pub fn render(&self) -> String {
-        let series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let series = self
+            .series
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
-        out.push_str("# HELP edgeflag_admin_requests_total Requests served, by route and status.\n");
+        out.push_str(
+            "# HELP edgeflag_admin_requests_total Requests served, by route and status.\n",
+        );
         out.push_str("# TYPE edgeflag_admin_requests_total counter\n");
         for ((method, route, status), s) in series.iter() {
-            let _ = writeln!(out, "edgeflag_admin_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "edgeflag_admin_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
+                s.count
+            );
         }
         out.push_str("# HELP edgeflag_admin_request_duration_seconds Request latency.\n");
         out.push_str("# TYPE edgeflag_admin_request_duration_seconds histogram\n");
         for ((method, route, _), s) in series.iter() {
             let labels = format!("method=\"{method}\",route=\"{route}\"");
             for (bound, count) in BUCKETS.iter().zip(s.buckets) {
-                let _ = writeln!(out, "edgeflag_admin_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "edgeflag_admin_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
             }
-            let _ = writeln!(out, "edgeflag_admin_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "edgeflag_admin_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "edgeflag_admin_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "edgeflag_admin_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "edgeflag_admin_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum
+            );
+            let _ = writeln!(
+                out,
+                "edgeflag_admin_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
         out
     }
@@ -74,7 +103,9 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    state.metrics.observe(&method, &route, status, start.elapsed().as_secs_f64());
+    state
+        .metrics
+        .observe(&method, &route, status, start.elapsed().as_secs_f64());
     response
 }
 
@@ -87,7 +118,9 @@ mod tests {
         let m = Metrics::default();
         m.observe("GET", "/v1/projects", 200, 0.003);
         let text = m.render();
-        assert!(text.contains("edgeflag_admin_requests_total{method=\"GET\",route=\"/v1/projects\",status=\"200\"} 1"));
+        assert!(text.contains(
+            "edgeflag_admin_requests_total{method=\"GET\",route=\"/v1/projects\",status=\"200\"} 1"
+        ));
         assert!(text.contains("le=\"0.0025\"} 0"));
         assert!(text.contains("le=\"0.005\"} 1"));
     }

@@ -138,7 +138,10 @@ pub fn wire_flag(def: &FlagDef, version: i64, env: &EnvConfig) -> Value {
     flag.insert("type".into(), Value::from(def.value_type.clone()));
     flag.insert("variations".into(), to_value(&def.variations));
     flag.insert("enabled".into(), Value::from(env.enabled));
-    flag.insert("offVariation".into(), Value::from(env.off_variation.clone()));
+    flag.insert(
+        "offVariation".into(),
+        Value::from(env.off_variation.clone()),
+    );
     flag.insert("targets".into(), to_value(&env.targets));
     flag.insert("rules".into(), to_value(&env.rules));
     flag.insert("defaultRule".into(), to_value(&env.default_rule));
@@ -198,7 +201,16 @@ mod tests {
         let wire: WireFlag = serde_json::from_value(wire_flag(&def, 3, &env)).unwrap();
         assert_eq!(wire.version, 3);
         assert!(wire.rules[0].conditions[0].case_insensitive);
-        assert_eq!(wire.rules[0].serve.rollout.as_ref().unwrap().bucket_by.as_deref(), Some("org"));
+        assert_eq!(
+            wire.rules[0]
+                .serve
+                .rollout
+                .as_ref()
+                .unwrap()
+                .bucket_by
+                .as_deref(),
+            Some("org")
+        );
     }
 
     #[test]

@@ -35,8 +35,16 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(state: &AppState) -> Self {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap_or_default();
-        Self { pool: state.pool.clone(), config: state.config.clone(), wake: state.publish_wake.clone(), client }
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .unwrap_or_default();
+        Self {
+            pool: state.pool.clone(),
+            config: state.config.clone(),
+            wake: state.publish_wake.clone(),
+            client,
+        }
     }
 
     /// Runs forever in a task; abort the handle to stop it.
@@ -61,7 +69,10 @@ impl Publisher {
     /// One round: expire rotated keys, build what changed, deliver what is behind.
     pub async fn tick(&self) -> Result<(), ApiError> {
         self.enqueue_expired_keys().await?;
-        let rows = sqlx::query("SELECT DISTINCT environment_id FROM outbox WHERE processed_at IS NULL").fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT DISTINCT environment_id FROM outbox WHERE processed_at IS NULL")
+                .fetch_all(&self.pool)
+                .await?;
         for row in rows {
             let env_id: String = row.try_get("environment_id")?;
             self.build(&env_id).await?;
@@ -86,14 +97,25 @@ impl Publisher {
     /// Builds and stores the next version of one environment.
     pub async fn build(&self, env_id: &str) -> Result<u64, ApiError> {
         let key = signing::active_key(&self.pool).await?;
-        let mut tx = self.pool.begin().await?;
-        let max: Option<i64> = sqlx::query("SELECT MAX(id) AS m FROM outbox WHERE environment_id = $1 AND processed_at IS NULL")
+        let mut tx = crate::db::begin(&self.pool).await?;
+        let max: Option<i64> = sqlx::query(
+            "SELECT MAX(id) AS m FROM outbox WHERE environment_id = $1 AND processed_at IS NULL",
+        )
+        .bind(env_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("m")?;
+        sqlx::query(
+            "UPDATE environments SET snapshot_version = snapshot_version + 1 WHERE id = $1",
+        )
+        .bind(env_id)
+        .execute(&mut *tx)
+        .await?;
+        let version: i64 = sqlx::query("SELECT snapshot_version FROM environments WHERE id = $1")
             .bind(env_id)
             .fetch_one(&mut *tx)
             .await?
-            .try_get("m")?;
-        sqlx::query("UPDATE environments SET snapshot_version = snapshot_version + 1 WHERE id = $1").bind(env_id).execute(&mut *tx).await?;
-        let version: i64 = sqlx::query("SELECT snapshot_version FROM environments WHERE id = $1").bind(env_id).fetch_one(&mut *tx).await?.try_get("snapshot_version")?;
+            .try_get("snapshot_version")?;
         let version = u64::try_from(version).map_err(ApiError::internal)?;
         let docs = snapshot::build(&mut tx, env_id, version).await?;
         let signed = snapshot::sign(&docs, &key)?;
@@ -127,7 +149,12 @@ impl Publisher {
         Ok(())
     }
 
-    async fn deliver_one(&self, env_id: &str, latest: i64, target: &TargetConfig) -> Result<(), ApiError> {
+    async fn deliver_one(
+        &self,
+        env_id: &str,
+        latest: i64,
+        target: &TargetConfig,
+    ) -> Result<(), ApiError> {
         let name = target.name();
         sqlx::query("INSERT INTO publish_status (environment_id, target) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM publish_status WHERE environment_id = $1 AND target = $2)")
             .bind(env_id)
@@ -149,12 +176,25 @@ impl Publisher {
             0 => None,
             v => Some(self.stored(env_id, v).await?.2),
         };
-        let delivery = Delivery { env: &edge_name, version: u64::try_from(latest).unwrap_or_default(), request: &request, keys: &keys, previous: previous.as_ref() };
+        let delivery = Delivery {
+            env: &edge_name,
+            version: u64::try_from(latest).unwrap_or_default(),
+            request: &request,
+            keys: &keys,
+            previous: previous.as_ref(),
+        };
         let outcome = targets::deliver(&self.client, target, &delivery).await;
         self.record(env_id, name, latest, attempts, outcome).await
     }
 
-    async fn record(&self, env_id: &str, target: &str, version: i64, attempts: i64, outcome: Result<(), targets::DeliveryError>) -> Result<(), ApiError> {
+    async fn record(
+        &self,
+        env_id: &str,
+        target: &str,
+        version: i64,
+        attempts: i64,
+        outcome: Result<(), targets::DeliveryError>,
+    ) -> Result<(), ApiError> {
         let now = now_ms();
         match outcome {
             Ok(()) => {
@@ -167,7 +207,10 @@ impl Publisher {
             Err(e) => {
                 let publish = &self.config.publish;
                 let shift = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
-                let backoff = publish.backoff_ms.saturating_mul(1u64 << shift).min(publish.max_backoff_ms);
+                let backoff = publish
+                    .backoff_ms
+                    .saturating_mul(1u64 << shift)
+                    .min(publish.max_backoff_ms);
                 sqlx::query("UPDATE publish_status SET attempts = attempts + 1, last_error = $1, last_attempt_at = $2, next_attempt_at = $3 WHERE environment_id = $4 AND target = $5")
                     .bind(e.message.clone()).bind(now).bind(now + i64::try_from(backoff).unwrap_or(i64::MAX)).bind(env_id).bind(target)
                     .execute(&self.pool)
@@ -184,19 +227,28 @@ impl Publisher {
     /// The edge holds a version this database never issued (it was reset, or another
     /// admin published): jump past it so the next build is accepted.
     async fn skip_past(&self, env_id: &str, held: u64) -> Result<(), ApiError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE environments SET snapshot_version = $1 WHERE id = $2 AND snapshot_version < $1")
-            .bind(i64::try_from(held).unwrap_or(i64::MAX))
+        let mut tx = crate::db::begin(&self.pool).await?;
+        sqlx::query(
+            "UPDATE environments SET snapshot_version = $1 WHERE id = $2 AND snapshot_version < $1",
+        )
+        .bind(i64::try_from(held).unwrap_or(i64::MAX))
+        .bind(env_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE publish_status SET next_attempt_at = 0 WHERE environment_id = $1")
             .bind(env_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE publish_status SET next_attempt_at = 0 WHERE environment_id = $1").bind(env_id).execute(&mut *tx).await?;
         crate::audit::enqueue(&mut tx, env_id, "edge-holds-newer").await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn stored(&self, env_id: &str, version: i64) -> Result<(String, PublishRequest, KeyIndex), ApiError> {
+    async fn stored(
+        &self,
+        env_id: &str,
+        version: i64,
+    ) -> Result<(String, PublishRequest, KeyIndex), ApiError> {
         let row = sqlx::query(
             "SELECT e.edge_name, s.server_jws, s.client_jws, s.keys_jws FROM env_snapshots s JOIN environments e ON e.id = s.environment_id \
              WHERE s.environment_id = $1 AND s.version = $2",
@@ -205,7 +257,11 @@ impl Publisher {
         .bind(version)
         .fetch_one(&self.pool)
         .await?;
-        let request = PublishRequest { server: row.try_get("server_jws")?, client: row.try_get("client_jws")?, keys: row.try_get("keys_jws")? };
+        let request = PublishRequest {
+            server: row.try_get("server_jws")?,
+            client: row.try_get("client_jws")?,
+            keys: row.try_get("keys_jws")?,
+        };
         let keys = payload(&request.keys)?;
         Ok((row.try_get("edge_name")?, request, keys))
     }
@@ -214,18 +270,35 @@ impl Publisher {
 /// The payload of a JWS this admin signed itself.
 fn payload<T: serde::de::DeserializeOwned>(jws: &str) -> Result<T, ApiError> {
     use base64ct::{Base64UrlUnpadded, Encoding};
-    let part = jws.split('.').nth(1).ok_or_else(|| ApiError::internal("stored JWS is malformed"))?;
+    let part = jws
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| ApiError::internal("stored JWS is malformed"))?;
     let bytes = Base64UrlUnpadded::decode_vec(part).map_err(ApiError::internal)?;
     serde_json::from_slice(&bytes).map_err(ApiError::internal)
 }
 
 /// The publish status of one environment.
 pub async fn status(pool: &AnyPool, env_id: &str, config: &Config) -> Result<Value, ApiError> {
-    let env = sqlx::query("SELECT edge_name, snapshot_version FROM environments WHERE id = $1").bind(env_id).fetch_one(pool).await?;
-    let pending: i64 = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE environment_id = $1 AND processed_at IS NULL").bind(env_id).fetch_one(pool).await?.try_get("n")?;
+    let env = sqlx::query("SELECT edge_name, snapshot_version FROM environments WHERE id = $1")
+        .bind(env_id)
+        .fetch_one(pool)
+        .await?;
+    let pending: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM outbox WHERE environment_id = $1 AND processed_at IS NULL",
+    )
+    .bind(env_id)
+    .fetch_one(pool)
+    .await?
+    .try_get("n")?;
     let mut targets = Vec::new();
     for target in &config.publish.targets {
-        let row = sqlx::query("SELECT * FROM publish_status WHERE environment_id = $1 AND target = $2").bind(env_id).bind(target.name()).fetch_optional(pool).await?;
+        let row =
+            sqlx::query("SELECT * FROM publish_status WHERE environment_id = $1 AND target = $2")
+                .bind(env_id)
+                .bind(target.name())
+                .fetch_optional(pool)
+                .await?;
         let kind = match target {
             TargetConfig::Edge { .. } => "edge",
             TargetConfig::Directory { .. } => "directory",
@@ -236,7 +309,8 @@ pub async fn status(pool: &AnyPool, env_id: &str, config: &Config) -> Result<Val
             entry["deliveredVersion"] = json!(r.try_get::<i64, _>("delivered_version")?);
             entry["attempts"] = json!(r.try_get::<i64, _>("attempts")?);
             entry["lastError"] = json!(r.try_get::<Option<String>, _>("last_error")?);
-            entry["lastAttemptAt"] = json!(r.try_get::<Option<i64>, _>("last_attempt_at")?.map(rfc3339));
+            entry["lastAttemptAt"] =
+                json!(r.try_get::<Option<i64>, _>("last_attempt_at")?.map(rfc3339));
             entry["deliveredAt"] = json!(r.try_get::<Option<i64>, _>("delivered_at")?.map(rfc3339));
         }
         targets.push(entry);

@@ -29,25 +29,43 @@ pub async fn project(state: &AppState, who: &Principal, key: &str) -> Result<Pro
         .fetch_optional(&state.pool)
         .await?
         .ok_or_else(|| ApiError::not_found("project", key))?;
-    Ok(ProjectRef { id: row.try_get("id")?, key: row.try_get("key")? })
+    Ok(ProjectRef {
+        id: row.try_get("id")?,
+        key: row.try_get("key")?,
+    })
 }
 
-pub async fn environment(state: &AppState, project: &ProjectRef, key: &str) -> Result<EnvRef, ApiError> {
-    let row = sqlx::query("SELECT id, key, edge_name FROM environments WHERE project_id = $1 AND key = $2")
-        .bind(&project.id)
-        .bind(key)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("environment", key))?;
+pub async fn environment(
+    state: &AppState,
+    project: &ProjectRef,
+    key: &str,
+) -> Result<EnvRef, ApiError> {
+    let row = sqlx::query(
+        "SELECT id, key, edge_name FROM environments WHERE project_id = $1 AND key = $2",
+    )
+    .bind(&project.id)
+    .bind(key)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("environment", key))?;
     env_ref(&row)
 }
 
 pub fn env_ref(row: &AnyRow) -> Result<EnvRef, ApiError> {
-    Ok(EnvRef { id: row.try_get("id")?, key: row.try_get("key")?, edge_name: row.try_get("edge_name")? })
+    Ok(EnvRef {
+        id: row.try_get("id")?,
+        key: row.try_get("key")?,
+        edge_name: row.try_get("edge_name")?,
+    })
 }
 
 /// Resolves `/projects/{p}/environments/{e}` in one call.
-pub async fn project_env(state: &AppState, who: &Principal, project_key: &str, env_key: &str) -> Result<(ProjectRef, EnvRef), ApiError> {
+pub async fn project_env(
+    state: &AppState,
+    who: &Principal,
+    project_key: &str,
+    env_key: &str,
+) -> Result<(ProjectRef, EnvRef), ApiError> {
     let project = project(state, who, project_key).await?;
     let env = environment(state, &project, env_key).await?;
     Ok((project, env))
@@ -103,11 +121,21 @@ impl Keyset {
             "key" => "key",
             "createdAt" => "created_at",
             "updatedAt" if has_updated => "updated_at",
-            _ => return Err(ApiError::invalid("/sort", format!("cannot sort by `{sort}`"))),
+            _ => {
+                return Err(ApiError::invalid(
+                    "/sort",
+                    format!("cannot sort by `{sort}`"),
+                ));
+            }
         };
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
         let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 200));
-        Ok(Self { column, descending, after, limit })
+        Ok(Self {
+            column,
+            descending,
+            after,
+            limit,
+        })
     }
 
     /// `AND (col > $n OR (col = $n AND id > $n+1))`, using placeholders from `next`.
@@ -117,23 +145,38 @@ impl Keyset {
             Some(_) => {
                 let op = if self.descending { "<" } else { ">" };
                 let col = format!("{alias}{}", self.column);
-                format!(" AND ({col} {op} ${next} OR ({col} = ${next} AND {alias}id {op} ${}))", next + 1)
+                format!(
+                    " AND ({col} {op} ${next} OR ({col} = ${next} AND {alias}id {op} ${}))",
+                    next + 1
+                )
             }
         }
     }
 
     pub fn order_clause(&self, alias: &str) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
-        format!(" ORDER BY {alias}{} {dir}, {alias}id {dir} LIMIT {}", self.column, self.limit + 1)
+        format!(
+            " ORDER BY {alias}{} {dir}, {alias}id {dir} LIMIT {}",
+            self.column,
+            self.limit + 1
+        )
     }
 
     /// Cuts the extra row fetched to learn whether there is a next page.
-    pub fn finish<T>(&self, mut items: Vec<T>, cursor_of: impl Fn(&T) -> (Value, String)) -> Page<T> {
+    pub fn finish<T>(
+        &self,
+        mut items: Vec<T>,
+        cursor_of: impl Fn(&T) -> (Value, String),
+    ) -> Page<T> {
         let more = items.len() > usize::try_from(self.limit).unwrap_or(usize::MAX);
         if more {
             items.pop();
         }
-        let next_cursor = if more { items.last().map(|last| encode_cursor(&cursor_of(last))) } else { None };
+        let next_cursor = if more {
+            items.last().map(|last| encode_cursor(&cursor_of(last)))
+        } else {
+            None
+        };
         Page { items, next_cursor }
     }
 }
@@ -157,7 +200,11 @@ pub fn bind_cursor<'q>(
 
 fn encode_cursor(cursor: &(Value, String)) -> String {
     use base64ct::{Base64UrlUnpadded, Encoding};
-    Base64UrlUnpadded::encode_string(serde_json::json!([cursor.0, cursor.1]).to_string().as_bytes())
+    Base64UrlUnpadded::encode_string(
+        serde_json::json!([cursor.0, cursor.1])
+            .to_string()
+            .as_bytes(),
+    )
 }
 
 fn decode_cursor(text: &str) -> Result<(Value, String), ApiError> {
@@ -174,7 +221,10 @@ pub fn archived_clause(q: &ListQuery, alias: &str) -> Result<String, ApiError> {
         "false" => Ok(format!(" AND {alias}archived_at IS NULL")),
         "true" => Ok(format!(" AND {alias}archived_at IS NOT NULL")),
         "all" => Ok(String::new()),
-        other => Err(ApiError::invalid("/archived", format!("`{other}` is not false, true or all"))),
+        other => Err(ApiError::invalid(
+            "/archived",
+            format!("`{other}` is not false, true or all"),
+        )),
     }
 }
 
@@ -182,11 +232,19 @@ pub fn archived_clause(q: &ListQuery, alias: &str) -> Result<String, ApiError> {
 pub fn check_key(path: &str, key: &str) -> Result<(), ApiError> {
     let ok = !key.is_empty()
         && key.len() <= 64
-        && key.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(path, format!("`{key}` is not a valid key: use 1–64 letters, digits, `.`, `_` or `-`")))
+        Err(ApiError::invalid(
+            path,
+            format!("`{key}` is not a valid key: use 1–64 letters, digits, `.`, `_` or `-`"),
+        ))
     }
 }

@@ -22,12 +22,23 @@ pub struct Local {
 
 impl Local {
     pub fn new(state: &AppState, api_key: &str) -> Self {
-        Self { router: crate::router(state.clone()), token: api_key.to_string() }
+        Self {
+            router: crate::router(state.clone()),
+            token: api_key.to_string(),
+        }
     }
 
     /// Sends a request; returns the status and the JSON body (`null` when empty).
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<(StatusCode, Value)> {
-        let mut request = Request::builder().method(method).uri(path).header("authorization", format!("Bearer {}", self.token));
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {}", self.token));
         let body = match body {
             Some(v) => {
                 request = request.header("content-type", "application/json");
@@ -38,12 +49,21 @@ impl Local {
         let response = self.router.clone().oneshot(request.body(body)?).await?;
         let status = response.status();
         let bytes = response.into_body().collect().await?.to_bytes();
-        let value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
         Ok((status, value))
     }
 
     /// Like [`Self::call`], but a non-2xx status is an error carrying the body.
-    pub async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub async fn ok(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let (status, value) = self.call(method.clone(), path, body).await?;
         if !status.is_success() {
             anyhow::bail!("{method} {path}: {status} {value}");
@@ -65,22 +85,39 @@ const DEMO: &str = include_str!("../../examples/demo-snapshot.json");
 /// Creates the demo organization, project `demo`, environment `production` (edge
 /// name `production`) and the flags and segment of `examples/demo-snapshot.json`.
 pub async fn demo(state: &AppState) -> anyhow::Result<DemoKeys> {
-    let (_, owner) = create_org(&state.pool, "demo", "Demo organization").await.map_err(|e: ApiError| anyhow::anyhow!("{e}"))?;
+    let (_, owner) = create_org(&state.pool, "demo", "Demo organization")
+        .await
+        .map_err(|e: ApiError| anyhow::anyhow!("{e}"))?;
     let api = Local::new(state, &owner);
     api.ok(Method::POST, "/v1/projects", Some(json!({"key": "demo", "name": "Demo", "description": "The flags of examples/demo-snapshot.json"}))).await?;
-    api.ok(Method::POST, "/v1/projects/demo/environments", Some(json!({"key": "production", "name": "Production", "edgeName": "production"}))).await?;
+    api.ok(
+        Method::POST,
+        "/v1/projects/demo/environments",
+        Some(json!({"key": "production", "name": "Production", "edgeName": "production"})),
+    )
+    .await?;
     let snapshot: Value = serde_json::from_str(DEMO)?;
     for segment in snapshot["segments"].as_array().into_iter().flatten() {
         let mut body = segment.clone();
         body["name"] = body["key"].clone();
-        api.ok(Method::POST, "/v1/projects/demo/segments", Some(body)).await?;
+        api.ok(Method::POST, "/v1/projects/demo/segments", Some(body))
+            .await?;
     }
     for flag in snapshot["flags"].as_array().into_iter().flatten() {
-        api.ok(Method::POST, "/v1/projects/demo/flags", Some(flag_body(flag))).await?;
+        api.ok(
+            Method::POST,
+            "/v1/projects/demo/flags",
+            Some(flag_body(flag)),
+        )
+        .await?;
     }
     let env = "/v1/projects/demo/environments/production/sdk-keys";
-    let server = api.ok(Method::POST, env, Some(json!({"kind": "server"}))).await?;
-    let client = api.ok(Method::POST, env, Some(json!({"kind": "client"}))).await?;
+    let server = api
+        .ok(Method::POST, env, Some(json!({"kind": "server"})))
+        .await?;
+    let client = api
+        .ok(Method::POST, env, Some(json!({"kind": "client"})))
+        .await?;
     Ok(DemoKeys {
         owner_api_key: owner,
         server_sdk_key: server["secret"].as_str().unwrap_or_default().to_string(),
@@ -91,13 +128,28 @@ pub async fn demo(state: &AppState) -> anyhow::Result<DemoKeys> {
 /// An engine flag document as a create-flag request with its `production` targeting.
 fn flag_body(flag: &Value) -> Value {
     let mut targeting = Map::new();
-    for field in ["enabled", "offVariation", "targets", "rules", "defaultRule", "prerequisites"] {
+    for field in [
+        "enabled",
+        "offVariation",
+        "targets",
+        "rules",
+        "defaultRule",
+        "prerequisites",
+    ] {
         if let Some(v) = flag.get(field) {
             targeting.insert(field.to_string(), v.clone());
         }
     }
     let mut body = Map::new();
-    for field in ["key", "description", "type", "variations", "tags", "clientVisible", "salt"] {
+    for field in [
+        "key",
+        "description",
+        "type",
+        "variations",
+        "tags",
+        "clientVisible",
+        "salt",
+    ] {
         if let Some(v) = flag.get(field) {
             body.insert(field.to_string(), v.clone());
         }

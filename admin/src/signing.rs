@@ -9,9 +9,11 @@ use crate::db::{self, now_ms};
 
 /// Creates the first snapshot key if there is none.
 pub async fn ensure_snapshot_key(pool: &AnyPool) -> Result<(), sqlx::Error> {
-    let live = sqlx::query("SELECT kid FROM signing_keys WHERE purpose = 'snapshot' AND retired_at IS NULL")
-        .fetch_optional(pool)
-        .await?;
+    let live = sqlx::query(
+        "SELECT kid FROM signing_keys WHERE purpose = 'snapshot' AND retired_at IS NULL",
+    )
+    .fetch_optional(pool)
+    .await?;
     if live.is_none() {
         insert_key(pool).await?;
     }
@@ -20,13 +22,19 @@ pub async fn ensure_snapshot_key(pool: &AnyPool) -> Result<(), sqlx::Error> {
 
 async fn insert_key(pool: &AnyPool) -> Result<String, sqlx::Error> {
     let now = now_ms();
-    let kid = format!("sk_{}_{}", chrono_stamp(now), hex::encode(db::random_bytes::<3>()));
-    sqlx::query("INSERT INTO signing_keys (kid, purpose, seed, created_at) VALUES ($1, 'snapshot', $2, $3)")
-        .bind(&kid)
-        .bind(hex::encode(db::random_bytes::<32>()))
-        .bind(now)
-        .execute(pool)
-        .await?;
+    let kid = format!(
+        "sk_{}_{}",
+        chrono_stamp(now),
+        hex::encode(db::random_bytes::<3>())
+    );
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, purpose, seed, created_at) VALUES ($1, 'snapshot', $2, $3)",
+    )
+    .bind(&kid)
+    .bind(hex::encode(db::random_bytes::<32>()))
+    .bind(now)
+    .execute(pool)
+    .await?;
     Ok(kid)
 }
 
@@ -46,26 +54,35 @@ pub async fn active_key(pool: &AnyPool) -> Result<SigningKey, sqlx::Error> {
     .await?;
     let kid: String = row.try_get("kid")?;
     let seed: String = row.try_get("seed")?;
-    let seed = crate::auth::seed_key(&seed)
-        .ok_or_else(|| sqlx::Error::Protocol(format!("signing key `{kid}` has a malformed seed")))?;
+    let seed = crate::auth::seed_key(&seed).ok_or_else(|| {
+        sqlx::Error::Protocol(format!("signing key `{kid}` has a malformed seed"))
+    })?;
     Ok(SigningKey::from_seed(&kid, seed.to_bytes()))
 }
 
 /// Retires the active key and creates a new one; returns the new key id. The caller
 /// enqueues a republish of every environment so the new key takes over.
 pub async fn rotate(pool: &AnyPool) -> Result<String, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE purpose = 'snapshot' AND retired_at IS NULL")
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    let kid = format!("sk_{}_{}", chrono_stamp(now_ms()), hex::encode(db::random_bytes::<3>()));
-    sqlx::query("INSERT INTO signing_keys (kid, purpose, seed, created_at) VALUES ($1, 'snapshot', $2, $3)")
-        .bind(&kid)
-        .bind(hex::encode(db::random_bytes::<32>()))
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = crate::db::begin(pool).await?;
+    sqlx::query(
+        "UPDATE signing_keys SET retired_at = $1 WHERE purpose = 'snapshot' AND retired_at IS NULL",
+    )
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    let kid = format!(
+        "sk_{}_{}",
+        chrono_stamp(now_ms()),
+        hex::encode(db::random_bytes::<3>())
+    );
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, purpose, seed, created_at) VALUES ($1, 'snapshot', $2, $3)",
+    )
+    .bind(&kid)
+    .bind(hex::encode(db::random_bytes::<32>()))
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "INSERT INTO outbox (environment_id, reason, created_at) SELECT id, 'signing-key-rotated', $1 FROM environments WHERE archived_at IS NULL",
     )
@@ -107,6 +124,12 @@ pub async fn list(pool: &AnyPool) -> Result<Vec<(String, i64, Option<i64>)>, sql
         .fetch_all(pool)
         .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("kid")?, r.try_get("created_at")?, r.try_get("retired_at")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("kid")?,
+                r.try_get("created_at")?,
+                r.try_get("retired_at")?,
+            ))
+        })
         .collect()
 }

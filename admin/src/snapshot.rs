@@ -28,8 +28,15 @@ pub struct Documents {
 }
 
 /// Builds the documents of environment `env_id` as version `version`.
-pub async fn build(conn: &mut AnyConnection, env_id: &str, version: u64) -> Result<Documents, ApiError> {
-    let env = sqlx::query("SELECT project_id, edge_name FROM environments WHERE id = $1").bind(env_id).fetch_one(&mut *conn).await?;
+pub async fn build(
+    conn: &mut AnyConnection,
+    env_id: &str,
+    version: u64,
+) -> Result<Documents, ApiError> {
+    let env = sqlx::query("SELECT project_id, edge_name FROM environments WHERE id = $1")
+        .bind(env_id)
+        .fetch_one(&mut *conn)
+        .await?;
     let project_id: String = env.try_get("project_id")?;
     let edge_name: String = env.try_get("edge_name")?;
     let rows = sqlx::query(
@@ -65,11 +72,22 @@ pub async fn build(conn: &mut AnyConnection, env_id: &str, version: u64) -> Resu
             "segments": segments,
         })
     };
-    Ok(Documents { server: document(flags), client: document(client_flags), keys, version, edge_name: edge_name.clone() })
+    Ok(Documents {
+        server: document(flags),
+        client: document(client_flags),
+        keys,
+        version,
+        edge_name: edge_name.clone(),
+    })
 }
 
 /// The SDK keys the edge must accept now: live keys, and rotated ones in their grace period.
-async fn key_index(conn: &mut AnyConnection, env_id: &str, edge_name: &str, version: u64) -> Result<KeyIndex, ApiError> {
+async fn key_index(
+    conn: &mut AnyConnection,
+    env_id: &str,
+    edge_name: &str,
+    version: u64,
+) -> Result<KeyIndex, ApiError> {
     let rows = sqlx::query(
         "SELECT hash, kind, expires_at FROM sdk_keys WHERE environment_id = $1 AND revoked_at IS NULL \
          AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at, id",
@@ -83,11 +101,19 @@ async fn key_index(conn: &mut AnyConnection, env_id: &str, edge_name: &str, vers
         let kind: String = row.try_get("kind")?;
         keys.push(KeyEntry {
             hash: row.try_get("hash")?,
-            kind: if kind == "client" { KeyKind::Client } else { KeyKind::Server },
+            kind: if kind == "client" {
+                KeyKind::Client
+            } else {
+                KeyKind::Server
+            },
             expires_at_ms: row.try_get("expires_at")?,
         });
     }
-    Ok(KeyIndex { environment: edge_name.to_string(), version, keys })
+    Ok(KeyIndex {
+        environment: edge_name.to_string(),
+        version,
+        keys,
+    })
 }
 
 /// Signs the three documents into the body of an edge publish.

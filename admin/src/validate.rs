@@ -9,7 +9,13 @@ use crate::error::ApiError;
 
 /// Loads `flags` and `segments` as one snapshot; the first warning about an item of
 /// `kind` named `key` is refused, its path prefixed with `prefix`.
-pub fn check(flags: Vec<Value>, segments: Vec<Value>, kind: ItemKind, key: &str, prefix: &str) -> Result<(), ApiError> {
+pub fn check(
+    flags: Vec<Value>,
+    segments: Vec<Value>,
+    kind: ItemKind,
+    key: &str,
+    prefix: &str,
+) -> Result<(), ApiError> {
     let document = json!({
         "schemaVersion": 1,
         "environment": "validation",
@@ -25,7 +31,10 @@ pub fn check(flags: Vec<Value>, segments: Vec<Value>, kind: ItemKind, key: &str,
         .iter()
         .find(|w| w.kind == kind && w.key.as_deref() == Some(key));
     match problem {
-        Some(w) => Err(ApiError::invalid(format!("{prefix}{}", w.path), w.message.clone())),
+        Some(w) => Err(ApiError::invalid(
+            format!("{prefix}{}", w.path),
+            w.message.clone(),
+        )),
         None => Ok(()),
     }
 }
@@ -42,9 +51,18 @@ mod tests {
             "rules": [{"conditions": [{"attribute": "age", "op": "lt", "values": ["x"]}], "serve": {"variation": "a"}}],
             "defaultRule": {"variation": "a"}
         });
-        let err = check(vec![flag], vec![], ItemKind::Flag, "f", "/environments/prod").unwrap_err();
+        let err = check(
+            vec![flag],
+            vec![],
+            ItemKind::Flag,
+            "f",
+            "/environments/prod",
+        )
+        .unwrap_err();
         match err {
-            ApiError::Unprocessable { path, .. } => assert_eq!(path, "/environments/prod/rules/0/conditions/0/values/0"),
+            ApiError::Unprocessable { path, .. } => {
+                assert_eq!(path, "/environments/prod/rules/0/conditions/0/values/0")
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

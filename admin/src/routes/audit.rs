@@ -49,7 +49,9 @@ fn time(path: &str, text: Option<&str>, default: i64) -> ApiResult<i64> {
 fn entry(row: &AnyRow) -> ApiResult<Value> {
     let doc = |name: &str| -> ApiResult<Value> {
         let text: Option<String> = row.try_get(name)?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null))
+        Ok(text
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null))
     };
     Ok(json!({
         "id": row.try_get::<i64, _>("id")?,
@@ -65,7 +67,11 @@ fn entry(row: &AnyRow) -> ApiResult<Value> {
 
 /// Reads the audit log. Any role may read it.
 #[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200)))]
-pub async fn list(State(state): State<AppState>, who: Principal, Query(q): Query<AuditQuery>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Value>> {
     let page = read(&state, &who.org_id, &q).await?;
     Ok(Json(page))
 }
@@ -74,11 +80,15 @@ pub async fn list(State(state): State<AppState>, who: Principal, Query(q): Query
 pub async fn read(state: &AppState, org_id: &str, q: &AuditQuery) -> ApiResult<Value> {
     let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 500));
     let before_id = match &q.cursor {
-        Some(c) => c.parse::<i64>().map_err(|_| ApiError::invalid("/cursor", "not a cursor this API issued"))?,
+        Some(c) => c
+            .parse::<i64>()
+            .map_err(|_| ApiError::invalid("/cursor", "not a cursor this API issued"))?,
         None => i64::MAX,
     };
     let action = match q.action.as_deref() {
-        Some(a) => a.strip_suffix('*').map_or_else(|| a.to_string(), |p| format!("{p}%")),
+        Some(a) => a
+            .strip_suffix('*')
+            .map_or_else(|| a.to_string(), |p| format!("{p}%")),
         None => "%".to_string(),
     };
     let sql = "SELECT * FROM audit_log WHERE org_id = $1 AND id < $2 AND actor LIKE $3 AND action LIKE $4 \
@@ -99,6 +109,13 @@ pub async fn read(state: &AppState, org_id: &str, q: &AuditQuery) -> ApiResult<V
     if more {
         items.pop();
     }
-    let next = if more { items.last().and_then(|e| e["id"].as_i64()).map(|id| id.to_string()) } else { None };
+    let next = if more {
+        items
+            .last()
+            .and_then(|e| e["id"].as_i64())
+            .map(|id| id.to_string())
+    } else {
+        None
+    };
     Ok(json!({ "items": items, "nextCursor": next }))
 }

@@ -50,7 +50,10 @@ pub struct TokenResponse {
 
 /// Exchanges an API key for a short-lived access token and a refresh token.
 #[utoipa::path(post, path = "/v1/auth/token", request_body = TokenRequest, responses((status = 200, body = TokenResponse), (status = 401)))]
-pub async fn token(State(state): State<AppState>, JsonBody(req): JsonBody<TokenRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn token(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<TokenRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     let key_id = auth::key_id_for_secret(&state, &req.api_key).await?;
     sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
         .bind(now_ms())
@@ -62,7 +65,10 @@ pub async fn token(State(state): State<AppState>, JsonBody(req): JsonBody<TokenR
 
 /// Trades a refresh token (single use) for a new pair.
 #[utoipa::path(post, path = "/v1/auth/refresh", request_body = RefreshRequest, responses((status = 200, body = TokenResponse), (status = 401)))]
-pub async fn refresh(State(state): State<AppState>, JsonBody(req): JsonBody<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
     let used = sqlx::query(
         "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 \
          AND api_key_id IN (SELECT id FROM api_keys WHERE revoked_at IS NULL)",
@@ -72,13 +78,17 @@ pub async fn refresh(State(state): State<AppState>, JsonBody(req): JsonBody<Refr
     .execute(&state.pool)
     .await?;
     if used.rows_affected() != 1 {
-        return Err(ApiError::Unauthorized("the refresh token is unknown, used or expired".into()));
+        return Err(ApiError::Unauthorized(
+            "the refresh token is unknown, used or expired".into(),
+        ));
     }
     let row = sqlx::query("SELECT api_key_id FROM refresh_tokens WHERE hash = $1")
         .bind(auth::hash_secret(&req.refresh_token))
         .fetch_one(&state.pool)
         .await?;
-    issue(&state, &row.try_get::<String, _>("api_key_id")?).await.map(Json)
+    issue(&state, &row.try_get::<String, _>("api_key_id")?)
+        .await
+        .map(Json)
 }
 
 async fn issue(state: &AppState, key_id: &str) -> ApiResult<TokenResponse> {
@@ -101,7 +111,12 @@ async fn issue(state: &AppState, key_id: &str) -> ApiResult<TokenResponse> {
         .bind(now_ms() + state.config.refresh_token_ttl_secs * 1000)
         .execute(&state.pool)
         .await?;
-    Ok(TokenResponse { access_token, token_type: "Bearer".into(), expires_in: ttl, refresh_token })
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: ttl,
+        refresh_token,
+    })
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -177,10 +192,19 @@ pub async fn create_key(
 ) -> ApiResult<(StatusCode, Json<ApiKeyView>)> {
     who.require(Role::Admin)?;
     who.require(req.role)?;
-    let mut tx = state.pool.begin().await?;
-    let (id, secret) = insert_key(&mut tx, &who.org_id, &req.name, req.role, Some(&who.key_id)).await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
+    let (id, secret) =
+        insert_key(&mut tx, &who.org_id, &req.name, req.role, Some(&who.key_id)).await?;
     let after = json!({"id": id, "name": req.name, "role": req.role});
-    audit::record(&mut tx, &who, "api-key.create", &format!("api-key/{id}"), None, Some(&after)).await?;
+    audit::record(
+        &mut tx,
+        &who,
+        "api-key.create",
+        &format!("api-key/{id}"),
+        None,
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     let mut view = fetch_key(&state.pool, &who.org_id, &id).await?;
     view.secret = Some(secret);
@@ -199,7 +223,10 @@ async fn fetch_key(pool: &AnyPool, org_id: &str, id: &str) -> ApiResult<ApiKeyVi
 
 /// Lists the organization's API keys. Needs admin.
 #[utoipa::path(get, path = "/v1/api-keys", responses((status = 200, body = [ApiKeyView])))]
-pub async fn list_keys(State(state): State<AppState>, who: Principal) -> ApiResult<Json<serde_json::Value>> {
+pub async fn list_keys(
+    State(state): State<AppState>,
+    who: Principal,
+) -> ApiResult<Json<serde_json::Value>> {
     who.require(Role::Admin)?;
     let rows = sqlx::query("SELECT * FROM api_keys WHERE org_id = $1 ORDER BY created_at, id")
         .bind(&who.org_id)
@@ -211,18 +238,32 @@ pub async fn list_keys(State(state): State<AppState>, who: Principal) -> ApiResu
 
 /// Revokes an API key at once. Needs admin, and owner to revoke an owner key.
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", responses((status = 200, body = ApiKeyView)))]
-pub async fn revoke_key(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> ApiResult<Json<ApiKeyView>> {
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ApiKeyView>> {
     who.require(Role::Admin)?;
     let before = fetch_key(&state.pool, &who.org_id, &id).await?;
     who.require(Role::parse(&before.role).unwrap_or(Role::Owner))?;
-    let mut tx = state.pool.begin().await?;
-    sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(&id)
-        .bind(&who.org_id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(&mut tx, &who, "api-key.revoke", &format!("api-key/{id}"), Some(&json!(before)), None).await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
+    sqlx::query(
+        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(&id)
+    .bind(&who.org_id)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        &who,
+        "api-key.revoke",
+        &format!("api-key/{id}"),
+        Some(&json!(before)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(fetch_key(&state.pool, &who.org_id, &id).await?))
 }

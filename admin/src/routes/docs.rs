@@ -6,31 +6,80 @@ use utoipa::OpenApi;
 
 use crate::app::AppState;
 
-use super::{audit, auth, environments, evaluate, flags, health, keys, orgs, projects, segments, versions};
+use super::{
+    audit, auth, environments, evaluate, flags, health, keys, orgs, projects, segments, versions,
+};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "Edgeflag admin API", description = "The control plane of Edgeflag. Errors share one shape: {\"error\": {\"code\", \"message\", \"path\"?}}."),
+    info(
+        title = "Edgeflag admin API",
+        description = "The control plane of Edgeflag. Errors share one shape: {\"error\": {\"code\", \"message\", \"path\"?}}."
+    ),
     paths(
-        health::healthz, health::readyz, health::metrics, health::jwks,
-        auth::token, auth::refresh, auth::create_key, auth::list_keys, auth::revoke_key,
-        orgs::list, orgs::create, orgs::current, orgs::update,
-        projects::list, projects::create, projects::show, projects::update, projects::archive, projects::restore,
-        environments::list, environments::create, environments::show, environments::archive, environments::restore,
-        flags::list, flags::create, flags::show, flags::update, flags::set_targeting, flags::toggle, flags::bulk_toggle, flags::archive, flags::restore,
-        versions::list, versions::show, versions::diff, versions::restore,
-        segments::list, segments::create, segments::show, segments::update, segments::archive, segments::restore,
+        health::healthz,
+        health::readyz,
+        health::metrics,
+        health::jwks,
+        auth::token,
+        auth::refresh,
+        auth::create_key,
+        auth::list_keys,
+        auth::revoke_key,
+        orgs::list,
+        orgs::create,
+        orgs::current,
+        orgs::update,
+        projects::list,
+        projects::create,
+        projects::show,
+        projects::update,
+        projects::archive,
+        projects::restore,
+        environments::list,
+        environments::create,
+        environments::show,
+        environments::archive,
+        environments::restore,
+        flags::list,
+        flags::create,
+        flags::show,
+        flags::update,
+        flags::set_targeting,
+        flags::toggle,
+        flags::bulk_toggle,
+        flags::archive,
+        flags::restore,
+        versions::list,
+        versions::show,
+        versions::diff,
+        versions::restore,
+        segments::list,
+        segments::create,
+        segments::show,
+        segments::update,
+        segments::archive,
+        segments::restore,
         evaluate::evaluate,
         audit::list,
-        keys::list_sdk_keys, keys::create_sdk_key, keys::rotate_sdk_key, keys::revoke_sdk_key,
-        keys::publish_status, keys::republish, keys::list_signing_keys, keys::rotate_signing_key,
+        keys::list_sdk_keys,
+        keys::create_sdk_key,
+        keys::rotate_sdk_key,
+        keys::revoke_sdk_key,
+        keys::publish_status,
+        keys::republish,
+        keys::list_signing_keys,
+        keys::rotate_signing_key,
     )
 )]
 pub struct ApiDoc;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/docs/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route(
+            "/v1/docs/openapi.json",
+            get(|| async { Json(ApiDoc::openapi()) }),
+        )
         .route("/v1/docs", get(|| async { Html(PAGE) }))
 }
 

@@ -20,7 +20,10 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/projects/{project}/environments/{env}/evaluate", post(evaluate))
+    Router::new().route(
+        "/v1/projects/{project}/environments/{env}/evaluate",
+        post(evaluate),
+    )
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -37,14 +40,20 @@ pub struct EvaluateRequest {
 
 /// Evaluates flags for a context against the current (unpublished) state.
 #[utoipa::path(post, path = "/v1/projects/{project}/environments/{env}/evaluate", request_body = EvaluateRequest, responses((status = 200)))]
-pub async fn evaluate(State(state): State<AppState>, who: Principal, Path((project, env)): Path<(String, String)>, JsonBody(req): JsonBody<EvaluateRequest>) -> ApiResult<Json<Value>> {
+pub async fn evaluate(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project, env)): Path<(String, String)>,
+    JsonBody(req): JsonBody<EvaluateRequest>,
+) -> ApiResult<Json<Value>> {
     let (_, env) = scope::project_env(&state, &who, &project, &env).await?;
     let mut conn = state.pool.acquire().await?;
     let docs = snapshot::build(&mut conn, &env.id, 0).await?;
     drop(conn);
     let bytes = serde_json::to_vec(&docs.server).map_err(ApiError::internal)?;
     let loaded = Snapshot::load(&bytes).map_err(ApiError::internal)?;
-    let context = Context::from_map(req.context).map_err(|e| ApiError::invalid("/context", e.to_string()))?;
+    let context =
+        Context::from_map(req.context).map_err(|e| ApiError::invalid("/context", e.to_string()))?;
     let now = req.now_ms.unwrap_or_else(now_ms);
     let keys: Vec<String> = match req.flags {
         Some(keys) => keys,
@@ -53,7 +62,10 @@ pub async fn evaluate(State(state): State<AppState>, who: Principal, Path((proje
     let mut results = Map::new();
     for key in keys {
         let detail = loaded.snapshot.evaluate(&key, &context, now);
-        results.insert(key.clone(), serde_json::to_value(&detail).map_err(ApiError::internal)?);
+        results.insert(
+            key.clone(),
+            serde_json::to_value(&detail).map_err(ApiError::internal)?,
+        );
     }
     Ok(Json(json!({ "environment": env.key, "results": results })))
 }

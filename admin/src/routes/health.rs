@@ -33,7 +33,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
         }
     }
 }
@@ -42,9 +45,11 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format")))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
     let mut text = state.metrics.render();
-    let row = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE processed_at IS NULL")
-        .fetch_one(&state.pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE processed_at IS NULL",
+    )
+    .fetch_one(&state.pool)
+    .await?;
     let pending: i64 = row.try_get("n")?;
     let oldest: Option<i64> = row.try_get("oldest")?;
     let lag = oldest.map_or(0.0, |t| (now_ms() - t).max(0) as f64 / 1000.0);

@@ -59,10 +59,14 @@ fn view(row: &AnyRow) -> Result<OrgView, sqlx::Error> {
 }
 
 /// Creates an organization and its first owner key; returns (org id, secret).
-pub async fn create_org(pool: &AnyPool, key: &str, name: &str) -> Result<(String, String), ApiError> {
+pub async fn create_org(
+    pool: &AnyPool,
+    key: &str,
+    name: &str,
+) -> Result<(String, String), ApiError> {
     check_key("/key", key)?;
     let id = db::new_id("org");
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     sqlx::query("INSERT INTO organizations (id, key, name, created_at) VALUES ($1, $2, $3, $4)")
         .bind(&id)
         .bind(key)
@@ -86,7 +90,10 @@ async fn fetch(pool: &AnyPool, id: &str) -> ApiResult<OrgView> {
 
 /// Lists the organizations the caller can see: its own.
 #[utoipa::path(get, path = "/v1/organizations", responses((status = 200, body = [OrgView])))]
-pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Json<serde_json::Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+) -> ApiResult<Json<serde_json::Value>> {
     let org = fetch(&state.pool, &who.org_id).await?;
     Ok(Json(json!({ "items": [org] })))
 }
@@ -99,27 +106,51 @@ pub async fn current(State(state): State<AppState>, who: Principal) -> ApiResult
 
 /// Renames the caller's organization. Needs owner.
 #[utoipa::path(patch, path = "/v1/organizations/current", request_body = UpdateOrg, responses((status = 200, body = OrgView)))]
-pub async fn update(State(state): State<AppState>, who: Principal, JsonBody(req): JsonBody<UpdateOrg>) -> ApiResult<Json<OrgView>> {
+pub async fn update(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<UpdateOrg>,
+) -> ApiResult<Json<OrgView>> {
     who.require(Role::Owner)?;
     let before = fetch(&state.pool, &who.org_id).await?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
         .bind(&req.name)
         .bind(&who.org_id)
         .execute(&mut *tx)
         .await?;
-    audit::record(&mut tx, &who, "organization.update", &format!("organization/{}", before.key), Some(&json!(before)), Some(&json!({"name": req.name}))).await?;
+    audit::record(
+        &mut tx,
+        &who,
+        "organization.update",
+        &format!("organization/{}", before.key),
+        Some(&json!(before)),
+        Some(&json!({"name": req.name})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(fetch(&state.pool, &who.org_id).await?))
 }
 
 /// Creates a new organization (a separate tenant) with its own owner key. Needs owner.
 #[utoipa::path(post, path = "/v1/organizations", request_body = CreateOrg, responses((status = 201, body = OrgView)))]
-pub async fn create(State(state): State<AppState>, who: Principal, JsonBody(req): JsonBody<CreateOrg>) -> ApiResult<(StatusCode, Json<OrgView>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<CreateOrg>,
+) -> ApiResult<(StatusCode, Json<OrgView>)> {
     who.require(Role::Owner)?;
     let (id, secret) = create_org(&state.pool, &req.key, &req.name).await?;
-    let mut tx = state.pool.begin().await?;
-    audit::record(&mut tx, &who, "organization.create", &format!("organization/{}", req.key), None, Some(&json!({"id": id, "key": req.key}))).await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
+    audit::record(
+        &mut tx,
+        &who,
+        "organization.create",
+        &format!("organization/{}", req.key),
+        None,
+        Some(&json!({"id": id, "key": req.key})),
+    )
+    .await?;
     tx.commit().await?;
     let mut org = fetch(&state.pool, &id).await?;
     org.owner_api_key = Some(secret);

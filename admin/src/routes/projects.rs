@@ -68,35 +68,59 @@ fn view(row: &AnyRow) -> Result<ProjectView, sqlx::Error> {
 
 async fn fetch(state: &AppState, who: &Principal, key: &str) -> ApiResult<ProjectView> {
     let project = scope::project(state, who, key).await?;
-    let row = sqlx::query("SELECT * FROM projects WHERE id = $1").bind(&project.id).fetch_one(&state.pool).await?;
+    let row = sqlx::query("SELECT * FROM projects WHERE id = $1")
+        .bind(&project.id)
+        .fetch_one(&state.pool)
+        .await?;
     Ok(view(&row)?)
 }
 
 /// Lists projects, with cursor pagination, `q`, `archived` and `sort`.
 #[utoipa::path(get, path = "/v1/projects", params(ListQuery), responses((status = 200, body = Page<ProjectView>)))]
-pub async fn list(State(state): State<AppState>, who: Principal, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<ProjectView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<ProjectView>>> {
     let keyset = Keyset::from_query(&q, false)?;
-    let mut sql = format!("SELECT * FROM projects WHERE org_id = $1{}", scope::archived_clause(&q, "")?);
+    let mut sql = format!(
+        "SELECT * FROM projects WHERE org_id = $1{}",
+        scope::archived_clause(&q, "")?
+    );
     sql.push_str(" AND (key LIKE $2 OR name LIKE $2)");
     sql.push_str(&keyset.where_clause("", 3));
     sql.push_str(&keyset.order_clause(""));
     let like = format!("%{}%", q.q.as_deref().unwrap_or(""));
     let query = sqlx::query(&sql).bind(&who.org_id).bind(like);
-    let rows = scope::bind_cursor(query, &keyset).fetch_all(&state.pool).await?;
+    let rows = scope::bind_cursor(query, &keyset)
+        .fetch_all(&state.pool)
+        .await?;
     let items = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
     let column = keyset.column;
     Ok(Json(keyset.finish(items, |p| {
-        let value = if column == "key" { json!(p.key) } else { json!(chrono::DateTime::parse_from_rfc3339(&p.created_at).map(|d| d.timestamp_millis()).unwrap_or_default()) };
+        let value = if column == "key" {
+            json!(p.key)
+        } else {
+            json!(
+                chrono::DateTime::parse_from_rfc3339(&p.created_at)
+                    .map(|d| d.timestamp_millis())
+                    .unwrap_or_default()
+            )
+        };
         (value, p.id.clone())
     })))
 }
 
 /// Creates a project. Needs admin.
 #[utoipa::path(post, path = "/v1/projects", request_body = CreateProject, responses((status = 201, body = ProjectView)))]
-pub async fn create(State(state): State<AppState>, who: Principal, JsonBody(req): JsonBody<CreateProject>) -> ApiResult<(StatusCode, Json<ProjectView>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    who: Principal,
+    JsonBody(req): JsonBody<CreateProject>,
+) -> ApiResult<(StatusCode, Json<ProjectView>)> {
     who.require(Role::Admin)?;
     check_key("/key", &req.key)?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("INSERT INTO projects (id, org_id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(db::new_id("prj"))
         .bind(&who.org_id)
@@ -107,24 +131,47 @@ pub async fn create(State(state): State<AppState>, who: Principal, JsonBody(req)
         .execute(&mut *tx)
         .await?;
     let after = json!({"key": req.key, "name": req.name, "description": req.description});
-    audit::record(&mut tx, &who, "project.create", &format!("project/{}", req.key), None, Some(&after)).await?;
+    audit::record(
+        &mut tx,
+        &who,
+        "project.create",
+        &format!("project/{}", req.key),
+        None,
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(fetch(&state, &who, &req.key).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(fetch(&state, &who, &req.key).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/projects/{project}", responses((status = 200, body = ProjectView)))]
-pub async fn show(State(state): State<AppState>, who: Principal, Path(key): Path<String>) -> ApiResult<Json<ProjectView>> {
+pub async fn show(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(key): Path<String>,
+) -> ApiResult<Json<ProjectView>> {
     Ok(Json(fetch(&state, &who, &key).await?))
 }
 
 /// Renames or redescribes a project. Needs admin.
 #[utoipa::path(patch, path = "/v1/projects/{project}", request_body = UpdateProject, responses((status = 200, body = ProjectView)))]
-pub async fn update(State(state): State<AppState>, who: Principal, Path(key): Path<String>, JsonBody(req): JsonBody<UpdateProject>) -> ApiResult<Json<ProjectView>> {
+pub async fn update(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(key): Path<String>,
+    JsonBody(req): JsonBody<UpdateProject>,
+) -> ApiResult<Json<ProjectView>> {
     who.require(Role::Admin)?;
     let before = fetch(&state, &who, &key).await?;
     let name = req.name.clone().unwrap_or_else(|| before.name.clone());
-    let description = req.description.clone().unwrap_or_else(|| before.description.clone());
-    let mut tx = state.pool.begin().await?;
+    let description = req
+        .description
+        .clone()
+        .unwrap_or_else(|| before.description.clone());
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("UPDATE projects SET name = $1, description = $2 WHERE id = $3")
         .bind(&name)
         .bind(&description)
@@ -132,21 +179,38 @@ pub async fn update(State(state): State<AppState>, who: Principal, Path(key): Pa
         .execute(&mut *tx)
         .await?;
     let after = json!({"name": name, "description": description});
-    audit::record(&mut tx, &who, "project.update", &format!("project/{key}"), Some(&json!(before)), Some(&after)).await?;
+    audit::record(
+        &mut tx,
+        &who,
+        "project.update",
+        &format!("project/{key}"),
+        Some(&json!(before)),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(fetch(&state, &who, &key).await?))
 }
 
-async fn set_archived(state: AppState, who: Principal, key: String, archived: bool) -> ApiResult<Json<ProjectView>> {
+async fn set_archived(
+    state: AppState,
+    who: Principal,
+    key: String,
+    archived: bool,
+) -> ApiResult<Json<ProjectView>> {
     who.require(Role::Admin)?;
     let project = scope::project(&state, &who, &key).await?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("UPDATE projects SET archived_at = $1 WHERE id = $2")
         .bind(archived.then(now_ms))
         .bind(&project.id)
         .execute(&mut *tx)
         .await?;
-    let action = if archived { "project.archive" } else { "project.restore" };
+    let action = if archived {
+        "project.archive"
+    } else {
+        "project.restore"
+    };
     audit::record(&mut tx, &who, action, &format!("project/{key}"), None, None).await?;
     tx.commit().await?;
     Ok(Json(fetch(&state, &who, &key).await?))
@@ -154,12 +218,20 @@ async fn set_archived(state: AppState, who: Principal, key: String, archived: bo
 
 /// Archives a project (nothing is deleted). Needs admin.
 #[utoipa::path(post, path = "/v1/projects/{project}/archive", responses((status = 200, body = ProjectView)))]
-pub async fn archive(State(state): State<AppState>, who: Principal, Path(key): Path<String>) -> ApiResult<Json<ProjectView>> {
+pub async fn archive(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(key): Path<String>,
+) -> ApiResult<Json<ProjectView>> {
     set_archived(state, who, key, true).await
 }
 
 /// Restores an archived project. Needs admin.
 #[utoipa::path(post, path = "/v1/projects/{project}/restore", responses((status = 200, body = ProjectView)))]
-pub async fn restore(State(state): State<AppState>, who: Principal, Path(key): Path<String>) -> ApiResult<Json<ProjectView>> {
+pub async fn restore(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(key): Path<String>,
+) -> ApiResult<Json<ProjectView>> {
     set_archived(state, who, key, false).await
 }

@@ -27,9 +27,18 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/projects/{project}/segments", get(list).post(create))
-        .route("/v1/projects/{project}/segments/{segment}", get(show).put(update))
-        .route("/v1/projects/{project}/segments/{segment}/archive", post(archive))
-        .route("/v1/projects/{project}/segments/{segment}/restore", post(restore))
+        .route(
+            "/v1/projects/{project}/segments/{segment}",
+            get(show).put(update),
+        )
+        .route(
+            "/v1/projects/{project}/segments/{segment}/archive",
+            post(archive),
+        )
+        .route(
+            "/v1/projects/{project}/segments/{segment}/restore",
+            post(restore),
+        )
 }
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -64,7 +73,11 @@ pub struct CreateSegment {
 
 impl CreateSegment {
     fn body(&self) -> SegmentBody {
-        SegmentBody { included: self.included.clone(), excluded: self.excluded.clone(), rules: self.rules.clone() }
+        SegmentBody {
+            included: self.included.clone(),
+            excluded: self.excluded.clone(),
+            rules: self.rules.clone(),
+        }
     }
 }
 
@@ -85,7 +98,11 @@ pub struct UpdateSegment {
 
 impl UpdateSegment {
     fn body(&self) -> SegmentBody {
-        SegmentBody { included: self.included.clone(), excluded: self.excluded.clone(), rules: self.rules.clone() }
+        SegmentBody {
+            included: self.included.clone(),
+            excluded: self.excluded.clone(),
+            rules: self.rules.clone(),
+        }
     }
 }
 
@@ -114,7 +131,13 @@ async fn fetch(state: &AppState, project_id: &str, key: &str) -> ApiResult<Segme
 }
 
 fn check(key: &str, body: &SegmentBody) -> ApiResult<()> {
-    validate::check(vec![], vec![model::wire_segment(key, 1, body)], ItemKind::Segment, key, "")
+    validate::check(
+        vec![],
+        vec![model::wire_segment(key, 1, body)],
+        ItemKind::Segment,
+        key,
+        "",
+    )
 }
 
 fn json_text<T: Serialize>(value: &T) -> ApiResult<String> {
@@ -122,15 +145,25 @@ fn json_text<T: Serialize>(value: &T) -> ApiResult<String> {
 }
 
 #[utoipa::path(get, path = "/v1/projects/{project}/segments", params(ListQuery), responses((status = 200, body = Page<SegmentView>)))]
-pub async fn list(State(state): State<AppState>, who: Principal, Path(project): Path<String>, Query(q): Query<ListQuery>) -> ApiResult<Json<Page<SegmentView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(project): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Page<SegmentView>>> {
     let project = scope::project(&state, &who, &project).await?;
     let keyset = Keyset::from_query(&q, true)?;
-    let mut sql = format!("SELECT * FROM segments WHERE project_id = $1{}", scope::archived_clause(&q, "")?);
+    let mut sql = format!(
+        "SELECT * FROM segments WHERE project_id = $1{}",
+        scope::archived_clause(&q, "")?
+    );
     sql.push_str(" AND (key LIKE $2 OR name LIKE $2)");
     sql.push_str(&keyset.where_clause("", 3));
     sql.push_str(&keyset.order_clause(""));
     let like = format!("%{}%", q.q.as_deref().unwrap_or(""));
-    let rows = scope::bind_cursor(sqlx::query(&sql).bind(&project.id).bind(like), &keyset).fetch_all(&state.pool).await?;
+    let rows = scope::bind_cursor(sqlx::query(&sql).bind(&project.id).bind(like), &keyset)
+        .fetch_all(&state.pool)
+        .await?;
     let mut items = Vec::new();
     for row in &rows {
         let cursor = match keyset.column {
@@ -140,18 +173,26 @@ pub async fn list(State(state): State<AppState>, who: Principal, Path(project): 
         items.push((cursor, view(row)?));
     }
     let page = keyset.finish(items, |(c, s)| (c.clone(), s.id.clone()));
-    Ok(Json(Page { items: page.items.into_iter().map(|(_, s)| s).collect(), next_cursor: page.next_cursor }))
+    Ok(Json(Page {
+        items: page.items.into_iter().map(|(_, s)| s).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Creates a segment. Needs editor.
 #[utoipa::path(post, path = "/v1/projects/{project}/segments", request_body = CreateSegment, responses((status = 201, body = SegmentView), (status = 422)))]
-pub async fn create(State(state): State<AppState>, who: Principal, Path(project_key): Path<String>, JsonBody(req): JsonBody<CreateSegment>) -> ApiResult<(StatusCode, Json<SegmentView>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(project_key): Path<String>,
+    JsonBody(req): JsonBody<CreateSegment>,
+) -> ApiResult<(StatusCode, Json<SegmentView>)> {
     let body = req.body();
     who.require(Role::Editor)?;
     check_key("/key", &req.key)?;
     check(&req.key, &body)?;
     let project = scope::project(&state, &who, &project_key).await?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query(
         "INSERT INTO segments (id, project_id, key, name, description, included, excluded, rules, version, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)",
@@ -161,28 +202,48 @@ pub async fn create(State(state): State<AppState>, who: Principal, Path(project_
     .execute(&mut *tx)
     .await?;
     let after = json!({"key": req.key, "name": req.name, "body": body});
-    audit::record(&mut tx, &who, "segment.create", &format!("project/{project_key}/segment/{}", req.key), None, Some(&after)).await?;
+    audit::record(
+        &mut tx,
+        &who,
+        "segment.create",
+        &format!("project/{project_key}/segment/{}", req.key),
+        None,
+        Some(&after),
+    )
+    .await?;
     audit::enqueue_project(&mut tx, &project.id, "segment.create").await?;
     tx.commit().await?;
     state.publish_wake.notify_one();
-    Ok((StatusCode::CREATED, Json(fetch(&state, &project.id, &req.key).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(fetch(&state, &project.id, &req.key).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/projects/{project}/segments/{segment}", responses((status = 200, body = SegmentView)))]
-pub async fn show(State(state): State<AppState>, who: Principal, Path((project, segment)): Path<(String, String)>) -> ApiResult<Json<SegmentView>> {
+pub async fn show(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project, segment)): Path<(String, String)>,
+) -> ApiResult<Json<SegmentView>> {
     let project = scope::project(&state, &who, &project).await?;
     Ok(Json(fetch(&state, &project.id, &segment).await?))
 }
 
 /// Replaces a segment's definition. Needs editor.
 #[utoipa::path(put, path = "/v1/projects/{project}/segments/{segment}", request_body = UpdateSegment, responses((status = 200, body = SegmentView), (status = 422)))]
-pub async fn update(State(state): State<AppState>, who: Principal, Path((project_key, key)): Path<(String, String)>, JsonBody(req): JsonBody<UpdateSegment>) -> ApiResult<Json<SegmentView>> {
+pub async fn update(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project_key, key)): Path<(String, String)>,
+    JsonBody(req): JsonBody<UpdateSegment>,
+) -> ApiResult<Json<SegmentView>> {
     let body = req.body();
     who.require(Role::Editor)?;
     check(&key, &body)?;
     let project = scope::project(&state, &who, &project_key).await?;
     let before = fetch(&state, &project.id, &key).await?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query(
         "UPDATE segments SET name = $1, description = $2, included = $3, excluded = $4, rules = $5, version = version + 1, updated_at = $6 WHERE id = $7",
     )
@@ -191,26 +252,52 @@ pub async fn update(State(state): State<AppState>, who: Principal, Path((project
     .execute(&mut *tx)
     .await?;
     let after = json!({"name": req.name, "description": req.description, "body": body});
-    audit::record(&mut tx, &who, "segment.update", &format!("project/{project_key}/segment/{key}"), Some(&json!(before)), Some(&after)).await?;
+    audit::record(
+        &mut tx,
+        &who,
+        "segment.update",
+        &format!("project/{project_key}/segment/{key}"),
+        Some(&json!(before)),
+        Some(&after),
+    )
+    .await?;
     audit::enqueue_project(&mut tx, &project.id, "segment.update").await?;
     tx.commit().await?;
     state.publish_wake.notify_one();
     Ok(Json(fetch(&state, &project.id, &key).await?))
 }
 
-async fn set_archived(state: AppState, who: Principal, project_key: String, key: String, archived: bool) -> ApiResult<Json<SegmentView>> {
+async fn set_archived(
+    state: AppState,
+    who: Principal,
+    project_key: String,
+    key: String,
+    archived: bool,
+) -> ApiResult<Json<SegmentView>> {
     who.require(Role::Editor)?;
     let project = scope::project(&state, &who, &project_key).await?;
     let before = fetch(&state, &project.id, &key).await?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::db::begin(&state.pool).await?;
     sqlx::query("UPDATE segments SET archived_at = $1, updated_at = $2 WHERE id = $3")
         .bind(archived.then(now_ms))
         .bind(now_ms())
         .bind(&before.id)
         .execute(&mut *tx)
         .await?;
-    let action = if archived { "segment.archive" } else { "segment.restore" };
-    audit::record(&mut tx, &who, action, &format!("project/{project_key}/segment/{key}"), None, None).await?;
+    let action = if archived {
+        "segment.archive"
+    } else {
+        "segment.restore"
+    };
+    audit::record(
+        &mut tx,
+        &who,
+        action,
+        &format!("project/{project_key}/segment/{key}"),
+        None,
+        None,
+    )
+    .await?;
     audit::enqueue_project(&mut tx, &project.id, action).await?;
     tx.commit().await?;
     state.publish_wake.notify_one();
@@ -218,11 +305,19 @@ async fn set_archived(state: AppState, who: Principal, project_key: String, key:
 }
 
 #[utoipa::path(post, path = "/v1/projects/{project}/segments/{segment}/archive", responses((status = 200, body = SegmentView)))]
-pub async fn archive(State(state): State<AppState>, who: Principal, Path((project, key)): Path<(String, String)>) -> ApiResult<Json<SegmentView>> {
+pub async fn archive(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project, key)): Path<(String, String)>,
+) -> ApiResult<Json<SegmentView>> {
     set_archived(state, who, project, key, true).await
 }
 
 #[utoipa::path(post, path = "/v1/projects/{project}/segments/{segment}/restore", responses((status = 200, body = SegmentView)))]
-pub async fn restore(State(state): State<AppState>, who: Principal, Path((project, key)): Path<(String, String)>) -> ApiResult<Json<SegmentView>> {
+pub async fn restore(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project, key)): Path<(String, String)>,
+) -> ApiResult<Json<SegmentView>> {
     set_archived(state, who, project, key, false).await
 }

@@ -23,9 +23,18 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/projects/{project}/flags/{flag}/versions", get(list))
-        .route("/v1/projects/{project}/flags/{flag}/versions/diff", get(diff))
-        .route("/v1/projects/{project}/flags/{flag}/versions/{version}", get(show))
-        .route("/v1/projects/{project}/flags/{flag}/versions/{version}/restore", post(restore))
+        .route(
+            "/v1/projects/{project}/flags/{flag}/versions/diff",
+            get(diff),
+        )
+        .route(
+            "/v1/projects/{project}/flags/{flag}/versions/{version}",
+            get(show),
+        )
+        .route(
+            "/v1/projects/{project}/flags/{flag}/versions/{version}/restore",
+            post(restore),
+        )
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -35,19 +44,26 @@ pub struct DiffQuery {
     pub to: i64,
 }
 
-async fn flag_id(state: &AppState, who: &Principal, project: &str, flag: &str) -> ApiResult<String> {
+async fn flag_id(
+    state: &AppState,
+    who: &Principal,
+    project: &str,
+    flag: &str,
+) -> ApiResult<String> {
     let project = scope::project(state, who, project).await?;
     let mut conn = state.pool.acquire().await?;
     flagstore::find(&mut conn, &project.id, flag).await
 }
 
 async fn version_doc(state: &AppState, id: &str, version: i64) -> ApiResult<(Value, String, i64)> {
-    let row = sqlx::query("SELECT document, actor, created_at FROM flag_versions WHERE flag_id = $1 AND version = $2")
-        .bind(id)
-        .bind(version)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("version", &version.to_string()))?;
+    let row = sqlx::query(
+        "SELECT document, actor, created_at FROM flag_versions WHERE flag_id = $1 AND version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::not_found("version", &version.to_string()))?;
     let text: String = row.try_get("document")?;
     let doc = serde_json::from_str(&text).map_err(ApiError::internal)?;
     Ok((doc, row.try_get("actor")?, row.try_get("created_at")?))
@@ -55,7 +71,11 @@ async fn version_doc(state: &AppState, id: &str, version: i64) -> ApiResult<(Val
 
 /// Every version of a flag, newest first.
 #[utoipa::path(get, path = "/v1/projects/{project}/flags/{flag}/versions", responses((status = 200)))]
-pub async fn list(State(state): State<AppState>, who: Principal, Path((project, flag)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project, flag)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
     let id = flag_id(&state, &who, &project, &flag).await?;
     let rows = sqlx::query("SELECT version, actor, created_at FROM flag_versions WHERE flag_id = $1 ORDER BY version DESC")
         .bind(&id)
@@ -70,38 +90,62 @@ pub async fn list(State(state): State<AppState>, who: Principal, Path((project, 
 
 /// One version's full document.
 #[utoipa::path(get, path = "/v1/projects/{project}/flags/{flag}/versions/{version}", responses((status = 200)))]
-pub async fn show(State(state): State<AppState>, who: Principal, Path((project, flag, version)): Path<(String, String, i64)>) -> ApiResult<Json<Value>> {
+pub async fn show(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project, flag, version)): Path<(String, String, i64)>,
+) -> ApiResult<Json<Value>> {
     let id = flag_id(&state, &who, &project, &flag).await?;
     let (document, actor, at) = version_doc(&state, &id, version).await?;
-    Ok(Json(json!({"version": version, "actor": actor, "createdAt": rfc3339(at), "document": document})))
+    Ok(Json(
+        json!({"version": version, "actor": actor, "createdAt": rfc3339(at), "document": document}),
+    ))
 }
 
 /// The changes from one version to another, as JSON Patch-like operations.
 #[utoipa::path(get, path = "/v1/projects/{project}/flags/{flag}/versions/diff", params(DiffQuery), responses((status = 200)))]
-pub async fn diff(State(state): State<AppState>, who: Principal, Path((project, flag)): Path<(String, String)>, Query(q): Query<DiffQuery>) -> ApiResult<Json<Value>> {
+pub async fn diff(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project, flag)): Path<(String, String)>,
+    Query(q): Query<DiffQuery>,
+) -> ApiResult<Json<Value>> {
     let id = flag_id(&state, &who, &project, &flag).await?;
     let (from, _, _) = version_doc(&state, &id, q.from).await?;
     let (to, _, _) = version_doc(&state, &id, q.to).await?;
     let mut changes = Vec::new();
     json_diff("", &from, &to, &mut changes);
-    Ok(Json(json!({"from": q.from, "to": q.to, "changes": changes})))
+    Ok(Json(
+        json!({"from": q.from, "to": q.to, "changes": changes}),
+    ))
 }
 
 /// Makes an old version current again (as a new version). Needs editor.
 #[utoipa::path(post, path = "/v1/projects/{project}/flags/{flag}/versions/{version}/restore", responses((status = 200, body = FlagView)))]
-pub async fn restore(State(state): State<AppState>, who: Principal, Path((project, flag, version)): Path<(String, String, i64)>) -> ApiResult<Json<FlagView>> {
+pub async fn restore(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((project, flag, version)): Path<(String, String, i64)>,
+) -> ApiResult<Json<FlagView>> {
     let id = flag_id(&state, &who, &project, &flag).await?;
     let (old, _, _) = version_doc(&state, &id, version).await?;
     let old: FlagDocument = serde_json::from_value(old).map_err(ApiError::internal)?;
-    let view = modify(&state, &who, &project, &flag, "flag.restore-version", |doc| {
-        let current_envs = doc.environments.clone();
-        *doc = old;
-        // Environments created after that version keep their current targeting.
-        for (key, config) in current_envs {
-            doc.environments.entry(key).or_insert(config);
-        }
-        Ok(())
-    })
+    let view = modify(
+        &state,
+        &who,
+        &project,
+        &flag,
+        "flag.restore-version",
+        |doc| {
+            let current_envs = doc.environments.clone();
+            *doc = old;
+            // Environments created after that version keep their current targeting.
+            for (key, config) in current_envs {
+                doc.environments.entry(key).or_insert(config);
+            }
+            Ok(())
+        },
+    )
     .await?;
     Ok(Json(view))
 }
@@ -127,7 +171,9 @@ pub fn json_diff(path: &str, from: &Value, to: &Value, out: &mut Vec<Value>) {
                 json_diff(&format!("{path}/{i}"), va, vb, out);
             }
         }
-        _ if from != to => out.push(json!({"op": "replace", "path": path, "from": from, "value": to})),
+        _ if from != to => {
+            out.push(json!({"op": "replace", "path": path, "from": from, "value": to}))
+        }
         _ => {}
     }
 }
@@ -139,7 +185,12 @@ mod tests {
     #[test]
     fn diffs_name_the_changed_paths() {
         let mut out = Vec::new();
-        json_diff("", &json!({"a": 1, "b": [1, 2], "c": true}), &json!({"a": 2, "b": [1, 3], "d": 0}), &mut out);
+        json_diff(
+            "",
+            &json!({"a": 1, "b": [1, 2], "c": true}),
+            &json!({"a": 2, "b": [1, 3], "d": 0}),
+            &mut out,
+        );
         let paths: Vec<&str> = out.iter().map(|c| c["path"].as_str().unwrap()).collect();
         assert_eq!(paths, ["/a", "/b/1", "/c", "/d"]);
         assert_eq!(out[2]["op"], "remove");

@@ -26,9 +26,17 @@ pub async fn fresh_url(dir: &tempfile::TempDir) -> String {
 
 async fn fresh_postgres(base: &str) -> String {
     use sqlx::Connection;
-    let name = format!("edgeflag_test_{}", hex::encode(edgeflag_admin::db::random_bytes::<6>()));
-    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to EDGEFLAG_TEST_DATABASE_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let name = format!(
+        "edgeflag_test_{}",
+        hex::encode(edgeflag_admin::db::random_bytes::<6>())
+    );
+    let mut conn = sqlx::PgConnection::connect(base)
+        .await
+        .expect("connect to EDGEFLAG_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     let (prefix, _) = base.rsplit_once('/').expect("a database URL with a path");
     format!("{prefix}/{name}")
 }
@@ -36,12 +44,21 @@ async fn fresh_postgres(base: &str) -> String {
 pub async fn app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_url(&dir).await;
-    let mut config = Config { database_url: url.clone(), ..Config::default() };
+    let mut config = Config {
+        database_url: url.clone(),
+        ..Config::default()
+    };
     configure(&mut config);
     let state = AppState::from_config(config).await.unwrap();
     let (_, owner_key) = create_org(&state.pool, "acme", "Acme").await.unwrap();
     let owner = Local::new(&state, &owner_key);
-    TestApp { state, owner, owner_key, url, _dir: dir }
+    TestApp {
+        state,
+        owner,
+        owner_key,
+        url,
+        _dir: dir,
+    }
 }
 
 pub async fn app() -> TestApp {
@@ -51,23 +68,47 @@ pub async fn app() -> TestApp {
 impl TestApp {
     /// A client holding a new API key of `role`.
     pub async fn client(&self, role: &str) -> Local {
-        let key = self.owner.ok(Method::POST, "/v1/api-keys", Some(serde_json::json!({"name": role, "role": role}))).await.unwrap();
+        let key = self
+            .owner
+            .ok(
+                Method::POST,
+                "/v1/api-keys",
+                Some(serde_json::json!({"name": role, "role": role})),
+            )
+            .await
+            .unwrap();
         Local::new(&self.state, key["secret"].as_str().unwrap())
     }
 
     /// Project `web` with environments `staging` and `production`.
     pub async fn project(&self) {
-        self.owner.ok(Method::POST, "/v1/projects", Some(serde_json::json!({"key": "web", "name": "Web"}))).await.unwrap();
+        self.owner
+            .ok(
+                Method::POST,
+                "/v1/projects",
+                Some(serde_json::json!({"key": "web", "name": "Web"})),
+            )
+            .await
+            .unwrap();
         for env in ["staging", "production"] {
             self.owner
-                .ok(Method::POST, "/v1/projects/web/environments", Some(serde_json::json!({"key": env, "name": env})))
+                .ok(
+                    Method::POST,
+                    "/v1/projects/web/environments",
+                    Some(serde_json::json!({"key": env, "name": env})),
+                )
                 .await
                 .unwrap();
         }
     }
 }
 
-pub async fn call(client: &Local, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn call(
+    client: &Local,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     client.call(method, path, body).await.unwrap()
 }
 

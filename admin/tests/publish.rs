@@ -1,0 +1,509 @@
+//! Publishing: the snapshot builder, the outbox and the publisher, delivered to a
+//! directory, to a fake edge that runs the edge crate's own publish checks, and to a
+//! fake Cloudflare KV API; SDK-key and signing-key rotation; and a publisher killed
+//! mid-publish that converges after a restart with nothing lost.
+
+mod common;
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::{Method, StatusCode},
+    routing::{post, put},
+};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use common::{TestApp, app_with, bool_flag};
+use edgeflag_admin::{AppState, Config, config::TargetConfig, publisher::Publisher};
+use edgeflag_edge::publish::{PublishRequest, verify_documents};
+use edgeflag_engine::envelope::KeySet;
+use serde_json::{Value, json};
+
+fn payload(jws: &str) -> Value {
+    let part = jws.split('.').nth(1).unwrap();
+    serde_json::from_slice(&Base64UrlUnpadded::decode_vec(part).unwrap()).unwrap()
+}
+
+async fn jwks(t: &TestApp) -> KeySet {
+    let (_, body) = common::call(&t.owner, Method::GET, "/.well-known/jwks.json", None).await;
+    KeySet::from_jwks_json(body.to_string().as_bytes()).unwrap()
+}
+
+async fn dir_app(dir: &std::path::Path) -> TestApp {
+    let path = dir.to_path_buf();
+    app_with(move |c| {
+        c.publish.targets = vec![TargetConfig::Directory {
+            name: "dir".into(),
+            path,
+        }]
+    })
+    .await
+}
+
+async fn status(t: &TestApp, env: &str) -> Value {
+    t.owner
+        .ok(
+            Method::GET,
+            &format!("/v1/projects/web/environments/{env}/publish-status"),
+            None,
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn builds_signed_documents_the_edge_accepts_into_a_directory() {
+    let out = tempfile::tempdir().unwrap();
+    let t = dir_app(out.path()).await;
+    t.project().await;
+    let mut flag = bool_flag("new-checkout");
+    flag["environments"] = json!({"production": {"enabled": true, "offVariation": "off", "defaultRule": {"variation": "on"}}});
+    t.owner
+        .ok(Method::POST, "/v1/projects/web/flags", Some(flag))
+        .await
+        .unwrap();
+    let mut hidden = bool_flag("server-only");
+    hidden["clientVisible"] = json!(false);
+    t.owner
+        .ok(Method::POST, "/v1/projects/web/flags", Some(hidden))
+        .await
+        .unwrap();
+    let sdk = t
+        .owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/environments/production/sdk-keys",
+            Some(json!({"kind": "server"})),
+        )
+        .await
+        .unwrap();
+    Publisher::new(&t.state).tick().await.unwrap();
+
+    let env_dir = out.path().join("env/web-production");
+    let version: u64 = std::fs::read_to_string(env_dir.join("version"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let server = std::fs::read_to_string(env_dir.join("server.jws")).unwrap();
+    let client = std::fs::read_to_string(env_dir.join("client.jws")).unwrap();
+    let keys = std::fs::read_to_string(env_dir.join("keys.jws")).unwrap();
+    let docs =
+        verify_documents("web-production", &server, &client, &keys, &jwks(&t).await).unwrap();
+    assert_eq!(docs.version, version);
+    assert!(docs.warnings.is_empty(), "{:?}", docs.warnings);
+    assert_eq!(docs.snapshot.len(), 2);
+    let client_flags: Vec<String> = payload(&client)["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(client_flags, ["new-checkout"]);
+    let hash = edgeflag_edge::keys::hash_key(sdk["secret"].as_str().unwrap());
+    assert!(docs.keys.find(&hash).is_some());
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join(format!("sdk-key/{hash}"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        record,
+        json!({"environment": "web-production", "kind": "server"})
+    );
+    let s = status(&t, "production").await;
+    assert_eq!(s["targets"][0]["deliveredVersion"], json!(version));
+    assert_eq!(s["pendingChanges"], 0);
+    // Both environments were published, each at its own version.
+    assert!(out.path().join("env/web-staging/version").exists());
+}
+
+#[tokio::test]
+async fn bursts_coalesce_into_one_version() {
+    let out = tempfile::tempdir().unwrap();
+    let t = dir_app(out.path()).await;
+    t.project().await;
+    Publisher::new(&t.state).tick().await.unwrap();
+    let before = status(&t, "production").await["latestVersion"]
+        .as_i64()
+        .unwrap();
+    for i in 0..5 {
+        t.owner
+            .ok(
+                Method::POST,
+                "/v1/projects/web/flags",
+                Some(bool_flag(&format!("f{i}"))),
+            )
+            .await
+            .unwrap();
+    }
+    Publisher::new(&t.state).tick().await.unwrap();
+    let after = status(&t, "production").await;
+    assert_eq!(after["latestVersion"].as_i64().unwrap(), before + 1);
+    assert_eq!(
+        after["targets"][0]["deliveredVersion"],
+        after["latestVersion"]
+    );
+}
+
+#[tokio::test]
+async fn a_publisher_killed_mid_publish_converges_after_restart() {
+    let out = tempfile::tempdir().unwrap();
+    let t = dir_app(out.path()).await;
+    t.project().await;
+    let task = Publisher::new(&t.state).spawn();
+    for i in 0..8 {
+        t.owner
+            .ok(
+                Method::POST,
+                "/v1/projects/web/flags",
+                Some(bool_flag(&format!("f{i}"))),
+            )
+            .await
+            .unwrap();
+        if i == 3 {
+            tokio::task::yield_now().await;
+        }
+    }
+    task.abort();
+    let _ = task.await;
+    // And a crash between building a snapshot and delivering it.
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/flags",
+            Some(bool_flag("f8")),
+        )
+        .await
+        .unwrap();
+    let env_id: String =
+        sqlx::query_scalar("SELECT id FROM environments WHERE edge_name = 'web-production'")
+            .fetch_one(&t.state.pool)
+            .await
+            .unwrap();
+    Publisher::new(&t.state).build(&env_id).await.unwrap();
+    // A new process: fresh state over the same database.
+    let config = Config {
+        database_url: t.url.clone(),
+        publish: t.state.config.publish.clone(),
+        ..Config::default()
+    };
+    let restarted = AppState::from_config(config).await.unwrap();
+    let publisher = Publisher::new(&restarted);
+    publisher.tick().await.unwrap();
+    let s = status(&t, "production").await;
+    assert_eq!(s["pendingChanges"], 0);
+    assert_eq!(s["targets"][0]["deliveredVersion"], s["latestVersion"]);
+    let server = std::fs::read_to_string(out.path().join("env/web-production/server.jws")).unwrap();
+    let snapshot = payload(&server);
+    assert_eq!(snapshot["version"], s["latestVersion"]);
+    assert_eq!(
+        snapshot["flags"].as_array().unwrap().len(),
+        9,
+        "no edit is lost"
+    );
+}
+
+/// A fake edge: the edge crate's own checks, plus its stale-version rule.
+#[derive(Default)]
+struct FakeEdge {
+    trusted: Mutex<Option<KeySet>>,
+    held: Mutex<std::collections::HashMap<String, u64>>,
+    fail_next: Mutex<u32>,
+    accepted: Mutex<Vec<(String, u64)>>,
+}
+
+async fn edge_put(
+    State(edge): State<Arc<FakeEdge>>,
+    Path(env): Path<String>,
+    Json(body): Json<PublishRequest>,
+) -> (StatusCode, Json<Value>) {
+    {
+        let mut fail = edge.fail_next.lock().unwrap();
+        if *fail > 0 {
+            *fail -= 1;
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"error": {"code": "UNAVAILABLE", "message": "try later"}})),
+            );
+        }
+    }
+    let trusted = edge.trusted.lock().unwrap().clone().unwrap_or_default();
+    let docs = match verify_documents(&env, &body.server, &body.client, &body.keys, &trusted) {
+        Ok(d) => d,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": {"code": "REFUSED", "message": format!("{e:?}")}})),
+            );
+        }
+    };
+    let mut held = edge.held.lock().unwrap();
+    let stored = held.get(&env).copied().unwrap_or(0);
+    if docs.version <= stored {
+        let message = format!(
+            "`{env}` holds version {stored}; a publish must be newer, this one is {}",
+            docs.version
+        );
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({"error": {"code": "STALE_VERSION", "message": message}})),
+        );
+    }
+    held.insert(env.clone(), docs.version);
+    edge.accepted
+        .lock()
+        .unwrap()
+        .push((env.clone(), docs.version));
+    (
+        StatusCode::OK,
+        Json(
+            json!({"environment": env, "version": docs.version, "flags": docs.snapshot.len(), "warnings": []}),
+        ),
+    )
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+#[tokio::test]
+async fn delivers_to_the_edge_with_retries_and_jumps_past_a_newer_edge() {
+    let edge = Arc::new(FakeEdge::default());
+    let addr = serve(
+        Router::new()
+            .route("/publish/v1/environments/{env}", put(edge_put))
+            .with_state(edge.clone()),
+    )
+    .await;
+    let url = format!("http://{addr}");
+    let t = app_with(move |c| {
+        c.publish.backoff_ms = 0;
+        c.publish.targets = vec![TargetConfig::Edge {
+            name: "edge".into(),
+            url,
+        }];
+    })
+    .await;
+    *edge.trusted.lock().unwrap() = Some(jwks(&t).await);
+    t.project().await;
+    *edge.fail_next.lock().unwrap() = 2;
+    edge.held
+        .lock()
+        .unwrap()
+        .insert("web-production".into(), 10);
+    let publisher = Publisher::new(&t.state);
+    publisher.tick().await.unwrap();
+    let s = status(&t, "production").await;
+    assert_eq!(s["targets"][0]["deliveredVersion"], 0);
+    assert!(
+        s["targets"][0]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("503"),
+        "{s}"
+    );
+    for _ in 0..6 {
+        publisher.tick().await.unwrap();
+    }
+    let s = status(&t, "production").await;
+    assert_eq!(s["targets"][0]["lastError"], Value::Null, "{s}");
+    assert_eq!(s["targets"][0]["deliveredVersion"], s["latestVersion"]);
+    assert!(
+        s["latestVersion"].as_i64().unwrap() > 10,
+        "jumped past the version the edge held: {s}"
+    );
+    assert!(
+        edge.accepted
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(env, _)| env == "web-staging")
+    );
+}
+
+#[tokio::test]
+async fn writes_cloudflare_kv_through_the_bulk_api_version_last() {
+    type Calls = Arc<Mutex<Vec<(String, Value)>>>;
+    let calls: Calls = Arc::default();
+    async fn bulk(
+        State(calls): State<Calls>,
+        Path((account, ns)): Path<(String, String)>,
+        headers: axum::http::HeaderMap,
+        Json(body): Json<Value>,
+    ) -> Json<Value> {
+        assert_eq!(headers["authorization"], "Bearer cf-token");
+        calls
+            .lock()
+            .unwrap()
+            .push((format!("{account}/{ns}"), body));
+        Json(
+            json!({"success": true, "errors": [], "messages": [], "result": {"successful_key_count": 1, "unsuccessful_keys": []}}),
+        )
+    }
+    let router = Router::new()
+        .route(
+            "/client/v4/accounts/{account}/storage/kv/namespaces/{ns}/bulk",
+            put(bulk),
+        )
+        .route(
+            "/client/v4/accounts/{account}/storage/kv/namespaces/{ns}/bulk/delete",
+            post(bulk),
+        )
+        .with_state(calls.clone());
+    let addr = serve(router).await;
+    let api_base = format!("http://{addr}/client/v4");
+    let t = app_with(move |c| {
+        c.publish.targets = vec![TargetConfig::CloudflareKv {
+            name: "cf".into(),
+            account_id: "acct".into(),
+            namespace_id: "ns1".into(),
+            api_token: "cf-token".into(),
+            api_base,
+        }]
+    })
+    .await;
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects",
+            Some(json!({"key": "web", "name": "Web"})),
+        )
+        .await
+        .unwrap();
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/environments",
+            Some(json!({"key": "production", "name": "P", "edgeName": "production"})),
+        )
+        .await
+        .unwrap();
+    Publisher::new(&t.state).tick().await.unwrap();
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].0, "acct/ns1");
+    let keys: Vec<&str> = calls[0]
+        .1
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"env/production/server.jws") && keys.contains(&"env/production/keys.jws")
+    );
+    assert_eq!(
+        calls[1].1,
+        json!([{"key": "env/production/version", "value": "1"}])
+    );
+}
+
+#[tokio::test]
+async fn sdk_keys_rotate_with_a_grace_period_and_revoke() {
+    let out = tempfile::tempdir().unwrap();
+    let t = dir_app(out.path()).await;
+    t.project().await;
+    let base = "/v1/projects/web/environments/production/sdk-keys";
+    let old = t
+        .owner
+        .ok(Method::POST, base, Some(json!({"kind": "client"})))
+        .await
+        .unwrap();
+    let new = t
+        .owner
+        .ok(
+            Method::POST,
+            &format!("{base}/{}/rotate", old["id"].as_str().unwrap()),
+            Some(json!({"graceSeconds": 3600})),
+        )
+        .await
+        .unwrap();
+    assert!(new["secret"].as_str().unwrap().starts_with("efc_"));
+    Publisher::new(&t.state).tick().await.unwrap();
+    let index =
+        payload(&std::fs::read_to_string(out.path().join("env/web-production/keys.jws")).unwrap());
+    let old_hash = edgeflag_edge::keys::hash_key(old["secret"].as_str().unwrap());
+    let entries = index["keys"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    let old_entry = entries
+        .iter()
+        .find(|e| e["hash"] == json!(old_hash))
+        .unwrap();
+    assert!(old_entry["expiresAtMs"].as_i64().unwrap() > edgeflag_admin::db::now_ms());
+    let list = t.owner.ok(Method::GET, base, None).await.unwrap();
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("secret").is_none())
+    );
+    t.owner
+        .ok(
+            Method::POST,
+            &format!("{base}/{}/revoke", old["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .unwrap();
+    Publisher::new(&t.state).tick().await.unwrap();
+    let index =
+        payload(&std::fs::read_to_string(out.path().join("env/web-production/keys.jws")).unwrap());
+    assert_eq!(index["keys"].as_array().unwrap().len(), 1);
+    assert!(
+        !out.path().join(format!("sdk-key/{old_hash}")).exists(),
+        "a removed key's record is deleted"
+    );
+    // A zero grace period expires the old key at the next publish.
+    let current = index["keys"][0]["hash"].clone();
+    let id = list["items"][1]["id"].as_str().unwrap().to_string();
+    t.owner
+        .ok(
+            Method::POST,
+            &format!("{base}/{id}/rotate"),
+            Some(json!({"graceSeconds": 0})),
+        )
+        .await
+        .unwrap();
+    Publisher::new(&t.state).tick().await.unwrap();
+    let index =
+        payload(&std::fs::read_to_string(out.path().join("env/web-production/keys.jws")).unwrap());
+    assert_eq!(index["keys"].as_array().unwrap().len(), 1);
+    assert_ne!(index["keys"][0]["hash"], current);
+}
+
+#[tokio::test]
+async fn signing_key_rotation_keeps_the_old_key_until_the_edges_moved() {
+    let out = tempfile::tempdir().unwrap();
+    let t = dir_app(out.path()).await;
+    t.project().await;
+    Publisher::new(&t.state).tick().await.unwrap();
+    let before = jwks(&t).await;
+    assert_eq!(before.kids().count(), 1);
+    let rotated = t
+        .owner
+        .ok(Method::POST, "/v1/signing-keys/rotate", None)
+        .await
+        .unwrap();
+    let new_kid = rotated["kid"].as_str().unwrap().to_string();
+    let during = jwks(&t).await;
+    assert_eq!(
+        during.kids().count(),
+        2,
+        "old and new while edges hold old signatures"
+    );
+    Publisher::new(&t.state).tick().await.unwrap();
+    let after = jwks(&t).await;
+    assert_eq!(after.kids().collect::<Vec<_>>(), [new_kid.as_str()]);
+    let server = std::fs::read_to_string(out.path().join("env/web-production/server.jws")).unwrap();
+    assert_eq!(
+        edgeflag_engine::envelope::peek_header(&server).unwrap().kid,
+        new_kid
+    );
+}
