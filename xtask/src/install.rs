@@ -18,9 +18,11 @@ const CARGO_TOOLS: &[(&str, &str, &str, bool)] = &[
     ("worker-build", "worker-build", "0.8.7", true),
 ];
 
-/// Debian packages as (package, a path it installs). The browser suite will add
-/// `chromium` and `chromium-driver`, the admin's PostgreSQL suite `postgresql`.
+/// Debian packages as (package, a path it installs). The admin's PostgreSQL suite
+/// will add `postgresql`.
 const APT: &[(&str, &str)] = &[
+    // The admin-postgres suite starts a throwaway cluster from Debian's PostgreSQL.
+    ("postgresql", "/usr/lib/postgresql"),
     // The JS SDK's browser suite drives Debian's Chromium (never a downloaded one).
     ("chromium", "/usr/bin/chromium"),
     ("chromium-driver", "/usr/bin/chromedriver"),
