@@ -21,6 +21,8 @@ const CARGO_TOOLS: &[(&str, &str, &str, bool)] = &[
 /// Debian packages as (package, a path it installs). The admin's PostgreSQL suite
 /// will add `postgresql`.
 const APT: &[(&str, &str)] = &[
+    // The admin-postgres suite starts a throwaway cluster from Debian's PostgreSQL.
+    ("postgresql", "/usr/lib/postgresql"),
     // The JS SDK's browser suite drives Debian's Chromium (never a downloaded one).
     ("chromium", "/usr/bin/chromium"),
     ("chromium-driver", "/usr/bin/chromedriver"),

@@ -10,6 +10,7 @@
 //!
 //! It depends on nothing but `serde_json`, runs plain processes, and stops every process it starts.
 
+mod adminpg;
 mod conformance;
 mod demo;
 mod install;

@@ -69,6 +69,11 @@ const SUITES: &[Suite] = &[
         steps: &[Step::Cmd("cargo", &["test", "--all-features"])],
     },
     Suite {
+        name: "admin-postgres",
+        what: "the admin's router tests again on a throwaway PostgreSQL cluster (Debian's postgresql)",
+        steps: &[Step::Fn(crate::adminpg::test)],
+    },
+    Suite {
         name: "engine-wasm",
         what: "the engine builds for wasm32-unknown-unknown without std",
         steps: &[Step::Cmd(
