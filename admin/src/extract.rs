@@ -91,3 +91,25 @@ mod tests {
         assert_eq!(pointer("."), "");
     }
 }
+
+/// Query parameters, refused in the one error shape (422 naming the parameter).
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for QueryParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(QueryParams)
+            .map_err(|e| ApiError::invalid("?", format!("query string: {e}")))
+    }
+}

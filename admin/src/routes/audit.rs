@@ -1,10 +1,6 @@
 //! `GET /v1/audit`: the organization's audit log, newest first, with filters and a cursor.
 
-use axum::{
-    Json, Router,
-    extract::{Query, State},
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{Row, any::AnyRow};
@@ -14,6 +10,7 @@ use crate::{
     auth::Principal,
     db::rfc3339,
     error::{ApiError, ApiResult},
+    extract::QueryParams,
 };
 
 pub fn router() -> Router<AppState> {
@@ -70,7 +67,7 @@ fn entry(row: &AnyRow) -> ApiResult<Value> {
 pub async fn list(
     State(state): State<AppState>,
     who: Principal,
-    Query(q): Query<AuditQuery>,
+    QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
     let page = read(&state, &who.org_id, &q).await?;
     Ok(Json(page))

@@ -3,7 +3,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{get, post},
 };
@@ -17,7 +17,7 @@ use crate::{
     auth::{Principal, Role},
     db::{self, now_ms, rfc3339},
     error::ApiResult,
-    extract::JsonBody,
+    extract::{JsonBody, QueryParams},
     flagstore::{default_env_config, load_def},
     model::FlagDef,
     scope::{self, Keyset, ListQuery, Page, check_key},
@@ -92,7 +92,7 @@ pub async fn list(
     State(state): State<AppState>,
     who: Principal,
     Path(project): Path<String>,
-    Query(q): Query<ListQuery>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Page<EnvironmentView>>> {
     let project = scope::project(&state, &who, &project).await?;
     let keyset = Keyset::from_query(&q, false)?;

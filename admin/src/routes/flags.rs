@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{get, post, put},
 };
@@ -18,7 +18,7 @@ use crate::{
     auth::{Principal, Role},
     db::{self, now_ms, rfc3339},
     error::{ApiError, ApiResult},
-    extract::JsonBody,
+    extract::{JsonBody, QueryParams},
     flagstore::{self, Change, FlagDocument},
     model::{EnvConfig, FlagDef, Variation},
     scope::{self, Keyset, ListQuery, Page, ProjectRef, check_key},
@@ -125,7 +125,7 @@ pub async fn list(
     State(state): State<AppState>,
     who: Principal,
     Path(project): Path<String>,
-    Query(q): Query<ListQuery>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Page<FlagView>>> {
     let project = scope::project(&state, &who, &project).await?;
     let keyset = Keyset::from_query(&q, true)?;

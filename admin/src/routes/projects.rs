@@ -2,7 +2,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{get, post},
 };
@@ -16,7 +16,7 @@ use crate::{
     auth::{Principal, Role},
     db::{self, now_ms, rfc3339},
     error::ApiResult,
-    extract::JsonBody,
+    extract::{JsonBody, QueryParams},
     scope::{self, Keyset, ListQuery, Page, check_key},
 };
 
@@ -80,7 +80,7 @@ async fn fetch(state: &AppState, who: &Principal, key: &str) -> ApiResult<Projec
 pub async fn list(
     State(state): State<AppState>,
     who: Principal,
-    Query(q): Query<ListQuery>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Page<ProjectView>>> {
     let keyset = Keyset::from_query(&q, false)?;
     let mut sql = format!(

@@ -2,7 +2,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::{get, post},
 };
@@ -17,7 +17,7 @@ use crate::{
     auth::{Principal, Role},
     db::{self, now_ms, rfc3339},
     error::{ApiError, ApiResult},
-    extract::JsonBody,
+    extract::{JsonBody, QueryParams},
     flagstore,
     model::{self, SegmentBody},
     scope::{self, Keyset, ListQuery, Page, check_key},
@@ -149,7 +149,7 @@ pub async fn list(
     State(state): State<AppState>,
     who: Principal,
     Path(project): Path<String>,
-    Query(q): Query<ListQuery>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<Json<Page<SegmentView>>> {
     let project = scope::project(&state, &who, &project).await?;
     let keyset = Keyset::from_query(&q, true)?;

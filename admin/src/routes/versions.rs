@@ -3,7 +3,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     routing::{get, post},
 };
 use serde::Deserialize;
@@ -15,6 +15,7 @@ use crate::{
     auth::Principal,
     db::rfc3339,
     error::{ApiError, ApiResult},
+    extract::QueryParams,
     flagstore::{self, FlagDocument},
     routes::flags::{FlagView, modify},
     scope,
@@ -108,7 +109,7 @@ pub async fn diff(
     State(state): State<AppState>,
     who: Principal,
     Path((project, flag)): Path<(String, String)>,
-    Query(q): Query<DiffQuery>,
+    QueryParams(q): QueryParams<DiffQuery>,
 ) -> ApiResult<Json<Value>> {
     let id = flag_id(&state, &who, &project, &flag).await?;
     let (from, _, _) = version_doc(&state, &id, q.from).await?;
