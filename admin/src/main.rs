@@ -58,6 +58,13 @@ enum FlagsCommand {
     List {
         project: String,
     },
+    /// Serve the first variation to PERCENT % of contexts by default (the rest get the off variation).
+    Rollout {
+        project: String,
+        flag: String,
+        env: String,
+        percent: f64,
+    },
     Toggle {
         project: String,
         flag: String,
@@ -277,6 +284,32 @@ async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()> {
                 result["version"]
             );
         }
+        FlagsCommand::Rollout {
+            project,
+            flag,
+            env,
+            percent,
+        } => {
+            let path = format!("/v1/projects/{project}/flags/{flag}");
+            let current = api.ok(Method::GET, &path, None).await?;
+            let weight = rollout_weight(percent)?;
+            let mut config = current["environments"][&env].clone();
+            let on = current["variations"][0]["key"].clone();
+            let off = config["offVariation"].clone();
+            config["defaultRule"] = json!({"rollout": {"variations": [
+                {"variation": on, "weight": weight}, {"variation": off, "weight": 100_000 - weight}]}});
+            let result = api
+                .ok(
+                    Method::PUT,
+                    &format!("{path}/environments/{env}"),
+                    Some(config),
+                )
+                .await?;
+            println!(
+                "{flag} in {env}: {percent}% get {on} (version {})",
+                result["version"]
+            );
+        }
         FlagsCommand::Export { project } => {
             println!(
                 "{}",
@@ -327,6 +360,14 @@ async fn all_flags(api: &seed::Local, project: &str) -> anyhow::Result<Vec<serde
             None => return Ok(out),
         }
     }
+}
+
+/// Percent to rollout weight (units of 1/100,000).
+fn rollout_weight(percent: f64) -> anyhow::Result<u32> {
+    if !(0.0..=100.0).contains(&percent) {
+        anyhow::bail!("percent must be between 0 and 100");
+    }
+    Ok((percent * 1000.0).round() as u32)
 }
 
 fn redact(url: &str) -> String {

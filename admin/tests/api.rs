@@ -416,3 +416,69 @@ async fn rate_limit_answers_429_with_retry_after() {
     assert_eq!(last.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(last.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn seed_demo_matches_the_demo_snapshot() {
+    let t = app().await;
+    let keys = edgeflag_admin::seed::demo(&t.state).await.unwrap();
+    assert!(keys.server_sdk_key.starts_with("efs_") && keys.client_sdk_key.starts_with("efc_"));
+    let demo = edgeflag_admin::seed::Local::new(&t.state, &keys.owner_api_key);
+    let preview = "/v1/projects/demo/environments/production/evaluate";
+    let context = json!({"targetingKey": "user-2", "email": "ada@example.com"});
+    let result = demo
+        .ok(
+            Method::POST,
+            preview,
+            Some(json!({"context": context, "nowMs": 1_795_608_000_000_i64})),
+        )
+        .await
+        .unwrap();
+    let checkout = &result["results"]["new-checkout"];
+    assert_eq!(
+        (checkout["value"].clone(), checkout["ruleId"].clone()),
+        (json!(true), json!("staff"))
+    );
+    assert_eq!(result["results"]["pricing-page"]["reason"], "DISABLED");
+    assert_eq!(result["results"].as_object().unwrap().len(), 4);
+}
+
+/// The JSON shape of a flag, pinned (ids and times masked).
+#[tokio::test]
+async fn flag_json_shape_is_stable() {
+    let t = app().await;
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects",
+            Some(json!({"key": "web", "name": "Web"})),
+        )
+        .await
+        .unwrap();
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/environments",
+            Some(json!({"key": "prod", "name": "Prod"})),
+        )
+        .await
+        .unwrap();
+    let mut flag = t
+        .owner
+        .ok(Method::POST, "/v1/projects/web/flags", Some(bool_flag("f")))
+        .await
+        .unwrap();
+    for field in ["createdAt", "updatedAt"] {
+        assert!(flag[field].as_str().unwrap().ends_with('Z'));
+        flag[field] = json!("<time>");
+    }
+    assert_eq!(
+        flag,
+        json!({
+            "key": "f", "name": "f", "description": "", "type": "boolean",
+            "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+            "tags": ["checkout"], "clientVisible": true,
+            "environments": {"prod": {"enabled": false, "offVariation": "off", "targets": [], "rules": [], "defaultRule": {"variation": "off"}, "prerequisites": []}},
+            "version": 1, "archived": false, "createdAt": "<time>", "updatedAt": "<time>"
+        })
+    );
+}
