@@ -36,6 +36,8 @@ enum Command {
     SeedDemo,
     /// Rebuild and deliver every environment now, then print each one's status.
     Publish,
+    /// Print the JWKS an edge must trust (its EDGEFLAG_TRUSTED_KEYS).
+    Jwks,
     /// Rotate the snapshot signing key (the JWKS keeps the old key while edges need it).
     RotateSigningKey,
     /// Print the newest audit entries of the organization of EDGEFLAG_API_KEY.
@@ -123,6 +125,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Publish => publish_all(&state).await,
+        Command::Jwks => {
+            println!(
+                "{}",
+                serde_json::to_string(&edgeflag_admin::signing::jwks(&state.pool).await?)?
+            );
+            Ok(())
+        }
         Command::RotateSigningKey => {
             let kid = edgeflag_admin::signing::rotate(&state.pool).await?;
             println!("new signing key `{kid}`; every environment is queued for republishing");
