@@ -29,3 +29,6 @@ pub fn sdk_key(hash: &str) -> String {
 
 /// An optional JWKS of trusted publisher keys, added to those in the configuration.
 pub const TRUSTED_KEYS: &str = "trusted-keys.json";
+
+/// The version of the stored endorsed key set (`trust.rs`); an endorsement must be newer.
+pub const TRUSTED_KEYS_VERSION: &str = "trusted-keys.version";

@@ -7,7 +7,8 @@
 //!
 //! Surfaces (`docs/edge-api.md`): `POST /ofrep/v1/evaluate/flags[/{key}]`,
 //! `GET|POST /v1/evaluate`, `GET /v1/flags`, `GET /.well-known/flags/{client-key}`,
-//! `GET /.well-known/jwks.json`, `PUT /publish/v1/environments/{env}`, `GET /healthz`.
+//! `GET /.well-known/jwks.json`, `PUT /publish/v1/environments/{env}`,
+//! `PUT /publish/v1/trusted-keys`, `GET /healthz`.
 
 pub mod config;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod kv;
 pub mod layout;
 pub mod publish;
 pub mod state;
+pub mod trust;
 
 use std::sync::Arc;
 
@@ -93,6 +95,7 @@ impl Edge {
                 self.client_snapshot(req, client_key, kv, now_ms).await
             }
             ("GET", [".well-known", "jwks.json"]) => self.jwks(kv).await,
+            ("PUT", ["publish", "v1", "trusted-keys"]) => self.endorse(req, kv).await,
             ("PUT", ["publish", "v1", "environments", env]) => {
                 self.publish(req, env, kv, now_ms).await
             }
@@ -181,6 +184,17 @@ impl Edge {
             Ok(keys) => Response::json(200, &keys.to_jwks())
                 .with_header("cache-control", "public, max-age=300"),
             Err(error) => ApiError::unavailable(error).respond(Surface::Native),
+        }
+    }
+
+    async fn endorse(&self, req: &Request, kv: &impl Kv) -> Response {
+        if req.body.len() > self.config.max_publish_bytes {
+            return ApiError::new(413, "PAYLOAD_TOO_LARGE", "publish body over the limit")
+                .respond(Surface::Native);
+        }
+        match trust::endorse(&req.body, kv, &self.config).await {
+            Ok(accepted) => Response::json(200, &accepted),
+            Err(error) => error.respond(Surface::Native),
         }
     }
 

@@ -7,7 +7,7 @@
 use base64ct::{Base64UrlUnpadded, Encoding};
 use edgeflag_engine::{
     Snapshot,
-    envelope::{self, EnvelopeError, KeySet},
+    envelope::{self, KeySet},
 };
 use serde::{Deserialize, Serialize};
 
@@ -117,11 +117,7 @@ pub fn verify_documents(
     trusted: &KeySet,
 ) -> Result<Documents, ApiError> {
     if trusted.is_empty() {
-        return Err(ApiError::new(
-            503,
-            "NO_TRUSTED_KEYS",
-            "no trusted publisher keys are configured (EDGEFLAG_TRUSTED_KEYS)",
-        ));
+        return Err(crate::trust::no_trusted_keys());
     }
     let server = verified(server, trusted, "server", env)?;
     let client = verified(client, trusted, "client", env)?;
@@ -169,18 +165,7 @@ fn verified(
     aud: &str,
     env: &str,
 ) -> Result<envelope::Verified, ApiError> {
-    let doc = envelope::verify(token, trusted).map_err(|e| match e {
-        EnvelopeError::UnknownKey(_) | EnvelopeError::BadSignature(_) => {
-            ApiError::unauthorized(format!("{aud} document: {e}"))
-        }
-        other => ApiError::parse(format!("{aud} document: {other}")),
-    })?;
-    if doc.header.aud.as_deref() != Some(aud) {
-        return Err(ApiError::parse(format!(
-            "the {aud} document has audience {:?}",
-            doc.header.aud
-        )));
-    }
+    let doc = crate::trust::verify_signed(token, trusted, aud)?;
     if doc.header.env.as_deref() != Some(env) {
         return Err(ApiError::parse(format!(
             "the {aud} document is for environment {:?}, the path names `{env}`",

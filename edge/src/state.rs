@@ -208,7 +208,12 @@ pub async fn trusted_keys(kv: &impl Kv, config: &Config) -> Result<KeySet, Strin
     {
         let stored =
             KeySet::from_jwks_json(&bytes).map_err(|e| format!("{}: {e}", layout::TRUSTED_KEYS))?;
+        // A configured key is the root of trust: a stored key with the same id never
+        // replaces it.
         for kid in stored.kids().map(str::to_string).collect::<Vec<_>>() {
+            if keys.get(&kid).is_some() {
+                continue;
+            }
             if let Some(key) = stored.get(&kid) {
                 keys.push(key.clone());
             }

@@ -709,3 +709,128 @@ fn the_test_clock_header_is_honoured_only_when_enabled() {
     );
     assert_eq!(banner(&test_edge), json!("black-friday"));
 }
+
+fn endorse(
+    edge: &Edge,
+    kv: &MemoryKv,
+    by: &SigningKey,
+    ver: u64,
+    keys: &[&SigningKey],
+) -> Response {
+    let jwks = KeySet::new(keys.iter().map(|k| k.verifying_key()).collect()).to_jwks();
+    let token = by.sign(
+        &serde_json::to_vec(&jwks).unwrap(),
+        None,
+        Some(ver),
+        Some("trusted-keys"),
+    );
+    let body = serde_json::to_vec(&json!({ "jwks": token })).unwrap();
+    call(
+        edge,
+        kv,
+        Request::new("PUT", "/publish/v1/trusted-keys").body(body),
+        NOW,
+    )
+}
+
+fn kids(edge: &Edge, kv: &MemoryKv) -> Vec<String> {
+    let jwks = json_of(&call(
+        edge,
+        kv,
+        Request::new("GET", "/.well-known/jwks.json"),
+        NOW,
+    ));
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_trusted_key_endorses_its_successor_and_the_edge_follows_the_rotation() {
+    let (edge, kv) = published();
+    let next = SigningKey::from_seed("publisher-2", [8; 32]);
+    let body = |ver, by: &SigningKey| {
+        publish_body(
+            &demo("production", ver),
+            &keys("production", ver, SERVER_KEY, CLIENT_KEY, vec![]),
+            by,
+        )
+    };
+    // Not yet trusted: a publish signed by the new key is refused.
+    assert_eq!(
+        publish(&edge, &kv, body(2, &next), "production").status,
+        401
+    );
+    // A stranger cannot endorse itself.
+    let res = endorse(&edge, &kv, &next, 1, &[&next]);
+    assert_eq!(res.status, 401, "{}", String::from_utf8_lossy(&res.body));
+    // The current key endorses {old, new}; the new key can publish at once.
+    let res = endorse(&edge, &kv, &signer(), 1, &[&signer(), &next]);
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(json_of(&res)["kids"], json!(["publisher-1", "publisher-2"]));
+    assert_eq!(kids(&edge, &kv), ["publisher-1", "publisher-2"]);
+    assert_eq!(
+        publish(&edge, &kv, body(2, &next), "production").status,
+        200
+    );
+    // An endorsement is refused unless newer than the stored one.
+    let res = endorse(&edge, &kv, &next, 1, &[&next]);
+    assert_eq!(res.status, 409);
+    assert_eq!(json_of(&res)["error"]["code"], "STALE_VERSION");
+    // The new key drops the old from the endorsed set; the configured root stays.
+    assert_eq!(endorse(&edge, &kv, &next, 2, &[&next]).status, 200);
+    assert_eq!(kids(&edge, &kv), ["publisher-1", "publisher-2"]);
+    // A fresh isolate reading the same KV trusts the endorsed key too.
+    let fresh = self::edge();
+    let res = call(
+        &fresh,
+        &kv,
+        ofrep(
+            Some("new-checkout"),
+            SERVER_KEY,
+            json!({"targetingKey": "user-1"}),
+        ),
+        NOW,
+    );
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+}
+
+#[test]
+fn an_endorsement_that_is_malformed_or_empty_is_refused_and_changes_nothing() {
+    let (edge, kv) = published();
+    let put = |body: &[u8]| {
+        call(
+            &edge,
+            &kv,
+            Request::new("PUT", "/publish/v1/trusted-keys").body(body.to_vec()),
+            NOW,
+        )
+    };
+    for bad in [
+        &b"not json"[..],
+        br#"{"jwks": "a.b.c"}"#,
+        br#"{"jwks": "x", "more": 1}"#,
+    ] {
+        let res = put(bad);
+        assert_eq!(
+            res.status,
+            400,
+            "{}",
+            String::from_utf8_lossy(&bad.to_vec())
+        );
+        assert_eq!(json_of(&res)["error"]["code"], "PARSE_ERROR");
+    }
+    assert_eq!(endorse(&edge, &kv, &signer(), 1, &[]).status, 400);
+    let no_ver = signer().sign(br#"{"keys":[]}"#, None, None, Some("trusted-keys"));
+    let res = put(&serde_json::to_vec(&json!({ "jwks": no_ver })).unwrap());
+    assert_eq!(res.status, 400);
+    assert!(
+        pollster::block_on(kv.get(layout::TRUSTED_KEYS))
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(kids(&edge, &kv), ["publisher-1"]);
+}
