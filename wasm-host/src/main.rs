@@ -1,0 +1,62 @@
+//! `edgeflag-wasm-host`: run the Spin app locally (`serve`), or measure both
+//! components (`measure`). See `wasm-host/NOTES-for-lead.md`.
+//!
+//! ```text
+//! edgeflag-wasm-host serve 127.0.0.1:3000 [--var name=value ...]
+//! edgeflag-wasm-host measure
+//! ```
+//! Component paths come from `EDGEFLAG_SPIN_COMPONENT` and `EDGEFLAG_ENGINE_COMPONENT`
+//! (`cargo xtask build-components` prints them). Variables use Spin's lower-case
+//! names (`edgeflag_trusted_keys`, …); `SPIN_VARIABLE_<NAME>` environment variables
+//! are read too, as `spin up` reads them.
+
+mod measure;
+
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc};
+
+use edgeflag_wasm_host::{SPIN_COMPONENT_VAR, component_path, serve, spin::SpinApp};
+use wasmtime::{Result, bail, error::Context as _};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("serve") => run_serve(args.get(1..).unwrap_or_default()).await,
+        Some("measure") => measure::run().await,
+        _ => bail!("usage: edgeflag-wasm-host serve ADDR [--var name=value ...] | measure"),
+    }
+}
+
+async fn run_serve(args: &[String]) -> Result<()> {
+    let Some(addr) = args.first() else {
+        bail!("serve needs an address, e.g. 127.0.0.1:3000");
+    };
+    let addr = addr
+        .parse::<SocketAddr>()
+        .with_context(|| format!("bad address {addr}"))?;
+    let variables = variables(args.get(1..).unwrap_or_default())?;
+    let path = component_path(SPIN_COMPONENT_VAR)?;
+    let app = Arc::new(SpinApp::from_file(&path, variables)?);
+    let (local, serving) = serve::bind(app, addr).await?;
+    println!("edgeflag Spin app ({}) on http://{local}", path.display());
+    serving.await;
+    Ok(())
+}
+
+/// `SPIN_VARIABLE_*` from the environment, then `--var name=value` flags.
+fn variables(args: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut vars: BTreeMap<String, String> = std::env::vars()
+        .filter_map(|(k, v)| Some((k.strip_prefix("SPIN_VARIABLE_")?.to_ascii_lowercase(), v)))
+        .collect();
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let (Some(pair), "--var") = (rest.next(), flag.as_str()) else {
+            bail!("unexpected argument {flag}; use --var name=value");
+        };
+        let Some((name, value)) = pair.split_once('=') else {
+            bail!("--var wants name=value, got {pair}");
+        };
+        vars.insert(name.to_ascii_lowercase(), value.to_string());
+    }
+    Ok(vars)
+}

@@ -1,0 +1,167 @@
+//! The Spin app in wasmtime: a fresh instance per request, as `spin up` does, with
+//! WASI, `wasi:http@0.3.0`, and Spin's key-value store and variables.
+
+use std::{collections::BTreeMap, path::Path, sync::Arc};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use wasmtime::error::Context as _;
+use wasmtime::{
+    Config, Engine, Store,
+    component::{Component, Linker, ResourceTable},
+};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{
+    Error as HttpError, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks,
+    WasiHttpView,
+    p3::{Request, bindings::ServicePre},
+};
+
+use crate::kv::{SharedMap, Spin, SpinCtx};
+
+/// The store label the app opens (`key_value_stores` in `spin.toml`).
+pub const KV_STORE: &str = "default";
+
+/// Per-request store data.
+struct HostState {
+    spin: SpinCtx,
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    hooks: NoOutbound,
+}
+
+/// HTTP hooks that refuse outbound requests: the edge makes none.
+struct NoOutbound;
+
+impl WasiHttpHooks for NoOutbound {
+    fn send_request(
+        &mut self,
+        _request: http::Request<WasiBody>,
+        _options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> Box<OutboundResponse> {
+        Box::new(async { Err(HttpError::HttpRequestDenied) })
+    }
+}
+
+/// What an outbound request resolves to, in `WasiHttpHooks::send_request`.
+type OutboundResponse = dyn Future<
+        Output = Result<
+            (
+                http::Response<WasiBody>,
+                Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+            ),
+            HttpError,
+        >,
+    > + Send;
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.spin.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.spin.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// A compiled, linked Spin app with its key-value data and variables.
+pub struct SpinApp {
+    engine: Engine,
+    pre: ServicePre<HostState>,
+    kv: SharedMap,
+    variables: Arc<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for SpinApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpinApp")
+            .field("variables", &self.variables.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpinApp {
+    /// Compiles and links the Spin component at `path`. `variables` are Spin
+    /// variable names (lower case) and values, as `spin.toml` and `SPIN_VARIABLE_*` give them.
+    pub fn from_file(path: &Path, variables: BTreeMap<String, String>) -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model_async(true);
+        let engine = Engine::new(&config)?;
+        let component = Component::from_file(&engine, path)
+            .with_context(|| format!("compiling {}", path.display()))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker)?;
+        crate::kv::bindings::SpinImports::add_to_linker::<_, Spin>(
+            &mut linker,
+            |s: &mut HostState| &mut s.spin,
+        )?;
+        let pre = ServicePre::new(linker.instantiate_pre(&component)?)?;
+        Ok(Self {
+            engine,
+            pre,
+            kv: SharedMap::default(),
+            variables: Arc::new(variables),
+        })
+    }
+
+    /// Every key in the key-value store, sorted: for tests.
+    pub fn kv_keys(&self) -> Vec<String> {
+        self.kv
+            .lock()
+            .map(|map| map.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn store(&self) -> Store<HostState> {
+        let state = HostState {
+            spin: SpinCtx {
+                table: ResourceTable::new(),
+                kv: self.kv.clone(),
+                labels: vec![KV_STORE.to_string()],
+                variables: self.variables.clone(),
+            },
+            wasi: WasiCtx::builder().inherit_stderr().build(),
+            http: WasiHttpCtx::new(),
+            hooks: NoOutbound,
+        };
+        Store::new(&self.engine, state)
+    }
+
+    /// Sends one request through a fresh instance and collects the whole response.
+    pub async fn handle(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> wasmtime::Result<http::Response<Bytes>> {
+        let mut store = self.store();
+        let service = self.pre.instantiate_async(&mut store).await?;
+        let request = request.map(|body| Full::new(body).map_err(HttpError::from));
+        let (request, _io) = Request::from_http(&mut NoOutbound, request);
+        store
+            .run_concurrent(async move |accessor| {
+                let response = service.handle(accessor, request).await?.map_err(|code| {
+                    wasmtime::format_err!("the app failed the request: {code:?}")
+                })?;
+                let response =
+                    accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
+                let (parts, body) = response.into_parts();
+                let body = body
+                    .collect()
+                    .await
+                    .map_err(|e| wasmtime::format_err!("{e:?}"))?;
+                Ok(http::Response::from_parts(parts, body.to_bytes()))
+            })
+            .await?
+    }
+}
