@@ -199,7 +199,22 @@ impl FromRequestParts<AppState> for Principal {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        state.limiter.check(&principal.key_id)?;
+        let outcome = state.limiter.check(&principal.key_id);
+        if let Some(slot) = parts.extensions.get::<RateSlot>() {
+            let info = match &outcome {
+                Ok(info) => *info,
+                Err(_) => RateInfo {
+                    limit: state.limiter.limit,
+                    remaining: 0,
+                    reset_secs: state.limiter.reset_secs(&principal.key_id),
+                },
+            };
+            *slot
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(info);
+        }
+        outcome?;
         Ok(principal)
     }
 }
@@ -250,10 +265,48 @@ async fn load_principal(state: &AppState, key_id: &str) -> Result<Principal, Api
     })
 }
 
+/// The rate-limit state of one request, for the `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateInfo {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_secs: u64,
+}
+
+/// Where the [`Principal`] extractor leaves the request's [`RateInfo`] for the
+/// middleware that writes the headers (an extractor cannot touch the response).
+#[derive(Debug, Clone, Default)]
+pub struct RateSlot(pub std::sync::Arc<Mutex<Option<RateInfo>>>);
+
+/// Middleware: gives every authenticated response its `X-RateLimit-*` headers.
+pub async fn rate_headers(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let slot = RateSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let mut response = next.run(request).await;
+    let info = *slot
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(info) = info {
+        let headers = response.headers_mut();
+        for (name, value) in [
+            ("x-ratelimit-limit", u64::from(info.limit)),
+            ("x-ratelimit-remaining", u64::from(info.remaining)),
+            ("x-ratelimit-reset", info.reset_secs),
+        ] {
+            headers.insert(name, axum::http::HeaderValue::from(value));
+        }
+    }
+    response
+}
+
 /// A fixed-window limiter: `limit` requests per key per minute.
 #[derive(Debug)]
 pub struct RateLimiter {
-    limit: u32,
+    pub limit: u32,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
@@ -265,22 +318,37 @@ impl RateLimiter {
         }
     }
 
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+    pub fn check(&self, key: &str) -> Result<RateInfo, ApiError> {
         let now = Instant::now();
         let mut windows = self
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let entry = windows.entry(key.to_string()).or_insert((now, 0));
-        let elapsed = now.duration_since(entry.0).as_secs();
-        if elapsed >= 60 {
+        if now.duration_since(entry.0).as_secs() >= 60 {
             *entry = (now, 0);
         }
+        let reset_secs = 60 - now.duration_since(entry.0).as_secs().min(59);
         if entry.1 >= self.limit {
-            return Err(ApiError::RateLimited(60 - elapsed.min(59)));
+            return Err(ApiError::RateLimited(reset_secs));
         }
         entry.1 += 1;
-        Ok(())
+        Ok(RateInfo {
+            limit: self.limit,
+            remaining: self.limit - entry.1,
+            reset_secs,
+        })
+    }
+
+    /// Seconds until `key`'s window resets.
+    pub fn reset_secs(&self, key: &str) -> u64 {
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        windows
+            .get(key)
+            .map_or(60, |(start, _)| 60 - start.elapsed().as_secs().min(59))
     }
 }
 
@@ -300,8 +368,8 @@ mod tests {
     #[test]
     fn limiter_refuses_over_the_limit() {
         let limiter = RateLimiter::new(2);
-        assert!(limiter.check("k").is_ok());
-        assert!(limiter.check("k").is_ok());
+        assert_eq!(limiter.check("k").unwrap().remaining, 1);
+        assert_eq!(limiter.check("k").unwrap().remaining, 0);
         assert!(matches!(limiter.check("k"), Err(ApiError::RateLimited(_))));
         assert!(limiter.check("other").is_ok());
     }

@@ -415,6 +415,19 @@ async fn rate_limit_answers_429_with_retry_after() {
     let last = last.unwrap();
     assert_eq!(last.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(last.headers().contains_key("retry-after"));
+    assert_eq!(last.headers()["x-ratelimit-limit"], "3");
+    assert_eq!(last.headers()["x-ratelimit-remaining"], "0");
+    let other = edgeflag_admin::routes::orgs::create_org(&t.state.pool, "other", "Other")
+        .await
+        .unwrap()
+        .1;
+    let request = Request::get("/v1/projects")
+        .header("authorization", format!("Bearer {other}"))
+        .body(Body::empty())
+        .unwrap();
+    let fresh = router.oneshot(request).await.unwrap();
+    assert_eq!(fresh.status(), StatusCode::OK, "limits are per key");
+    assert_eq!(fresh.headers()["x-ratelimit-remaining"], "2");
 }
 
 #[tokio::test]

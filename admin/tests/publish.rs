@@ -265,6 +265,12 @@ async fn edge_put(
     )
 }
 
+/// The keys the fake edge trusts, as the edge serves them.
+async fn edge_jwks(State(edge): State<Arc<FakeEdge>>) -> Json<Value> {
+    let trusted = edge.trusted.lock().unwrap().clone().unwrap_or_default();
+    Json(serde_json::to_value(trusted.to_jwks()).unwrap())
+}
+
 async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -278,6 +284,7 @@ async fn delivers_to_the_edge_with_retries_and_jumps_past_a_newer_edge() {
     let addr = serve(
         Router::new()
             .route("/publish/v1/environments/{env}", put(edge_put))
+            .route("/.well-known/jwks.json", axum::routing::get(edge_jwks))
             .with_state(edge.clone()),
     )
     .await;
