@@ -48,10 +48,42 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// SDK keys of an environment, through the API with EDGEFLAG_API_KEY.
+    SdkKeys {
+        #[command(subcommand)]
+        command: SdkKeysCommand,
+    },
     /// Flags of a project, through the API with EDGEFLAG_API_KEY.
     Flags {
         #[command(subcommand)]
         command: FlagsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SdkKeysCommand {
+    List {
+        project: String,
+        env: String,
+    },
+    /// Create a key of kind `server` or `client`; the secret is printed once.
+    Create {
+        project: String,
+        env: String,
+        kind: String,
+    },
+    /// Issue a replacement; the old key keeps working for the grace period.
+    Rotate {
+        project: String,
+        env: String,
+        id: String,
+        #[arg(long)]
+        grace_seconds: Option<i64>,
+    },
+    Revoke {
+        project: String,
+        env: String,
+        id: String,
     },
 }
 
@@ -139,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::AuditTail { limit, follow } => audit_tail(&state, limit, follow).await,
         Command::Flags { command } => flags(&state, command).await,
+        Command::SdkKeys { command } => sdk_keys(&state, command).await,
     }
 }
 
@@ -351,6 +384,48 @@ async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+async fn sdk_keys(state: &AppState, command: SdkKeysCommand) -> anyhow::Result<()> {
+    let api = seed::Local::new(state, &api_key()?);
+    let base = |p: &str, e: &str| format!("/v1/projects/{p}/environments/{e}/sdk-keys");
+    let result = match command {
+        SdkKeysCommand::List { project, env } => {
+            api.ok(Method::GET, &base(&project, &env), None).await?
+        }
+        SdkKeysCommand::Create { project, env, kind } => {
+            api.ok(
+                Method::POST,
+                &base(&project, &env),
+                Some(json!({"kind": kind})),
+            )
+            .await?
+        }
+        SdkKeysCommand::Rotate {
+            project,
+            env,
+            id,
+            grace_seconds,
+        } => {
+            let path = format!("{}/{id}/rotate", base(&project, &env));
+            api.ok(
+                Method::POST,
+                &path,
+                Some(json!({"graceSeconds": grace_seconds})),
+            )
+            .await?
+        }
+        SdkKeysCommand::Revoke { project, env, id } => {
+            api.ok(
+                Method::POST,
+                &format!("{}/{id}/revoke", base(&project, &env)),
+                None,
+            )
+            .await?
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(())
 }
 
