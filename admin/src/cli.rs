@@ -44,6 +44,11 @@ pub enum FlagsCommand {
     List {
         project: String,
     },
+    /// Create one flag from a JSON file (the body of `POST /v1/projects/{p}/flags`).
+    Create {
+        project: String,
+        file: PathBuf,
+    },
     /// Serve the first variation to PERCENT % of contexts by default (the rest get the off variation).
     Rollout {
         project: String,
@@ -181,6 +186,21 @@ pub async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()
                 "{flag} in {env}: {} (version {})",
                 if off { "off" } else { "on" },
                 result["version"]
+            );
+        }
+        FlagsCommand::Create { project, file } => {
+            let body: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file)?)?;
+            let created = api
+                .ok(
+                    Method::POST,
+                    &format!("/v1/projects/{project}/flags"),
+                    Some(body),
+                )
+                .await?;
+            println!(
+                "created {} (version {})",
+                created["key"].as_str().unwrap_or(""),
+                created["version"]
             );
         }
         FlagsCommand::Rollout {

@@ -495,3 +495,25 @@ async fn flag_json_shape_is_stable() {
         })
     );
 }
+
+#[tokio::test]
+async fn readyz_reports_an_unreachable_database() {
+    let t = app().await;
+    let router = edgeflag_admin::router(t.state.clone());
+    t.state.pool.close().await;
+    let response = router
+        .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let again = edgeflag_admin::router(t.state.clone());
+    let alive = again
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        alive.status(),
+        StatusCode::OK,
+        "liveness does not depend on the database"
+    );
+}
