@@ -18,8 +18,8 @@ mod bindings {
 }
 
 pub use bindings::exports::edgeflag::engine::types::{
-    Attribute, Context, ErrorCode, Evaluation, EvaluationError, LoadError, Reason, SnapshotInfo,
-    Value, ValueType, Warning,
+    Attribute, Context, ErrorCode, Evaluation, EvaluationError, ItemKind, LoadError, LoadErrorKind,
+    Reason, SnapshotInfo, Value, ValueType, Warning,
 };
 
 /// The compiled engine component. Compile once, instantiate per use.

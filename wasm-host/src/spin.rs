@@ -116,6 +116,17 @@ impl SpinApp {
         })
     }
 
+    /// The same compiled app with an empty key-value store and other variables:
+    /// compiling is the expensive part, so tests compile once and isolate stores.
+    pub fn with_fresh_store(&self, variables: BTreeMap<String, String>) -> Self {
+        Self {
+            engine: self.engine.clone(),
+            pre: self.pre.clone(),
+            kv: SharedMap::default(),
+            variables: Arc::new(variables),
+        }
+    }
+
     /// Every key in the key-value store, sorted: for tests.
     pub fn kv_keys(&self) -> Vec<String> {
         self.kv

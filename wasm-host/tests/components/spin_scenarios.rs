@@ -1,0 +1,309 @@
+//! The Spin app in wasmtime, over HTTP with a fresh instance per request: the
+//! scenarios of the Worker suite (`edge-worker/test/edge.test.mjs`) — publishing,
+//! key isolation, the signed client snapshot, OFREP with ETag/304, bad input.
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use edgeflag_edge::keys::hash_key;
+use edgeflag_wasm_host::spin::SpinApp;
+use serde_json::{Value, json};
+
+use crate::support::{
+    Answer, demo, ofrep, publish, publish_body, send, signer, spin_app, variables,
+};
+
+const SERVER: &str = "srv_prod_test";
+const CLIENT: &str = "cli_prod_test";
+
+/// An app trusting `publisher-1`, with the demo flags published as version 1.
+async fn published() -> SpinApp {
+    let trusted = signer("publisher-1", 1);
+    let app = spin_app(variables(&[&trusted], &[]));
+    let res = publish(
+        &app,
+        "production",
+        publish_body(&demo("production", 1), SERVER, CLIENT, &trusted),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{:?}", res.json());
+    app
+}
+
+#[tokio::test]
+async fn publish_refuses_bad_signatures_unknown_keys_older_versions_and_garbage() {
+    let app = published().await;
+    let doc = demo("production", 2);
+    let stranger = signer("publisher-1", 2); // same kid, another key
+    let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+        (
+            publish_body(&doc, SERVER, CLIENT, &stranger),
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            publish_body(&doc, SERVER, CLIENT, &signer("nobody", 3)),
+            401,
+            "UNAUTHORIZED",
+        ),
+        (
+            publish_body(
+                &demo("production", 1),
+                SERVER,
+                CLIENT,
+                &signer("publisher-1", 1),
+            ),
+            409,
+            "STALE_VERSION",
+        ),
+        (br#"{"server": 1}"#.to_vec(), 400, "PARSE_ERROR"),
+        (b"garbage".to_vec(), 400, "PARSE_ERROR"),
+    ];
+    for (body, status, code) in cases {
+        let res = publish(&app, "production", body).await;
+        let json = res.json();
+        assert_eq!(res.status, status, "{json}");
+        assert_eq!(json["error"]["code"], code);
+    }
+}
+
+#[tokio::test]
+async fn a_newer_publish_is_served_at_once() {
+    let app = published().await;
+    let mut doc = demo("production", 3);
+    doc["flags"][0]["enabled"] = json!(false); // new-checkout off
+    let res = publish(
+        &app,
+        "production",
+        publish_body(&doc, SERVER, CLIENT, &signer("publisher-1", 1)),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["version"], 3);
+    let flag = ofrep(
+        &app,
+        SERVER,
+        Some("new-checkout"),
+        &json!({"targetingKey": "qa-1"}),
+        &[],
+    )
+    .await
+    .json();
+    assert_eq!(
+        (&flag["value"], &flag["reason"]),
+        (&json!(false), &json!("DISABLED"))
+    );
+    let health = send(&app, "GET", "/healthz", &[], "").await.json();
+    assert_eq!(health["status"], "ok");
+}
+
+#[tokio::test]
+async fn keys_isolate_environments_and_client_keys_stay_off_server_routes() {
+    let app = published().await;
+    let mut staging = demo("staging", 1);
+    staging["flags"] = json!([{
+        "key": "staging-only", "type": "boolean", "enabled": true, "offVariation": "off",
+        "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+        "defaultRule": {"variation": "on"},
+    }]);
+    let res = publish(
+        &app,
+        "staging",
+        publish_body(
+            &staging,
+            "srv_staging",
+            "cli_staging",
+            &signer("publisher-1", 1),
+        ),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    let user = json!({"targetingKey": "u"});
+    assert_eq!(
+        ofrep(&app, "srv_staging", Some("staging-only"), &user, &[])
+            .await
+            .status,
+        200
+    );
+    let crossed = ofrep(&app, SERVER, Some("staging-only"), &user, &[]).await;
+    assert_eq!(crossed.status, 404);
+    assert_eq!(crossed.json()["errorCode"], "FLAG_NOT_FOUND");
+    assert_eq!(
+        ofrep(&app, CLIENT, Some("new-checkout"), &json!({}), &[])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        ofrep(&app, "wrong", Some("new-checkout"), &json!({}), &[])
+            .await
+            .status,
+        401
+    );
+    let anonymous = send(
+        &app,
+        "POST",
+        "/ofrep/v1/evaluate/flags/new-checkout",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test]
+async fn the_signed_client_snapshot_holds_client_visible_flags_with_an_etag() {
+    let app = published().await;
+    let res = send(
+        &app,
+        "GET",
+        &format!("/.well-known/flags/{CLIENT}"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-type"), Some("application/jose"));
+    let jws = String::from_utf8(res.body.to_vec()).unwrap();
+    let part = |i: usize| -> Value {
+        let text = jws.split('.').nth(i).unwrap();
+        serde_json::from_slice(&Base64UrlUnpadded::decode_vec(text).unwrap()).unwrap()
+    };
+    assert_eq!(part(0)["aud"], "client");
+    let payload = part(1);
+    let keys: Vec<&str> = payload["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["new-checkout", "checkout-banner"]);
+    let etag = res.header("etag").unwrap().to_string();
+    let again = send(
+        &app,
+        "GET",
+        &format!("/.well-known/flags/{CLIENT}"),
+        &[("if-none-match", &etag)],
+        "",
+    )
+    .await;
+    assert_eq!(again.status, 304);
+    let server_key = send(
+        &app,
+        "GET",
+        &format!("/.well-known/flags/{SERVER}"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(server_key.status, 403);
+    let jwks = send(&app, "GET", "/.well-known/jwks.json", &[], "")
+        .await
+        .json();
+    assert_eq!(jwks["keys"][0]["kid"], "publisher-1");
+}
+
+#[tokio::test]
+async fn the_store_holds_only_hashes_of_keys() {
+    let app = published().await;
+    let names = app.kv_keys();
+    assert!(
+        names.contains(&format!("sdk-key/{}", hash_key(SERVER))),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.contains(SERVER)), "{names:?}");
+}
+
+#[tokio::test]
+async fn ofrep_bulk_answers_with_an_etag_and_304() {
+    let app = published().await;
+    let user = json!({"targetingKey": "user-1"});
+    let res = ofrep(&app, SERVER, None, &user, &[]).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["flags"].as_array().map(Vec::len), Some(4));
+    let etag = res.header("etag").expect("an etag").to_string();
+    let again = ofrep(&app, SERVER, None, &user, &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status, 304);
+}
+
+#[tokio::test]
+async fn native_evaluation_gives_full_detail() {
+    let app = published().await;
+    let auth = format!("Bearer {SERVER}");
+    let res = send(
+        &app,
+        "GET",
+        "/v1/evaluate?flag=new-checkout&targetingKey=user-2&email=ada%40example.com",
+        &[("authorization", &auth)],
+        "",
+    )
+    .await;
+    let body = res.json();
+    assert_eq!(res.status, 200, "{body}");
+    let flag = &body["flags"]["new-checkout"];
+    assert_eq!(flag["value"], true, "{body}");
+    assert_eq!(flag["reason"], "TARGETING_MATCH");
+    assert_eq!(flag["ruleId"], "staff");
+    let listed = send(&app, "GET", "/v1/flags", &[("x-api-key", SERVER)], "").await;
+    assert_eq!(listed.status, 200);
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_errors_in_ofrep_shape() {
+    let app = published().await;
+    let auth = format!("Bearer {SERVER}");
+    let post = |body: Vec<u8>, content_type: &'static str| {
+        let app = &app;
+        let auth = auth.clone();
+        async move {
+            let headers = [
+                ("authorization", auth.as_str()),
+                ("content-type", content_type),
+            ];
+            send(
+                app,
+                "POST",
+                "/ofrep/v1/evaluate/flags/new-checkout",
+                &headers,
+                body,
+            )
+            .await
+        }
+    };
+    let big = serde_json::to_vec(&json!({"context": {"pad": "x".repeat(70_000)}})).unwrap();
+    let cases: Vec<(Answer, u16, &str)> = vec![
+        (
+            post(b"{oops".to_vec(), "application/json").await,
+            400,
+            "PARSE_ERROR",
+        ),
+        (
+            post(br#"{"context": "me"}"#.to_vec(), "application/json").await,
+            400,
+            "INVALID_CONTEXT",
+        ),
+        (
+            post(br#"{"context": {}}"#.to_vec(), "text/plain").await,
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+        ),
+        (
+            post(big, "application/json").await,
+            413,
+            "PAYLOAD_TOO_LARGE",
+        ),
+    ];
+    for (res, status, code) in cases {
+        let body = res.json();
+        assert_eq!(res.status, status, "{body}");
+        assert_eq!(body["errorCode"], code);
+        assert!(body["errorDetails"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+}
+
+#[tokio::test]
+async fn a_missing_store_or_bad_configuration_is_a_500_with_a_sentence() {
+    let app = spin_app(variables(&[], &[("edgeflag_refresh_interval_ms", "soon")]));
+    let res = send(&app, "GET", "/healthz", &[], "").await;
+    assert_eq!(res.status, 500);
+    let text = String::from_utf8_lossy(&res.body);
+    assert!(text.contains("EDGEFLAG_REFRESH_INTERVAL_MS"), "{text}");
+}
