@@ -815,12 +815,7 @@ fn an_endorsement_that_is_malformed_or_empty_is_refused_and_changes_nothing() {
         br#"{"jwks": "x", "more": 1}"#,
     ] {
         let res = put(bad);
-        assert_eq!(
-            res.status,
-            400,
-            "{}",
-            String::from_utf8_lossy(&bad.to_vec())
-        );
+        assert_eq!(res.status, 400, "{}", String::from_utf8_lossy(bad));
         assert_eq!(json_of(&res)["error"]["code"], "PARSE_ERROR");
     }
     assert_eq!(endorse(&edge, &kv, &signer(), 1, &[]).status, 400);
