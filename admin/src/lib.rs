@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod endorse;
 pub mod error;
 pub mod extract;
 pub mod flagstore;

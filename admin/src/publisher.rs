@@ -75,7 +75,10 @@ impl Publisher {
                 .await?;
         for row in rows {
             let env_id: String = row.try_get("environment_id")?;
-            self.build(&env_id).await?;
+            // One environment failing to build must not hold back the others.
+            if let Err(e) = self.build(&env_id).await {
+                tracing::warn!(environment = %env_id, error = %e, "snapshot build failed; will retry");
+            }
         }
         self.deliver_all().await
     }
@@ -143,7 +146,9 @@ impl Publisher {
             let env_id: String = env.try_get("id")?;
             let latest: i64 = env.try_get("snapshot_version")?;
             for target in &self.config.publish.targets {
-                self.deliver_one(&env_id, latest, target).await?;
+                if let Err(e) = self.deliver_one(&env_id, latest, target).await {
+                    tracing::warn!(environment = %env_id, target = target.name(), error = %e, "delivery round failed");
+                }
             }
         }
         Ok(())
@@ -183,7 +188,18 @@ impl Publisher {
             keys: &keys,
             previous: previous.as_ref(),
         };
-        let outcome = targets::deliver(&self.client, target, &delivery).await;
+        let outcome = match target {
+            TargetConfig::Edge { url, .. } => {
+                match crate::endorse::ensure(&self.client, &self.pool, url).await {
+                    Ok(()) => targets::deliver(&self.client, target, &delivery).await,
+                    Err(message) => Err(targets::DeliveryError {
+                        message,
+                        stale_at: None,
+                    }),
+                }
+            }
+            _ => targets::deliver(&self.client, target, &delivery).await,
+        };
         self.record(env_id, name, latest, attempts, outcome).await
     }
 

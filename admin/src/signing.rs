@@ -96,6 +96,12 @@ pub async fn rotate(pool: &AnyPool) -> Result<String, sqlx::Error> {
 /// The public keys an edge must trust: the active key, plus every retired key that
 /// signed a snapshot some target still holds (or that has not been replaced yet).
 pub async fn jwks(pool: &AnyPool) -> Result<Jwks, sqlx::Error> {
+    let keys = trusted_signing_keys(pool).await?;
+    Ok(KeySet::new(keys.iter().map(SigningKey::verifying_key).collect()).to_jwks())
+}
+
+/// The keys behind [`jwks`], oldest first, with their secrets (for endorsements).
+pub async fn trusted_signing_keys(pool: &AnyPool) -> Result<Vec<SigningKey>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT kid, seed FROM signing_keys k WHERE purpose = 'snapshot' AND (retired_at IS NULL OR EXISTS ( \
            SELECT 1 FROM publish_status p JOIN env_snapshots s \
@@ -107,15 +113,15 @@ pub async fn jwks(pool: &AnyPool) -> Result<Jwks, sqlx::Error> {
     )
     .fetch_all(pool)
     .await?;
-    let mut keys = KeySet::default();
+    let mut keys = Vec::new();
     for row in rows {
         let kid: String = row.try_get("kid")?;
         let seed: String = row.try_get("seed")?;
         if let Some(key) = crate::auth::seed_key(&seed) {
-            keys.push(SigningKey::from_seed(&kid, key.to_bytes()).verifying_key());
+            keys.push(SigningKey::from_seed(&kid, key.to_bytes()));
         }
     }
-    Ok(keys.to_jwks())
+    Ok(keys)
 }
 
 /// Every snapshot key with its state, for the signing-keys listing.
