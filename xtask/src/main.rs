@@ -13,8 +13,10 @@
 mod adminpg;
 mod conformance;
 mod demo;
+mod e2e;
 mod install;
 mod jssdk;
+mod node;
 mod suites;
 mod worker;
 

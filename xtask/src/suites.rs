@@ -103,6 +103,11 @@ const SUITES: &[Suite] = &[
         what: "the JS SDK: wasm-bindgen + tsc build; vectors, client and OpenFeature suites in node and Chromium; npm pack",
         steps: &[Step::Fn(crate::jssdk::build), Step::Fn(crate::jssdk::test)],
     },
+    Suite {
+        name: "e2e",
+        what: "end to end across processes: admin (SQLite) publishes to the Worker on local workerd; edits, key rotations",
+        steps: &[Step::Fn(crate::e2e::test)],
+    },
 ];
 
 pub fn run(selected: &[String]) -> Result<(), String> {

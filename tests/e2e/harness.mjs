@@ -1,0 +1,152 @@
+// Processes for the end-to-end suite: the admin binary on a throwaway SQLite file and
+// the built Worker on local workerd (Miniflare), wired together as `cargo xtask up` wires
+// them. Every process started here is stopped by `stop()`.
+import { execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+export const adminBin = process.env.EDGEFLAG_ADMIN_BIN ?? join(targetDir, 'debug', 'edgeflag');
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value or `ms` pass; returns the value. */
+export async function until(what, check, ms = 15000, every = 10) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(every);
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+}
+
+export async function startWorker(trustedJwks) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(root, 'edge-worker', 'build', 'worker', 'shim.mjs'),
+    modulesRoot: join(root, 'edge-worker', 'build'),
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
+    compatibilityDate: '2026-07-30',
+    kvNamespaces: ['FLAGS'],
+    bindings: { EDGEFLAG_TRUSTED_KEYS: trustedJwks, EDGEFLAG_REFRESH_INTERVAL_MS: '1000' },
+    cf: false,
+    host: '127.0.0.1',
+    port: 0,
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  return { mf, url };
+}
+
+/** The admin: `init` on a fresh SQLite file, then `serve` publishing to `edgeUrl`. */
+export class Admin {
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'edgeflag-e2e-'));
+    this.env = {
+      ...process.env,
+      EDGEFLAG_DATABASE_URL: `sqlite://${join(this.dir, 'admin.db')}?mode=rwc`,
+      EDGEFLAG_LOG: 'warn',
+      RUST_LOG: 'warn',
+    };
+  }
+
+  cli(...args) {
+    return execFileSync(adminBin, args, { env: this.env, encoding: 'utf8' });
+  }
+
+  async init() {
+    const out = this.cli('init');
+    this.ownerKey = out.trim().split('\n').pop().trim();
+    return this.ownerKey;
+  }
+
+  async serve(edgeUrl, extraEnv = {}) {
+    const port = await freePort();
+    this.url = `http://127.0.0.1:${port}`;
+    const log = createWriteStream(join(this.dir, 'admin.log'));
+    this.process = spawn(adminBin, ['serve'], {
+      env: {
+        ...this.env,
+        EDGEFLAG_LISTEN: `127.0.0.1:${port}`,
+        EDGEFLAG_PUBLISH_EDGE_URL: edgeUrl,
+        EDGEFLAG_PUBLISH_COALESCE_MS: '20',
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.process.stdout.pipe(log);
+    this.process.stderr.pipe(log);
+    this.exited = new Promise((resolve) => this.process.once('exit', resolve));
+    await until('the admin to be ready', async () => (await fetch(`${this.url}/readyz`)).ok);
+    const token = await this.call('POST', '/v1/auth/token', { apiKey: this.ownerKey }, false);
+    this.token = token.accessToken;
+  }
+
+  async request(method, path, body, auth = true) {
+    const headers = { 'content-type': 'application/json' };
+    if (auth) headers.authorization = `Bearer ${this.token}`;
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  }
+
+  async call(method, path, body, auth = true) {
+    const res = await this.request(method, path, body, auth);
+    if (res.status >= 300) {
+      throw new Error(`${method} ${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    }
+    return res.body;
+  }
+
+  /** SIGKILL: no shutdown hook runs, as in a crash. */
+  async kill() {
+    this.process.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async stop() {
+    if (this.process && this.process.exitCode === null) {
+      this.process.kill('SIGTERM');
+      await Promise.race([this.exited, sleep(5000)]);
+      if (this.process.exitCode === null) this.process.kill('SIGKILL');
+    }
+  }
+}
+
+/** One OFREP evaluation at the edge: `{status, body}`. */
+export async function ofrep(edgeUrl, key, flag, context) {
+  const res = await fetch(`${edgeUrl}/ofrep/v1/evaluate/flags/${flag}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ context }),
+  });
+  return { status: res.status, body: await res.json() };
+}
