@@ -1,10 +1,12 @@
-//! `cargo xtask up`: the edge on this machine, with demo flags published.
+//! `cargo xtask up`: the whole system on this machine, wired together.
 //!
-//! Builds the Worker, starts `wrangler dev` on local workerd with a local KV, signs the
-//! demo snapshot (`examples/demo-snapshot.json`) with a development publisher key and
-//! publishes it through the edge's own publish endpoint, then prints the URLs, the SDK
-//! keys and curl lines, and serves until interrupted. The development keys live in
-//! `.edgeflag/dev/` (git-ignored) and are reused by later runs.
+//! Builds the Worker and the admin, seeds the admin's SQLite file with the demo flags
+//! on first run (`edgeflag seed-demo`; the keys it prints are kept in
+//! `.edgeflag/dev/keys.json`), starts `wrangler dev` on local workerd trusting the
+//! admin's signing keys (`edgeflag jwks` into `.dev.vars`), starts `edgeflag serve`
+//! publishing to it, waits until the edge serves the demo flags, prints the URLs, the
+//! keys and curl lines that work as printed, and serves until interrupted. Later runs
+//! reuse the database and the keys. Both processes are stopped on the way out.
 
 use std::{
     fs,
@@ -13,133 +15,174 @@ use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread,
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant},
 };
 
-use edgeflag_edge::{
-    keys::{KeyEntry, KeyIndex, KeyKind, hash_key},
-    publish::PublishRequest,
-};
-use edgeflag_engine::envelope::{KeySet, SigningKey};
 use serde_json::{Value, json};
 
-use crate::root;
+use crate::{root, target_dir};
 
 const PORT: u16 = 8787;
 const INSPECTOR_PORT: u16 = 9230;
+const ADMIN_PORT: u16 = 8080;
 const ENV: &str = "production";
 
 pub fn up() -> Result<(), String> {
     crate::install::run_all()?;
     crate::worker::build()?;
-    let dev = DevKeys::load_or_create(&root().join(".edgeflag").join("dev"))?;
-    let jwks = serde_json::to_string(&KeySet::new(vec![dev.signer.verifying_key()]).to_jwks())
-        .map_err(|e| e.to_string())?;
+    crate::run(
+        "cargo",
+        &["build", "-p", "edgeflag-admin", "--bin", "edgeflag"],
+    )?;
+    let dir = root().join(".edgeflag").join("dev");
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let admin = Admin::new(&dir);
+    let keys = admin.demo_keys(&dir.join("keys.json"))?;
+    let jwks = admin.output(&["jwks"])?;
     fs::write(
         root().join(".dev.vars"),
-        format!("EDGEFLAG_TRUSTED_KEYS='{jwks}'\n"),
+        format!("EDGEFLAG_TRUSTED_KEYS='{}'\n", jwks.trim()),
     )
     .map_err(|e| format!(".dev.vars: {e}"))?;
     let mut wrangler = start_wrangler()?;
-    let outcome = wait_and_publish(&dev);
-    match outcome {
+    let mut server =
+        match wait_until_serving(PORT, Duration::from_secs(120)).and_then(|()| admin.serve()) {
+            Ok(child) => child,
+            Err(e) => {
+                stop(&mut wrangler);
+                return Err(e);
+            }
+        };
+    match wait_until_published(&keys, Duration::from_secs(60)) {
         Ok(version) => {
-            print_welcome(&dev, version);
+            print_welcome(&keys, version);
             let _ = wrangler.wait();
+            stop(&mut server);
             Ok(())
         }
         Err(e) => {
+            stop(&mut server);
             stop(&mut wrangler);
             Err(e)
         }
     }
 }
 
-fn wait_and_publish(dev: &DevKeys) -> Result<u64, String> {
-    wait_until_serving(Duration::from_secs(120))?;
-    let version = now_ms() as u64;
-    let body = publish_body(dev, version)?;
-    let (status, reply) = http("PUT", &format!("/publish/v1/environments/{ENV}"), &body)?;
-    if status != 200 {
-        return Err(format!("publish refused ({status}): {reply}"));
-    }
-    Ok(version)
-}
-
-/// The development publisher key and SDK keys, created once.
-struct DevKeys {
-    signer: SigningKey,
+/// The keys `edgeflag seed-demo` printed.
+struct DemoKeys {
+    owner: String,
     server: String,
     client: String,
 }
 
-impl DevKeys {
-    fn load_or_create(dir: &Path) -> Result<Self, String> {
-        let path = dir.join("keys.json");
-        if let Ok(text) = fs::read_to_string(&path) {
+/// The admin binary on the development database.
+struct Admin {
+    bin: PathBuf,
+    database_url: String,
+}
+
+impl Admin {
+    fn new(dir: &Path) -> Self {
+        Self {
+            bin: target_dir().join("debug").join("edgeflag"),
+            database_url: format!("sqlite://{}?mode=rwc", dir.join("admin.db").display()),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.env("EDGEFLAG_DATABASE_URL", &self.database_url)
+            .env(
+                "EDGEFLAG_PUBLISH_EDGE_URL",
+                format!("http://127.0.0.1:{PORT}"),
+            )
+            .env("EDGEFLAG_LISTEN", format!("127.0.0.1:{ADMIN_PORT}"))
+            .current_dir(root());
+        cmd
+    }
+
+    fn output(&self, args: &[&str]) -> Result<String, String> {
+        let out = self
+            .command()
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", self.bin.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`edgeflag {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Seeds the demo on first run and keeps the keys it printed; later runs read them.
+    fn demo_keys(&self, path: &Path) -> Result<DemoKeys, String> {
+        if let Ok(text) = fs::read_to_string(path) {
             let v: Value =
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let seed = hex_decode(v["seed"].as_str().unwrap_or_default())
-                .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| format!("{}: bad seed", path.display()))?;
-            return Ok(Self {
-                signer: SigningKey::from_seed("dev-publisher", seed),
-                server: v["server"].as_str().unwrap_or_default().to_string(),
-                client: v["client"].as_str().unwrap_or_default().to_string(),
+            let get = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+            return Ok(DemoKeys {
+                owner: get("owner"),
+                server: get("server"),
+                client: get("client"),
             });
         }
-        let random = random_bytes(48)?;
-        let (seed, rest) = random.split_at(32);
-        let seed = <[u8; 32]>::try_from(seed).map_err(|_| "seed".to_string())?;
-        let keys = Self {
-            signer: SigningKey::from_seed("dev-publisher", seed),
-            server: format!("srv_dev_{}", hex(rest.get(..8).unwrap_or_default())),
-            client: format!("cli_dev_{}", hex(rest.get(8..).unwrap_or_default())),
+        let printed = self.output(&["seed-demo"])?;
+        let after = |label: &str| {
+            printed
+                .lines()
+                .find_map(|l| l.strip_prefix(label))
+                .map(|v| v.trim().to_string())
+                .ok_or_else(|| format!("`edgeflag seed-demo` printed no `{label}`: {printed}"))
         };
-        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        let stored = json!({"seed": hex(&seed), "server": keys.server, "client": keys.client});
-        fs::write(&path, stored.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+        let keys = DemoKeys {
+            owner: after("owner API key:")?,
+            server: after("server SDK key:")?,
+            client: after("client SDK key:")?,
+        };
+        let stored = json!({"owner": keys.owner, "server": keys.server, "client": keys.client});
+        fs::write(path, stored.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(keys)
+    }
+
+    fn serve(&self) -> Result<Child, String> {
+        // Same process group as `cargo xtask up`: Ctrl-C reaches every process.
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("serve")
+            .env("EDGEFLAG_DATABASE_URL", &self.database_url)
+            .env(
+                "EDGEFLAG_PUBLISH_EDGE_URL",
+                format!("http://127.0.0.1:{PORT}"),
+            )
+            .env("EDGEFLAG_LISTEN", format!("127.0.0.1:{ADMIN_PORT}"))
+            .current_dir(root())
+            .stdin(Stdio::null());
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start edgeflag serve: {e}"))?;
+        wait_until_serving(ADMIN_PORT, Duration::from_secs(60)).map(|()| child)
     }
 }
 
-fn publish_body(dev: &DevKeys, version: u64) -> Result<String, String> {
-    let text = fs::read_to_string(root().join("examples").join("demo-snapshot.json"))
-        .map_err(|e| format!("demo snapshot: {e}"))?;
-    let mut server: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    server["environment"] = json!(ENV);
-    server["version"] = json!(version);
-    let mut client = server.clone();
-    if let Some(flags) = client["flags"].as_array_mut() {
-        flags.retain(|f| f["clientVisible"] == json!(true));
+/// Waits until the edge answers the demo flags with the server key; returns the version.
+fn wait_until_published(keys: &DemoKeys, limit: Duration) -> Result<u64, String> {
+    let start = Instant::now();
+    let auth = format!("Bearer {}", keys.server);
+    while start.elapsed() < limit {
+        if let Ok((200, body)) = http(PORT, "GET", "/v1/flags", "", Some(&auth)) {
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            if let Some(version) = v["snapshotVersion"].as_u64() {
+                return Ok(version);
+            }
+        }
+        thread::sleep(Duration::from_millis(250));
     }
-    let keys = KeyIndex {
-        environment: ENV.into(),
-        version,
-        keys: vec![
-            KeyEntry {
-                hash: hash_key(&dev.server),
-                kind: KeyKind::Server,
-                expires_at_ms: None,
-            },
-            KeyEntry {
-                hash: hash_key(&dev.client),
-                kind: KeyKind::Client,
-                expires_at_ms: None,
-            },
-        ],
-    };
-    let sign = |payload: &Value, aud: &str| -> Result<String, String> {
-        let bytes = serde_json::to_vec(payload).map_err(|e| e.to_string())?;
-        Ok(dev.signer.sign(&bytes, Some(ENV), Some(version), Some(aud)))
-    };
-    let keys = serde_json::to_value(&keys).map_err(|e| e.to_string())?;
-    let request = PublishRequest {
-        server: sign(&server, "server")?,
-        client: sign(&client, "client")?,
-        keys: sign(&keys, "keys")?,
-    };
-    serde_json::to_string(&request).map_err(|e| e.to_string())
+    Err(format!(
+        "the admin did not publish the demo flags to the edge within {limit:?}; \
+         see GET http://127.0.0.1:{ADMIN_PORT}/v1/projects/demo/environments/{ENV}/publish-status"
+    ))
 }
 
 fn start_wrangler() -> Result<Child, String> {
@@ -149,9 +192,8 @@ fn start_wrangler() -> Result<Child, String> {
         .join(".bin")
         .join("wrangler");
     let state = root().join(".wrangler").join("state");
-    let mut cmd = Command::new("setsid");
-    cmd.arg(wrangler)
-        .args(["dev", "--local", "--ip", "127.0.0.1"])
+    let mut cmd = Command::new(wrangler);
+    cmd.args(["dev", "--local", "--ip", "127.0.0.1"])
         .args([
             "--port",
             &PORT.to_string(),
@@ -179,37 +221,39 @@ fn node_path() -> PathBuf {
     ))
 }
 
+/// SIGTERM, so wrangler stops its workerd and the admin shuts down cleanly.
 fn stop(child: &mut Child) {
-    // wrangler runs under setsid: its pid is its process group.
-    let _ = Command::new("kill")
-        .arg("--")
-        .arg(format!("-{}", child.id()))
-        .status();
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();
 }
 
-fn wait_until_serving(limit: Duration) -> Result<(), String> {
+fn wait_until_serving(port: u16, limit: Duration) -> Result<(), String> {
     let start = Instant::now();
     while start.elapsed() < limit {
-        if matches!(http("GET", "/healthz", ""), Ok((200, _))) {
+        if matches!(http(port, "GET", "/healthz", "", None), Ok((200, _))) {
             return Ok(());
         }
         thread::sleep(Duration::from_millis(250));
     }
-    Err(format!(
-        "wrangler dev did not answer on port {PORT} within {limit:?}"
-    ))
+    Err(format!("nothing answered on port {port} within {limit:?}"))
 }
 
-/// A minimal HTTP/1.1 request to the local Worker: enough for health checks and one
-/// publish, without an HTTP client dependency.
-fn http(method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", PORT)).map_err(|e| e.to_string())?;
+/// A minimal HTTP/1.1 request on 127.0.0.1: enough for health checks and one look at
+/// the edge, without an HTTP client dependency.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    auth: Option<&str>,
+) -> Result<(u16, String), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
+    let auth = auth.map_or_else(String::new, |a| format!("Authorization: {a}\r\n"));
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{PORT}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream
@@ -231,14 +275,17 @@ fn http(method: &str, path: &str, body: &str) -> Result<(u16, String), String> {
     Ok((status, body))
 }
 
-fn print_welcome(dev: &DevKeys, version: u64) {
+fn print_welcome(keys: &DemoKeys, version: u64) {
     let base = format!("http://127.0.0.1:{PORT}");
+    let admin = format!("http://127.0.0.1:{ADMIN_PORT}");
     println!(
         "
-Edgeflag is up (Worker on local workerd, environment `{ENV}`, snapshot version {version}).
+Edgeflag is up: the admin (SQLite, .edgeflag/dev/admin.db) publishes to the Worker on local workerd.
+Environment `{ENV}` of project `demo` is at snapshot version {version}.
 
+  admin       {admin}        (API docs: {admin}/v1/docs)
   edge        {base}
-  health      {base}/healthz
+  admin key   {owner}
   server key  {server}
   client key  {client}
 
@@ -246,37 +293,14 @@ Try:
   curl -s -X POST {base}/ofrep/v1/evaluate/flags/new-checkout -H 'Authorization: Bearer {server}' -H 'Content-Type: application/json' -d '{{\"context\":{{\"targetingKey\":\"user-2\",\"email\":\"ada@example.com\"}}}}'
   curl -s '{base}/v1/evaluate?targetingKey=user-1&plan=beta&appVersion=4.10.1' -H 'Authorization: Bearer {server}'
   curl -s {base}/.well-known/flags/{client}
+  curl -s {admin}/v1/projects/demo/flags -H 'Authorization: Bearer {owner}'
 
-Stop with Ctrl-C. The admin service is not part of this yet; flags come from examples/demo-snapshot.json.",
-        server = dev.server,
-        client = dev.client
+Change a flag and watch the edge follow:
+  curl -s -X POST {admin}/v1/projects/demo/flags/new-checkout/environments/{ENV}/toggle -H 'Authorization: Bearer {owner}' -H 'Content-Type: application/json' -d '{{\"enabled\":false}}'
+
+Stop with Ctrl-C.",
+        owner = keys.owner,
+        server = keys.server,
+        client = keys.client
     );
-}
-
-fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
-    let mut buf = vec![0; n];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .map_err(|e| format!("/dev/urandom: {e}"))?;
-    Ok(buf)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect()
-}
-
-fn now_ms() -> u128 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
 }
