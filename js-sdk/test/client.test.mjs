@@ -79,6 +79,24 @@ describe('fetching from the edge', () => {
     client.close();
   });
 
+  it('follows a signing-key rotation through the edge JWKS, but never widens pinned keys', async () => {
+    const jwks = { keys: [signer.jwk] };
+    const rotating = await startEdge({ clientKey: CLIENT_KEY, jwks });
+    rotating.serve(signer.sign(snapshot(40)));
+    const options = { url: rotating.url, clientKey: CLIENT_KEY, refreshIntervalMs: 0 };
+    const client = await createClient(options);
+    const pinned = await createClient({ ...options, publicKeys: [signer.jwk] });
+    const next = publisher('k3');
+    jwks.keys.push(next.jwk);
+    rotating.serve(next.sign(snapshot(41)));
+    assert.equal((await client.refresh()).version, 41);
+    await assert.rejects(pinned.refresh(), { code: 'UNKNOWN_KEY' });
+    assert.equal(pinned.version, 40);
+    client.close();
+    pinned.close();
+    await rotating.close();
+  });
+
   it('refuses tampered, wrong-key, unknown-key, unsigned, older and misdirected snapshots, keeping the last good one', async () => {
     edge.serve(signer.sign(snapshot(30)));
     const client = await fromEdge({ context: { targetingKey: 'u1' } });

@@ -109,7 +109,18 @@ export class EdgeflagClient {
     const res = await this.#get(`${trimSlash(url)}/.well-known/flags/${encodeURIComponent(clientKey)}`, headers);
     if (res.status === 304) return this.#unchanged();
     if (!res.ok) throw new EdgeflagError('FETCH_FAILED', `snapshot fetch answered ${res.status}`);
-    const status = this.update(await res.text());
+    const token = await res.text();
+    let status: SnapshotStatus;
+    try {
+      status = this.update(token);
+    } catch (e) {
+      // A key the client has not seen: the publisher rotated its signing key. When the
+      // client trusts the edge's JWKS (no pinned keys), that JWKS names the new key;
+      // fetch it once and try again. Pinned keys are never widened from the network.
+      if (!(e instanceof EdgeflagError && e.code === 'UNKNOWN_KEY' && this.#trustsEdgeJwks())) throw e;
+      await this.#trustEdgeJwks();
+      status = this.update(token);
+    }
     this.#etag = res.headers.get('etag') ?? undefined;
     return status;
   }
@@ -226,16 +237,27 @@ export class EdgeflagClient {
 
   async #trustKeys(): Promise<void> {
     const { jwks, publicKeys, url } = this.#options;
-    let documents: string[] = [];
+    const documents: string[] = [];
     if (jwks !== undefined) documents.push(typeof jwks === 'string' ? jwks : JSON.stringify(jwks));
     if (publicKeys !== undefined) documents.push(JSON.stringify({ keys: publicKeys }));
     if (documents.length === 0 && url !== undefined) {
-      const res = await this.#get(`${trimSlash(url)}/.well-known/jwks.json`, { accept: 'application/json' });
-      if (!res.ok) throw new EdgeflagError('FETCH_FAILED', `JWKS fetch answered ${res.status}`);
-      documents = [await res.text()];
+      await this.#trustEdgeJwks();
+      return;
     }
     if (documents.length === 0) throw new EdgeflagError('INVALID_KEYS', 'give the client `jwks`, `publicKeys` or a `url`');
     for (const doc of documents) unwrap(this.#engine.trust(doc));
+  }
+
+  /** True when the client's keys come from the edge's JWKS rather than pinned ones. */
+  #trustsEdgeJwks(): boolean {
+    const { jwks, publicKeys, url } = this.#options;
+    return jwks === undefined && publicKeys === undefined && url !== undefined;
+  }
+
+  async #trustEdgeJwks(): Promise<void> {
+    const res = await this.#get(`${trimSlash(this.#options.url ?? '')}/.well-known/jwks.json`, { accept: 'application/json' });
+    if (!res.ok) throw new EdgeflagError('FETCH_FAILED', `JWKS fetch answered ${res.status}`);
+    unwrap(this.#engine.trust(await res.text()));
   }
 
   async #get(url: string, headers: Record<string, string>): Promise<Response> {
