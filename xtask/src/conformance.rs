@@ -10,9 +10,9 @@ use serde_json::Value;
 /// with the `cargo xtask test` suite that runs them (`None`: not built yet).
 pub const RUNTIMES: &[(&str, Option<&str>)] = &[
     ("native", Some("rust")),
-    ("wit-component", None),
+    ("wit-component", Some("wasm-host")),
     ("worker", Some("worker")),
-    ("spin-app", None),
+    ("spin-app", Some("wasm-host")),
     ("js-node", Some("js-sdk")),
     ("js-chromium", Some("js-sdk")),
 ];

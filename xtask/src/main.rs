@@ -17,6 +17,7 @@ mod e2e;
 mod install;
 mod jssdk;
 mod node;
+mod spin;
 mod suites;
 mod worker;
 
@@ -34,9 +35,10 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::print(&conformance_dir(), &[]).map(|_| ()),
         Some("up") => demo::up(),
         Some("build-worker") => worker::build(),
+        Some("build-components") => spin::build_and_print(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | up>"
+                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-components | up>"
             );
             return ExitCode::from(2);
         }
@@ -54,7 +56,12 @@ fn main() -> ExitCode {
 
 /// The repository root (the parent of this crate's directory).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo run` sets CARGO_MANIFEST_DIR for the program too; prefer it to the
+    // compile-time value, which is stale when a target directory outside the clone
+    // (as CI uses) holds an xtask built from another checkout.
+    let manifest_dir = env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }

@@ -66,7 +66,17 @@ const SUITES: &[Suite] = &[
     Suite {
         name: "rust",
         what: "unit, vector, property and router tests of the native crates",
-        steps: &[Step::Cmd("cargo", &["test", "--all-features"])],
+        // The wasm host's tests need the built components: they run in `wasm-host`.
+        steps: &[Step::Cmd(
+            "cargo",
+            &[
+                "test",
+                "--all-features",
+                "--workspace",
+                "--exclude",
+                "edgeflag-wasm-host",
+            ],
+        )],
     },
     Suite {
         name: "admin-postgres",
@@ -88,6 +98,11 @@ const SUITES: &[Suite] = &[
                 "wasm",
             ],
         )],
+    },
+    Suite {
+        name: "wasm-host",
+        what: "the engine WIT component and the Spin app in wasmtime: vectors vs native, the Worker scenarios on Spin",
+        steps: &[Step::Fn(crate::spin::test)],
     },
     Suite {
         name: "worker",

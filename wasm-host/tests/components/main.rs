@@ -8,6 +8,7 @@
 //! One test binary, so each component is compiled once per run.
 
 mod engine_vectors;
+mod manifest;
 mod spin_scenarios;
 mod spin_vectors;
 mod support;
