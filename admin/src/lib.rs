@@ -11,6 +11,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod client_subset;
 pub mod config;
 pub mod db;
 pub mod endorse;

@@ -1,6 +1,7 @@
 //! The snapshot builder: an environment's server snapshot (engine format v1), its
-//! client snapshot (client-visible flags only) and its SDK-key index, built from
-//! the database and signed with the active signing key.
+//! client snapshot (client-visible flags and what they need, see
+//! [`crate::client_subset`]) and its SDK-key index, built from the database and
+//! signed with the active signing key.
 
 use edgeflag_edge::{
     keys::{KeyEntry, KeyIndex, KeyKind},
@@ -11,6 +12,7 @@ use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
 use crate::{
+    client_subset::client_subset,
     db::{now_ms, rfc3339},
     error::ApiError,
     flagstore,
@@ -48,21 +50,17 @@ pub async fn build(
     .fetch_all(&mut *conn)
     .await?;
     let mut flags = Vec::with_capacity(rows.len());
-    let mut client_flags = Vec::new();
     for row in &rows {
         let def = flagstore::load_def(row)?;
         let text: String = row.try_get("config")?;
         let mut config: EnvConfig = serde_json::from_str(&text).map_err(ApiError::internal)?;
         config.enabled = row.try_get::<i64, _>("env_enabled")? != 0;
-        let flag = model::wire_flag(&def, row.try_get("version")?, &config);
-        if def.client_visible {
-            client_flags.push(flag.clone());
-        }
-        flags.push(flag);
+        flags.push(model::wire_flag(&def, row.try_get("version")?, &config));
     }
     let segments = flagstore::project_segments(conn, &project_id).await?;
+    let (client_flags, client_segments) = client_subset(&flags, &segments);
     let keys = key_index(conn, env_id, &edge_name, version).await?;
-    let document = |flags: Vec<Value>| {
+    let document = |flags: Vec<Value>, segments: Vec<Value>| {
         json!({
             "schemaVersion": 1,
             "environment": edge_name,
@@ -73,8 +71,8 @@ pub async fn build(
         })
     };
     Ok(Documents {
-        server: document(flags),
-        client: document(client_flags),
+        server: document(flags, segments),
+        client: document(client_flags, client_segments),
         keys,
         version,
         edge_name: edge_name.clone(),
