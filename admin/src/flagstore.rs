@@ -116,7 +116,8 @@ pub async fn find(
 }
 
 /// Checks a document with the engine, environment by environment, with the
-/// project's segments and the flags its prerequisites name.
+/// project's segments and the flags its prerequisites name; then that no other flag
+/// requires a variation of it that the document no longer has.
 pub async fn validate(
     conn: &mut AnyConnection,
     project_id: &str,
@@ -160,7 +161,7 @@ pub async fn validate(
             &format!("/environments/{env}"),
         )?;
     }
-    Ok(())
+    crate::dependents::check_prerequisite_dependents(conn, project_id, doc).await
 }
 
 /// The live segments of a project as engine documents.

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod client_subset;
 pub mod config;
 pub mod db;
+pub mod dependents;
 pub mod endorse;
 pub mod error;
 pub mod extract;

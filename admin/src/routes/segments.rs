@@ -278,6 +278,9 @@ async fn set_archived(
     let project = scope::project(&state, &who, &project_key).await?;
     let before = fetch(&state, &project.id, &key).await?;
     let mut tx = crate::db::begin(&state.pool).await?;
+    if archived {
+        crate::dependents::check_segment_unused(&mut tx, &project.id, &key).await?;
+    }
     sqlx::query("UPDATE segments SET archived_at = $1, updated_at = $2 WHERE id = $3")
         .bind(archived.then(now_ms))
         .bind(now_ms())
@@ -304,7 +307,7 @@ async fn set_archived(
     Ok(Json(fetch(&state, &project.id, &key).await?))
 }
 
-#[utoipa::path(post, path = "/v1/projects/{project}/segments/{segment}/archive", responses((status = 200, body = SegmentView)))]
+#[utoipa::path(post, path = "/v1/projects/{project}/segments/{segment}/archive", responses((status = 200, body = SegmentView), (status = 409, description = "a live flag still uses the segment")))]
 pub async fn archive(
     State(state): State<AppState>,
     who: Principal,
