@@ -307,3 +307,26 @@ async fn a_missing_store_or_bad_configuration_is_a_500_with_a_sentence() {
     let text = String::from_utf8_lossy(&res.body);
     assert!(text.contains("EDGEFLAG_REFRESH_INTERVAL_MS"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_mode_answers_over_tcp_on_a_free_port() {
+    use std::io::{Read, Write};
+    let app = std::sync::Arc::new(published().await);
+    let addr = "127.0.0.1:0".parse().unwrap();
+    let (local, serving) = edgeflag_wasm_host::serve::bind(app, addr).await.unwrap();
+    let server = tokio::spawn(serving);
+    // A plain blocking client on another thread: the simplest honest HTTP/1.1 peer.
+    let reply = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(local).unwrap();
+        let request = "GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n";
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        reply
+    })
+    .await
+    .unwrap();
+    server.abort();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains(r#""status":"ok""#), "{reply}");
+}

@@ -1,0 +1,85 @@
+// Load benchmark of the Spin app under the wasmtime host's `serve` mode, with the
+// Worker benchmark's flags, context and load (edge-worker/bench/load.mjs): 100 flags,
+// OFREP single and bulk, autocannon, 10 connections, 10 s each.
+// Run (after `cargo xtask build-components` and a release build of the host):
+//   EDGEFLAG_SPIN_COMPONENT=… EDGEFLAG_HOST_BIN=target/release/edgeflag-wasm-host \
+//     edge-worker/node_modules/.bin/node wasm-host/bench/load.mjs
+// It reuses the Worker suite's signing helpers and edge-worker's node_modules.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { keysFor, publish, publishBody, publisher, root } from '../../edge-worker/test/helpers.mjs';
+
+const require = createRequire(join(root, 'edge-worker', 'package.json'));
+const autocannon = require('autocannon');
+
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const SERVER = 'srv_bench';
+const conditions = [
+  ['country', 'in', ['DE', 'AT', 'CH']],
+  ['email', 'endsWith', ['@example.com']],
+];
+const keyOf = (i) => `flag-${String(i).padStart(5, '0')}`;
+const snapshot = {
+  schemaVersion: 1, environment: 'bench', version: 1, generatedAt: '2026-11-25T12:00:00Z', segments: [],
+  flags: Array.from({ length: 100 }, (_, i) => ({
+    key: keyOf(i), version: 1, type: 'boolean', enabled: true, offVariation: 'off',
+    variations: [{ key: 'on', value: true }, { key: 'off', value: false }],
+    rules: [{ id: 'r0', conditions: conditions.map(([attribute, op, values]) => ({ attribute, op, values })), serve: { variation: 'on' } }],
+    defaultRule: { rollout: { variations: [{ variation: 'on', weight: 50000 }, { variation: 'off', weight: 50000 }] } },
+  })),
+};
+const context = { targetingKey: 'user-42', country: 'NZ', email: 'ada@example.org', plan: 'free' };
+
+function startHost(signer) {
+  const bin = process.env.EDGEFLAG_HOST_BIN ?? join(root, 'target', 'release', 'edgeflag-wasm-host');
+  const child = spawn(bin, ['serve', '127.0.0.1:0'], {
+    env: {
+      ...process.env,
+      SPIN_VARIABLE_EDGEFLAG_TRUSTED_KEYS: JSON.stringify({ keys: [signer.jwk] }),
+      SPIN_VARIABLE_EDGEFLAG_REFRESH_INTERVAL_MS: '5000',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`host exited with ${code}`)));
+    child.stdout.on('data', (chunk) => {
+      const found = /on (http:\/\/\S+)/.exec(String(chunk));
+      if (found) resolve({ child, url: found[1] });
+    });
+  });
+}
+
+async function load(name, url, path, body) {
+  const result = await autocannon({
+    url: `${url}${path}`, method: 'POST', connections: CONNECTIONS, duration: DURATION,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVER}` }, body: JSON.stringify(body),
+  });
+  const ok = result.non2xx === 0 && result.errors === 0;
+  return { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ok };
+}
+
+const signer = publisher();
+const started = performance.now();
+const host = await startHost(signer);
+const ready = performance.now();
+try {
+  const published = await publish(host.url, 'bench', publishBody(signer, snapshot, keysFor(SERVER, 'cli_bench')));
+  if (published.status !== 200) throw new Error(JSON.stringify(published.body));
+  const check = await (await fetch(`${host.url}/ofrep/v1/evaluate/flags/flag-00042`, {
+    method: 'POST', headers: { authorization: `Bearer ${SERVER}`, 'content-type': 'application/json' }, body: JSON.stringify({ context }),
+  })).json();
+  console.log('answer:', JSON.stringify(check));
+  const rows = [
+    await load('single / spin-app', host.url, '/ofrep/v1/evaluate/flags/flag-00042', { context }),
+    await load('bulk-100 / spin-app', host.url, '/ofrep/v1/evaluate/flags', { context }),
+  ];
+  console.log(`\nhost ready (compile + link the component) ${(ready - started).toFixed(0)} ms`);
+  console.log(`${CONNECTIONS} connections, ${DURATION} s each, wasmtime host serve mode, fresh instance per request, 127.0.0.1`);
+  console.log('| scenario | requests/s | p50 ms | p99 ms | all 2xx |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ok ? 'yes' : 'NO'} |`);
+} finally {
+  host.child.kill();
+}
