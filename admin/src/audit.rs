@@ -1,12 +1,13 @@
-//! The audit trail and the outbox, written inside the caller's transaction so that
-//! a change, its audit row and its publish request commit or vanish together.
+//! The audit trail, the outbox and the webhook deliveries, written inside the
+//! caller's transaction so that a change, its audit row, its publish request and its
+//! notifications commit or vanish together.
 
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
 use crate::{auth::Principal, db::now_ms, error::ApiError};
 
-/// Records one mutation.
+/// Records one mutation (and queues its webhook deliveries).
 pub async fn record(
     tx: &mut Transaction<'_, Any>,
     who: &Principal,
@@ -29,7 +30,14 @@ pub async fn record(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    let event = crate::webhooks::Event {
+        who,
+        action,
+        resource,
+        before,
+        after,
+    };
+    crate::webhooks::enqueue(tx, &event).await
 }
 
 /// Asks the publisher to rebuild one environment.

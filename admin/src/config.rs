@@ -28,6 +28,38 @@ pub struct Config {
     pub sdk_key_grace_secs: i64,
     /// Where the publisher delivers snapshots.
     pub publish: PublishConfig,
+    /// How webhook deliveries are sent and retried.
+    pub webhooks: WebhookConfig,
+}
+
+/// The webhook deliverer's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Whether `serve` runs the background deliverer.
+    pub enabled: bool,
+    /// Poll interval of `webhook_deliveries`, milliseconds.
+    pub poll_ms: u64,
+    /// First retry delay, milliseconds; doubles per failure up to `max_backoff_ms`.
+    pub backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Attempts after which a delivery is given up (`failed`).
+    pub max_attempts: i64,
+    /// Timeout of one request to a receiver, milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_ms: 500,
+            backoff_ms: 1_000,
+            max_backoff_ms: 15 * 60_000,
+            max_attempts: 10,
+            timeout_ms: 10_000,
+        }
+    }
 }
 
 /// The publisher's settings and targets.
@@ -91,6 +123,7 @@ impl Default for Config {
             rate_limit_per_minute: 600,
             sdk_key_grace_secs: 24 * 3600,
             publish: PublishConfig::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -175,6 +208,16 @@ impl Config {
             &var,
             "EDGEFLAG_PUBLISH_COALESCE_MS",
             &mut self.publish.coalesce_ms,
+        )?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_WEBHOOKS_ENABLED",
+            &mut self.webhooks.enabled,
+        )?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_WEBHOOKS_MAX_ATTEMPTS",
+            &mut self.webhooks.max_attempts,
         )?;
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {

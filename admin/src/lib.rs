@@ -29,6 +29,8 @@ pub mod signing;
 pub mod snapshot;
 pub mod targets;
 pub mod validate;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 pub use app::{AppState, router};
 pub use config::Config;

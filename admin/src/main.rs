@@ -128,6 +128,11 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         .publish
         .enabled
         .then(|| Publisher::new(&state).spawn());
+    let deliverer = state
+        .config
+        .webhooks
+        .enabled
+        .then(|| edgeflag_admin::webhook_delivery::Deliverer::new(&state).spawn());
     let listener = tokio::net::TcpListener::bind(state.config.listen)
         .await
         .context("binding the listen address")?;
@@ -135,7 +140,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
     axum::serve(listener, edgeflag_admin::router(state))
         .with_graceful_shutdown(shutdown())
         .await?;
-    if let Some(task) = publisher {
+    for task in [publisher, deliverer].into_iter().flatten() {
         task.abort();
     }
     tracing::info!("drained; bye");

@@ -8,6 +8,7 @@ use crate::app::AppState;
 
 use super::{
     audit, auth, environments, evaluate, flags, health, keys, orgs, projects, segments, versions,
+    webhooks,
 };
 
 #[derive(Debug, OpenApi)]
@@ -70,6 +71,12 @@ use super::{
         keys::republish,
         keys::list_signing_keys,
         keys::rotate_signing_key,
+        webhooks::create,
+        webhooks::list,
+        webhooks::show,
+        webhooks::update,
+        webhooks::disable,
+        webhooks::deliveries,
     )
 )]
 pub struct ApiDoc;

@@ -16,6 +16,7 @@ pub mod orgs;
 pub mod projects;
 pub mod segments;
 pub mod versions;
+pub mod webhooks;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,4 +32,5 @@ pub fn router() -> Router<AppState> {
         .merge(evaluate::router())
         .merge(audit::router())
         .merge(keys::router())
+        .merge(webhooks::router())
 }
