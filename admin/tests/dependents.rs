@@ -1,11 +1,13 @@
-//! Router tests of the cross-item checks: archiving a segment a live flag uses, and
-//! changing the variations another flag requires as a prerequisite.
+//! Cross-item tests: archiving a segment a live flag uses, changing the variations
+//! another flag requires as a prerequisite, and the client snapshot carrying the
+//! server-only prerequisites (and segments) its client-visible flags need.
 
 mod common;
 
 use axum::http::{Method, StatusCode};
 use common::{app, bool_flag, call};
-use serde_json::json;
+use serde_json::{Value, json};
+use sqlx::Row;
 
 #[tokio::test]
 async fn a_segment_in_use_cannot_be_archived() {
@@ -103,4 +105,65 @@ async fn variations_a_dependent_requires_cannot_vanish() {
         .await
         .unwrap();
     assert_eq!(base["version"], 2);
+}
+
+#[tokio::test]
+async fn client_snapshots_carry_what_visible_flags_need() {
+    let t = app().await;
+    t.project().await;
+    for (key, users) in [("beta", ["u1"]), ("secret", ["vip"])] {
+        let segment = json!({"key": key, "name": key, "included": users});
+        t.owner
+            .ok(Method::POST, "/v1/projects/web/segments", Some(segment))
+            .await
+            .unwrap();
+    }
+    let mut gate = bool_flag("gate");
+    gate["clientVisible"] = json!(false);
+    gate["environments"] = json!({"production": {"enabled": true, "offVariation": "off", "rules": [{"conditions": [{"op": "inSegment", "values": ["beta"]}], "serve": {"variation": "on"}}], "defaultRule": {"variation": "off"}}});
+    let mut ui = bool_flag("ui");
+    ui["environments"] = json!({"production": {"enabled": true, "offVariation": "off", "defaultRule": {"variation": "on"}, "prerequisites": [{"flag": "gate", "variation": "on"}]}});
+    let mut other = bool_flag("other");
+    other["clientVisible"] = json!(false);
+    other["environments"] = json!({"production": {"enabled": true, "offVariation": "off", "rules": [{"conditions": [{"op": "inSegment", "values": ["secret"]}], "serve": {"variation": "on"}}], "defaultRule": {"variation": "off"}}});
+    for flag in [gate, ui, other] {
+        t.owner
+            .ok(Method::POST, "/v1/projects/web/flags", Some(flag))
+            .await
+            .unwrap();
+    }
+    let mut conn = t.state.pool.acquire().await.unwrap();
+    let env_id: String = sqlx::query("SELECT id FROM environments WHERE key = 'production'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .get("id");
+    let docs = edgeflag_admin::snapshot::build(&mut conn, &env_id, 1)
+        .await
+        .unwrap();
+    let keys = |doc: &Value, list: &str| -> Vec<String> {
+        doc[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(keys(&docs.client, "flags"), ["gate", "ui"]);
+    assert_eq!(keys(&docs.client, "segments"), ["beta"]);
+    assert_eq!(keys(&docs.server, "flags"), ["gate", "other", "ui"]);
+    let load = |doc: &Value| {
+        let loaded = edgeflag_engine::Snapshot::load(doc.to_string().as_bytes()).unwrap();
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        loaded.snapshot
+    };
+    let (server, client) = (load(&docs.server), load(&docs.client));
+    for (user, expected) in [("u1", true), ("u2", false)] {
+        let ctx = json!({"targetingKey": user}).as_object().cloned().unwrap();
+        let ctx = edgeflag_engine::Context::from_map(ctx).unwrap();
+        let at_edge = serde_json::to_value(server.evaluate("ui", &ctx, 0)).unwrap();
+        let in_browser = serde_json::to_value(client.evaluate("ui", &ctx, 0)).unwrap();
+        assert_eq!(at_edge, in_browser, "{user}");
+        assert_eq!(in_browser["value"], json!(expected), "{user}: {in_browser}");
+    }
 }

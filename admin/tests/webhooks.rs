@@ -85,6 +85,20 @@ fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
     mac.verify_slice(&v1).is_ok()
 }
 
+async fn metrics_text(t: &TestApp) -> String {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::get("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = edgeflag_admin::router(t.state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 async fn log(t: &TestApp, id: &str) -> Vec<Value> {
     let body = t
         .owner
@@ -244,6 +258,11 @@ async fn a_receiver_that_always_fails_is_given_up_after_max_attempts() {
     assert_eq!(entry["status"], "failed", "{entry}");
     assert_eq!(entry["attempts"], 2);
     assert_eq!(r.seen.lock().unwrap().len(), 2);
+    let metrics = metrics_text(&t).await;
+    assert!(
+        metrics.contains("edgeflag_admin_webhook_deliveries{status=\"failed\"} 1"),
+        "{metrics}"
+    );
     server.abort();
 }
 

@@ -65,6 +65,23 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
          # HELP edgeflag_admin_publish_lag_seconds Age of the oldest unbuilt change.\n# TYPE edgeflag_admin_publish_lag_seconds gauge\nedgeflag_admin_publish_lag_seconds {lag}\n\
          # HELP edgeflag_admin_targets_behind Environment/target pairs holding an older snapshot than the newest built.\n# TYPE edgeflag_admin_targets_behind gauge\nedgeflag_admin_targets_behind {undelivered}\n"
     ));
+    let webhooks = sqlx::query(
+        "SELECT SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending, \
+         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed FROM webhook_deliveries",
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    let count = |name: &str| -> ApiResult<i64> {
+        Ok(webhooks.try_get::<Option<i64>, _>(name)?.unwrap_or(0))
+    };
+    text.push_str(&format!(
+        "# HELP edgeflag_admin_webhook_deliveries Webhook deliveries by status (pending: not yet acknowledged; failed: given up).\n\
+         # TYPE edgeflag_admin_webhook_deliveries gauge\n\
+         edgeflag_admin_webhook_deliveries{{status=\"pending\"}} {}\n\
+         edgeflag_admin_webhook_deliveries{{status=\"failed\"}} {}\n",
+        count("pending")?,
+        count("failed")?
+    ));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 
