@@ -12,7 +12,8 @@ pub fn server_snapshot(env: &str) -> String {
     format!("env/{env}/server.jws")
 }
 
-/// The signed client snapshot (JWS, `aud: client`): only client-visible flags.
+/// The signed client snapshot (JWS, `aud: client`): the client-visible flags and the
+/// prerequisites and segments they need.
 pub fn client_snapshot(env: &str) -> String {
     format!("env/{env}/client.jws")
 }
