@@ -36,7 +36,8 @@ pub fn build_and_print() -> Result<(), String> {
     Ok(())
 }
 
-/// Builds both components with the `wasm` profile.
+/// Builds both components: the engine component with the size-first `wasm` profile,
+/// the Spin app with `wasm-speed` (see the root Cargo.toml).
 pub fn build() -> Result<Components, String> {
     cargo(&[
         "build",
@@ -45,7 +46,7 @@ pub fn build() -> Result<Components, String> {
         "--target",
         "wasm32-wasip2",
         "--profile",
-        "wasm",
+        "wasm-speed",
     ])?;
     let linker = format!("linker={}", component_linker()?);
     cargo(&[
@@ -65,7 +66,7 @@ pub fn build() -> Result<Components, String> {
     let dir = target_dir();
     Ok(Components {
         engine: dir.join("wasm32-unknown-unknown/wasm/edgeflag_component.wasm"),
-        spin: dir.join("wasm32-wasip2/wasm/edgeflag_spin.wasm"),
+        spin: dir.join("wasm32-wasip2/wasm-speed/edgeflag_spin.wasm"),
     })
 }
 
