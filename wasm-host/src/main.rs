@@ -1,5 +1,5 @@
 //! `edgeflag-wasm-host`: run the Spin app locally (`serve`), or measure both
-//! components (`measure`). See `wasm-host/NOTES-for-lead.md`.
+//! components (`measure`). See ARCHITECTURE.md and BENCHMARKS.md.
 //!
 //! ```text
 //! edgeflag-wasm-host serve 127.0.0.1:3000 [--var name=value ...]
