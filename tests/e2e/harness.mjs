@@ -2,7 +2,7 @@
 // the built Worker on local workerd (Miniflare), wired together as `cargo xtask up` wires
 // them. Every process started here is stopped by `stop()`.
 import { execFileSync, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,6 +12,7 @@ import { Miniflare } from 'miniflare';
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
 export const adminBin = process.env.EDGEFLAG_ADMIN_BIN ?? join(targetDir, 'debug', 'edgeflag');
+export const hostBin = process.env.EDGEFLAG_WASM_HOST_BIN ?? join(targetDir, 'debug', 'edgeflag-wasm-host');
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -62,7 +63,34 @@ export async function startWorker(trustedJwks) {
   return { mf, url };
 }
 
-/** The admin: `init` on a fresh SQLite file, then `serve` publishing to `edgeUrl`. */
+/**
+ * The Spin app in the wasmtime host's `serve` mode (what `spin up` would run), on a free
+ * port, trusting `trustedJwks`. Resolves once it prints its address.
+ */
+export async function startSpin(trustedJwks) {
+  const child = spawn(hostBin, [
+    'serve', '127.0.0.1:0',
+    '--var', `edgeflag_trusted_keys=${trustedJwks}`,
+    '--var', 'edgeflag_refresh_interval_ms=1000',
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const found = out.match(/on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (found) resolve(found[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the wasm host exited (${code}) before serving: ${out}`)));
+  });
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+  };
+  return { url, stop };
+}
+
+/** The admin: `init` on a fresh SQLite file, then `serve` publishing to every edge in `edges`. */
 export class Admin {
   constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'edgeflag-e2e-'));
@@ -84,15 +112,20 @@ export class Admin {
     return this.ownerKey;
   }
 
-  async serve(edgeUrl, extraEnv = {}) {
+  /** `edges` maps a target name to an edge URL; each becomes a `[[publish.targets]]`. */
+  async serve(edges, extraEnv = {}) {
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
+    const config = join(this.dir, 'edgeflag.toml');
+    writeFileSync(config, Object.entries(edges)
+      .map(([name, url]) => `[[publish.targets]]\nkind = "edge"\nname = "${name}"\nurl = "${url}"\n`)
+      .join('\n'));
     const log = createWriteStream(join(this.dir, 'admin.log'));
     this.process = spawn(adminBin, ['serve'], {
       env: {
         ...this.env,
+        EDGEFLAG_CONFIG: config,
         EDGEFLAG_LISTEN: `127.0.0.1:${port}`,
-        EDGEFLAG_PUBLISH_EDGE_URL: edgeUrl,
         EDGEFLAG_PUBLISH_COALESCE_MS: '20',
         ...extraEnv,
       },

@@ -1,6 +1,7 @@
-//! The end-to-end suite (`tests/e2e/`): the admin binary and the built Worker on local
-//! workerd, as separate processes wired together; a flag edit must reach OFREP clients,
-//! SDK keys and the signing key must rotate with no failed request.
+//! The end-to-end suite (`tests/e2e/`): the admin binary, the built Worker on local
+//! workerd and the Spin app in the wasmtime host, as separate processes wired together,
+//! with the JS SDK as the browser's stand-in; a flag edit must reach every edge and the
+//! SDK, and SDK keys and the signing key must rotate with no failed request.
 
 use crate::{node::Package, target_dir};
 
@@ -8,11 +9,33 @@ const PKG: Package = Package("tests/e2e");
 
 pub fn test() -> Result<(), String> {
     crate::worker::build()?;
+    let components = crate::spin::build()?;
+    crate::jssdk::build()?;
     crate::run(
         "cargo",
-        &["build", "-p", "edgeflag-admin", "--bin", "edgeflag"],
+        &[
+            "build",
+            "-p",
+            "edgeflag-admin",
+            "--bin",
+            "edgeflag",
+            "-p",
+            "edgeflag-wasm-host",
+            "--bin",
+            "edgeflag-wasm-host",
+        ],
     )?;
     PKG.install()?;
-    let admin = target_dir().join("debug").join("edgeflag");
-    PKG.node_test(".", &[("EDGEFLAG_ADMIN_BIN", admin.display().to_string())])
+    let bin = |name: &str| target_dir().join("debug").join(name).display().to_string();
+    PKG.node_test(
+        ".",
+        &[
+            ("EDGEFLAG_ADMIN_BIN", bin("edgeflag")),
+            ("EDGEFLAG_WASM_HOST_BIN", bin("edgeflag-wasm-host")),
+            (
+                "EDGEFLAG_SPIN_COMPONENT",
+                components.spin.display().to_string(),
+            ),
+        ],
+    )
 }
