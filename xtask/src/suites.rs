@@ -120,7 +120,7 @@ const SUITES: &[Suite] = &[
     },
     Suite {
         name: "e2e",
-        what: "end to end across processes: admin (SQLite) publishes to the Worker on local workerd; edits, key rotations",
+        what: "end to end across processes: admin (SQLite) publishes to the Worker and the Spin app; OFREP and JS SDK clients; key rotations",
         steps: &[Step::Fn(crate::e2e::test)],
     },
 ];
