@@ -149,16 +149,8 @@ impl Admin {
 
     fn serve(&self) -> Result<Child, String> {
         // Same process group as `cargo xtask up`: Ctrl-C reaches every process.
-        let mut cmd = Command::new(&self.bin);
-        cmd.arg("serve")
-            .env("EDGEFLAG_DATABASE_URL", &self.database_url)
-            .env(
-                "EDGEFLAG_PUBLISH_EDGE_URL",
-                format!("http://127.0.0.1:{PORT}"),
-            )
-            .env("EDGEFLAG_LISTEN", format!("127.0.0.1:{ADMIN_PORT}"))
-            .current_dir(root())
-            .stdin(Stdio::null());
+        let mut cmd = self.command();
+        cmd.arg("serve").stdin(Stdio::null());
         let child = cmd
             .spawn()
             .map_err(|e| format!("cannot start edgeflag serve: {e}"))?;
