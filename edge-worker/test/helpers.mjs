@@ -32,6 +32,8 @@ export async function startWorker(trusted, extraBindings = {}) {
   const mf = new Miniflare({
     modules: true,
     scriptPath: join(root, 'edge-worker', 'build', 'worker', 'shim.mjs'),
+    // Module paths relative to the build, so callers may run from any directory.
+    modulesRoot: join(root, 'edge-worker', 'build'),
     modulesRules: [
       { type: 'ESModule', include: ['**/*.js'] },
       { type: 'CompiledWasm', include: ['**/*.wasm'] },

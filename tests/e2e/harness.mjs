@@ -1,13 +1,14 @@
-// Processes for the end-to-end suite: the admin binary on a throwaway SQLite file and
-// the built Worker on local workerd (Miniflare), wired together as `cargo xtask up` wires
-// them. Every process started here is stopped by `stop()`.
+// Processes for the end-to-end suite: the admin binary on a throwaway SQLite file, the
+// built Worker on local workerd (Miniflare, through the Worker suite's helper) and the Spin
+// app in the wasmtime host, wired together as `cargo xtask up` wires them. Every process
+// started here is stopped by its `stop()` (the Worker by `mf.dispose()`).
 import { execFileSync, spawn } from 'node:child_process';
 import { createWriteStream, mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Miniflare } from 'miniflare';
+import { startWorker as startWorkerWith } from '../../edge-worker/test/helpers.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
@@ -43,24 +44,9 @@ export async function until(what, check, ms = 15000, every = 10) {
   throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
 }
 
-export async function startWorker(trustedJwks) {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: join(root, 'edge-worker', 'build', 'worker', 'shim.mjs'),
-    modulesRoot: join(root, 'edge-worker', 'build'),
-    modulesRules: [
-      { type: 'ESModule', include: ['**/*.js'] },
-      { type: 'CompiledWasm', include: ['**/*.wasm'] },
-    ],
-    compatibilityDate: '2026-07-30',
-    kvNamespaces: ['FLAGS'],
-    bindings: { EDGEFLAG_TRUSTED_KEYS: trustedJwks, EDGEFLAG_REFRESH_INTERVAL_MS: '1000' },
-    cf: false,
-    host: '127.0.0.1',
-    port: 0,
-  });
-  const url = (await mf.ready).toString().replace(/\/$/, '');
-  return { mf, url };
+/** The built Worker on local workerd (the Worker suite's own helper), trusting `trustedJwks`. */
+export function startWorker(trustedJwks) {
+  return startWorkerWith([], { EDGEFLAG_TRUSTED_KEYS: trustedJwks, EDGEFLAG_REFRESH_INTERVAL_MS: '1000' });
 }
 
 /**
