@@ -3,15 +3,13 @@
 //! row of the conformance table.
 
 use edgeflag_engine::{Context as NativeContext, Snapshot, ValueType as NativeType};
+use edgeflag_vectors::{FILES, Tally, now, parse, same, suppressions, text};
 use edgeflag_wasm_host::engine::{
     EngineInstance, SnapshotHandle, error_code_name, evaluation_to_json, value_type,
 };
 use serde_json::{Map, Value, json};
 
-use crate::{
-    support::engine_component,
-    vectors::{FILES, Tally, now, parse, same, suppressions, text},
-};
+use crate::support::engine_component;
 
 const RUNTIME: &str = "wit-component";
 
@@ -138,7 +136,7 @@ fn run_case(
     native: &Snapshot,
     case: &Value,
 ) -> Result<(), String> {
-    let now = now(case);
+    let now = now(case).ok_or("`now` is not an integer")?;
     let context_json = serde_json::to_string(&case["context"]).unwrap();
     let context = instance.context_from_json(&context_json).unwrap();
     let native_ctx = NativeContext::from_value(case["context"].clone());

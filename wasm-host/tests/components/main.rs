@@ -12,4 +12,3 @@ mod manifest;
 mod spin_scenarios;
 mod spin_vectors;
 mod support;
-mod vectors;

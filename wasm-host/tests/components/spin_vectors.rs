@@ -3,12 +3,10 @@
 //! with the type checked afterwards as an OpenFeature client does, evaluate-all
 //! cases over OFREP bulk. Writes the `spin-app` row of the conformance table.
 
+use edgeflag_vectors::{FILES, Tally, now, parse, same, suppressions, text};
 use serde_json::{Map, Value, json};
 
-use crate::{
-    support::{ofrep, publish, publish_body, send, signer, spin_app, variables},
-    vectors::{FILES, Tally, now, parse, same, suppressions, text},
-};
+use crate::support::{ofrep, publish, publish_body, send, signer, spin_app, variables};
 
 const RUNTIME: &str = "spin-app";
 
@@ -46,7 +44,7 @@ async fn run_case(
     key: &str,
     case: &Value,
 ) -> Result<(), String> {
-    let clock = now(case).to_string();
+    let clock = now(case).ok_or("`now` is not an integer")?.to_string();
     let headers = [("x-edgeflag-test-now", clock.as_str())];
     if case.get("all").and_then(Value::as_bool) == Some(true) {
         let body = ofrep(app, key, None, &case["context"], &headers)
