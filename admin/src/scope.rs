@@ -162,6 +162,21 @@ impl Keyset {
         )
     }
 
+    /// The cursor of a row listed by `key` or `createdAt` (an RFC 3339 timestamp, stored
+    /// as epoch milliseconds): the sort value and the id.
+    pub fn key_or_created(&self, key: &str, created_at: &str, id: &str) -> (Value, String) {
+        let value = if self.column == "key" {
+            Value::from(key)
+        } else {
+            Value::from(
+                chrono::DateTime::parse_from_rfc3339(created_at)
+                    .map(|d| d.timestamp_millis())
+                    .unwrap_or_default(),
+            )
+        };
+        (value, id.to_string())
+    }
+
     /// Cuts the extra row fetched to learn whether there is a next page.
     pub fn finish<T>(
         &self,

@@ -108,18 +108,8 @@ pub async fn list(
         .fetch_all(&state.pool)
         .await?;
     let items = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
-    let by_key = keyset.column == "key";
     Ok(Json(keyset.finish(items, |e| {
-        let value = if by_key {
-            json!(e.key)
-        } else {
-            json!(
-                chrono::DateTime::parse_from_rfc3339(&e.created_at)
-                    .map(|d| d.timestamp_millis())
-                    .unwrap_or_default()
-            )
-        };
-        (value, e.id.clone())
+        keyset.key_or_created(&e.key, &e.created_at, &e.id)
     })))
 }
 

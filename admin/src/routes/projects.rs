@@ -96,18 +96,8 @@ pub async fn list(
         .fetch_all(&state.pool)
         .await?;
     let items = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
-    let column = keyset.column;
     Ok(Json(keyset.finish(items, |p| {
-        let value = if column == "key" {
-            json!(p.key)
-        } else {
-            json!(
-                chrono::DateTime::parse_from_rfc3339(&p.created_at)
-                    .map(|d| d.timestamp_millis())
-                    .unwrap_or_default()
-            )
-        };
-        (value, p.id.clone())
+        keyset.key_or_created(&p.key, &p.created_at, &p.id)
     })))
 }
 
