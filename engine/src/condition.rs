@@ -9,7 +9,6 @@
 use alloc::{boxed::Box, format, string::String, vec::Vec};
 use core::cmp::Ordering;
 use hashbrown::{HashMap, HashSet};
-use regex_automata::{meta, util::syntax};
 use semver::Version;
 use serde_json::Value;
 
@@ -19,6 +18,7 @@ use crate::{
     date,
     error::FieldError,
     limits::Limits,
+    regex::Regex,
     segment::Segment,
     wire::WireCondition,
 };
@@ -84,7 +84,7 @@ enum Test {
         needles: Vec<Box<str>>,
         fold: bool,
     },
-    Regex(Vec<meta::Regex>),
+    Regex(Vec<Regex>),
     Number {
         order: &'static [Ordering],
         values: Vec<f64>,
@@ -387,7 +387,7 @@ fn each<T>(
         .collect()
 }
 
-fn regex(value: &Value, fold: bool, limits: &Limits) -> Result<meta::Regex, String> {
+fn regex(value: &Value, fold: bool, limits: &Limits) -> Result<Regex, String> {
     let pattern = value.as_str().ok_or_else(|| {
         format!(
             "expected a regular expression string, found {}",
@@ -401,55 +401,8 @@ fn regex(value: &Value, fold: bool, limits: &Limits) -> Result<meta::Regex, Stri
             limits.max_regex_len
         ));
     }
-    refuse_property_classes(pattern)?;
-    meta::Regex::builder()
-        .syntax(syntax::Config::new().case_insensitive(fold).nest_limit(64))
-        .configure(
-            meta::Config::new()
-                .nfa_size_limit(Some(limits.max_regex_compiled_bytes))
-                .hybrid_cache_capacity(limits.max_regex_compiled_bytes),
-        )
-        .build(pattern)
+    Regex::new(pattern, fold, limits.max_regex_compiled_bytes)
         .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
-}
-
-/// Refuses `\p{…}` / `\P{…}` classes. Which of them regex-syntax understands depends
-/// on its Unicode features, and another crate in the same build can turn those on:
-/// refusing them all keeps every runtime's answer the same.
-fn refuse_property_classes(pattern: &str) -> Result<(), String> {
-    use regex_syntax::ast::{self, Ast, ClassSetItem, Visitor};
-
-    struct Finder;
-    impl Visitor for Finder {
-        type Output = ();
-        type Err = ();
-        fn finish(self) -> Result<(), ()> {
-            Ok(())
-        }
-        fn visit_pre(&mut self, ast: &Ast) -> Result<(), ()> {
-            if matches!(ast, Ast::ClassUnicode(_)) {
-                Err(())
-            } else {
-                Ok(())
-            }
-        }
-        fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), ()> {
-            if matches!(item, ClassSetItem::Unicode(_)) {
-                Err(())
-            } else {
-                Ok(())
-            }
-        }
-    }
-
-    let parsed = ast::parse::ParserBuilder::new()
-        .nest_limit(64)
-        .build()
-        .parse(pattern)
-        .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))?;
-    ast::visit(&parsed, Finder).map_err(|()| {
-        format!("regular expression `{pattern}` uses a Unicode property class (\\p{{…}}), which is not supported")
-    })
 }
 
 /// Parses a semantic version, accepting `1` and `1.2` as `1.0.0` and `1.2.0`.

@@ -44,6 +44,8 @@
 )]
 
 extern crate alloc;
+#[cfg(test)]
+extern crate std;
 
 mod attribute;
 mod condition;
@@ -55,6 +57,7 @@ mod evaluate;
 mod flag;
 mod limits;
 mod reason;
+mod regex;
 pub mod rollout;
 mod segment;
 mod snapshot;

@@ -5,6 +5,7 @@
 //! - `test`         every test suite, the same command CI runs; ends with a summary line;
 //! - `conformance`  the per-runtime table of shared-vector results;
 //! - `build-worker` the Cloudflare Worker with worker-build and local tools (wrangler's build command);
+//! - `size`         the engine's size as WebAssembly against its budget, and the other wasm artifacts;
 //! - `up`           the whole system locally: admin on SQLite, the Worker on local workerd,
 //!   demo flags published (see `demo.rs`).
 //!
@@ -17,6 +18,7 @@ mod e2e;
 mod install;
 mod jssdk;
 mod node;
+mod size;
 mod spin;
 mod suites;
 mod worker;
@@ -36,9 +38,10 @@ fn main() -> ExitCode {
         Some("up") => demo::up(),
         Some("build-worker") => worker::build(),
         Some("build-components") => spin::build_and_print(),
+        Some("size") => size::report(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-components | up>"
+                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-components | size | up>"
             );
             return ExitCode::from(2);
         }

@@ -30,6 +30,7 @@ pub const FILES: &[(&str, &str)] = vector_files![
     "12-types.json",
     "13-invalid-and-unknown.json",
     "14-evaluate-all.json",
+    "15-regex.json",
 ];
 
 pub const INDEX: &str = include_str!("../index.json");
