@@ -10,7 +10,7 @@
 //! and refuses (with the byte offset) what it does not support.
 
 use alloc::{boxed::Box, format, string::String, vec, vec::Vec};
-use core::fmt;
+use core::{fmt, str::Chars};
 
 mod tables;
 #[cfg(test)]
@@ -26,6 +26,25 @@ pub(crate) struct Regex {
     classes: Box<[Class]>,
     /// Every match starts at the beginning of the input (`\A` or `^` leads).
     anchored: bool,
+    strategy: Strategy,
+}
+
+/// How [`Regex::is_match`] runs, chosen at compile time by the pattern's shape.
+#[derive(Debug, Clone)]
+enum Strategy {
+    /// A plain string, maybe anchored (`beta`, `^/api/`, `@example\.com$`): compared
+    /// as text.
+    Literal {
+        text: Box<str>,
+        start: bool,
+        end: bool,
+    },
+    /// Up to [`Closures::MAX`] instructions and no assertions but `\A`/`^` and
+    /// `\z`/`$` (outside multi-line mode): every empty-transition closure is
+    /// precomputed, and matching is bit-set arithmetic with no allocation.
+    Closures(Box<Closures>),
+    /// Anything else: the Pike VM, following empty transitions as it goes.
+    Vm,
 }
 
 /// Why a pattern was refused, and where.
@@ -73,17 +92,434 @@ impl Regex {
         };
         compiler.node(&node)?;
         compiler.emit(Inst::Match)?;
-        Ok(Self {
+        let mut re = Self {
             program: compiler.program.into_boxed_slice(),
             classes: parser.classes.into_boxed_slice(),
             anchored,
-        })
+            strategy: Strategy::Vm,
+        };
+        re.strategy = match literal_text(&node) {
+            Some((text, start, end)) => Strategy::Literal { text, start, end },
+            None => Closures::new(&re).map_or(Strategy::Vm, |c| Strategy::Closures(Box::new(c))),
+        };
+        Ok(re)
     }
 
     /// Whether the pattern matches anywhere in `text`.
     pub(crate) fn is_match(&self, text: &str) -> bool {
-        Vm::new(self).run(text)
+        match &self.strategy {
+            Strategy::Literal {
+                text: literal,
+                start,
+                end,
+            } => match (start, end) {
+                (true, true) => text == &**literal,
+                (true, false) => text.starts_with(&**literal),
+                (false, true) => text.ends_with(&**literal),
+                (false, false) => text.contains(&**literal),
+            },
+            Strategy::Closures(closures) => closures.run(self, text),
+            Strategy::Vm => Vm::new(self).run(text),
+        }
     }
+
+    /// Whether the instruction at `pc` consumes `c` (`folded` is `fold(c)`).
+    fn consumes(&self, pc: u32, c: char, folded: char) -> bool {
+        match self.program.get(pc as usize) {
+            Some(Inst::Char(x)) => *x == c,
+            Some(Inst::Fold(x)) => *x == folded,
+            Some(Inst::Class(i)) => self
+                .classes
+                .get(*i as usize)
+                .is_some_and(|class| class.matches(c)),
+            Some(Inst::Any) => true,
+            Some(Inst::AnyButNewline) => c != '\n',
+            _ => false,
+        }
+    }
+
+    fn folds(&self) -> bool {
+        self.program
+            .iter()
+            .any(|inst| matches!(inst, Inst::Fold(_)))
+    }
+}
+
+/// The text of a pattern that is a plain string, with whether `\A`/`^` leads and
+/// `\z`/`$` ends it.
+fn literal_text(node: &Node) -> Option<(Box<str>, bool, bool)> {
+    let items = match node {
+        Node::Concat(items) => items.as_slice(),
+        single => core::slice::from_ref(single),
+    };
+    let (start, items) = match items.split_first() {
+        Some((Node::Look(Look::Start), rest)) => (true, rest),
+        _ => (false, items),
+    };
+    let (end, items) = match items.split_last() {
+        Some((Node::Look(Look::End), rest)) => (true, rest),
+        _ => (false, items),
+    };
+    let mut text = String::new();
+    for item in items {
+        match item {
+            Node::Char(c) => text.push(*c),
+            _ => return None,
+        }
+    }
+    Some((text.into_boxed_str(), start, end))
+}
+
+/// A set of instructions, for programs of at most [`Closures::MAX`].
+type Bits = [u64; 4];
+
+fn bit(set: &Bits, i: u32) -> bool {
+    set.get((i / 64) as usize)
+        .is_some_and(|word| word & (1 << (i % 64)) != 0)
+}
+
+fn set_bit(set: &mut Bits, i: u32) {
+    if let Some(word) = set.get_mut((i / 64) as usize) {
+        *word |= 1 << (i % 64);
+    }
+}
+
+/// Precomputed empty-transition closures (see [`Strategy::Closures`]).
+#[derive(Debug, Clone)]
+struct Closures {
+    /// Per instruction: the consuming instructions its closure reaches inside the
+    /// input (where neither `\A` nor `\z` holds).
+    reach: Box<[Bits]>,
+    /// Instructions whose closure reaches the match inside the input, and at its end.
+    accepts_inside: Bits,
+    accepts_at_end: Bits,
+    /// The closure of the start at the beginning of a non-empty input.
+    first: Bits,
+    first_accepts: bool,
+    /// Whether the empty input matches.
+    empty_accepts: bool,
+    /// How many words of a [`Bits`] the program uses.
+    words: usize,
+    /// For each ASCII character, the instructions that consume it: `words` words
+    /// per character.
+    ascii: Box<[u64]>,
+    /// Whether any instruction compares case folds.
+    folds: bool,
+    dfa: Option<Dfa>,
+}
+
+impl Closures {
+    const MAX: usize = 256;
+
+    fn new(re: &Regex) -> Option<Self> {
+        let n = re.program.len();
+        let simple = re.program.iter().all(
+            |inst| !matches!(inst, Inst::Look(look) if !matches!(look, Look::Start | Look::End)),
+        );
+        if n > Self::MAX || !simple {
+            return None;
+        }
+        // With only `\A` and `\z`, the characters around a position do not matter,
+        // only whether there are any.
+        let (inside, first, end, empty) = (
+            (Some('a'), Some('a')),
+            (None, Some('a')),
+            (Some('a'), None),
+            (None, None),
+        );
+        let mut reach = Vec::with_capacity(n);
+        let mut accepts_inside = Bits::default();
+        let mut accepts_at_end = Bits::default();
+        for pc in 0..u32::try_from(n).ok()? {
+            let (set, accepts) = closure(re, pc, inside);
+            reach.push(set);
+            if accepts {
+                set_bit(&mut accepts_inside, pc);
+            }
+            if closure(re, pc, end).1 {
+                set_bit(&mut accepts_at_end, pc);
+            }
+        }
+        let (first, first_accepts) = closure(re, 0, first);
+        let words = n.div_ceil(64);
+        let mut ascii = vec![0u64; 128 * words];
+        for (b, consumers) in (0u8..128).zip(ascii.chunks_mut(words.max(1))) {
+            let c = char::from(b);
+            for pc in 0..u32::try_from(n).ok()? {
+                if re.consumes(pc, c, fold(c))
+                    && let Some(word) = consumers.get_mut((pc / 64) as usize)
+                {
+                    *word |= 1 << (pc % 64);
+                }
+            }
+        }
+        Some(Self {
+            reach: reach.into_boxed_slice(),
+            accepts_inside,
+            accepts_at_end,
+            first,
+            first_accepts,
+            empty_accepts: closure(re, 0, empty).1,
+            words,
+            ascii: ascii.into_boxed_slice(),
+            folds: re.folds(),
+            dfa: None,
+        })
+        .map(|mut closures| {
+            closures.dfa = Dfa::new(&closures, re);
+            closures
+        })
+    }
+
+    fn run(&self, re: &Regex, text: &str) -> bool {
+        let mut chars = text.chars();
+        let Some(c) = chars.next() else {
+            return self.empty_accepts;
+        };
+        if self.first_accepts {
+            return true;
+        }
+        match &self.dfa {
+            Some(dfa) => dfa.run(self, re, c, chars),
+            None => self.run_from(re, self.first, c, chars),
+        }
+    }
+
+    /// Runs on from `threads`, waiting on `c`, with `rest` to follow.
+    fn run_from(&self, re: &Regex, mut threads: Bits, mut c: char, mut rest: Chars<'_>) -> bool {
+        loop {
+            let next = rest.next();
+            let step = self.step(re, &threads, c);
+            if step.accepts(next.is_some()) {
+                return true;
+            }
+            match next {
+                Some(n) if step.threads != Bits::default() || !re.anchored => {
+                    c = n;
+                    threads = step.threads;
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    /// Advances `threads` over `c`.
+    fn step(&self, re: &Regex, threads: &Bits, c: char) -> Step {
+        // The threads that consume `c`: from the table for ASCII, else one by one.
+        let mut consumed = Bits::default();
+        if c.is_ascii() {
+            let row = self.ascii.chunks(self.words.max(1)).nth(c as usize);
+            for ((out, thread), consumer) in consumed
+                .iter_mut()
+                .zip(threads)
+                .zip(row.into_iter().flatten())
+            {
+                *out = thread & consumer;
+            }
+        } else {
+            let folded = if self.folds { fold(c) } else { c };
+            for pc in members(threads, self.words) {
+                if re.consumes(pc, c, folded) {
+                    set_bit(&mut consumed, pc);
+                }
+            }
+        }
+        let mut step = Step::default();
+        let follow = |pc: u32, step: &mut Step| {
+            step.accepts_inside |= bit(&self.accepts_inside, pc);
+            step.accepts_at_end |= bit(&self.accepts_at_end, pc);
+            if let Some(reach) = self.reach.get(pc as usize) {
+                union(&mut step.threads, reach, self.words);
+            }
+        };
+        for pc in members(&consumed, self.words) {
+            follow(pc + 1, &mut step);
+        }
+        if !re.anchored {
+            // A match may also start after `c`.
+            follow(0, &mut step);
+        }
+        step
+    }
+}
+
+/// The outcome of advancing a set of threads over one character.
+#[derive(Debug, Default)]
+struct Step {
+    threads: Bits,
+    /// A match ends here if more input follows / if the input ends here.
+    accepts_inside: bool,
+    accepts_at_end: bool,
+}
+
+impl Step {
+    fn accepts(&self, more_input: bool) -> bool {
+        if more_input {
+            self.accepts_inside
+        } else {
+            self.accepts_at_end
+        }
+    }
+}
+
+/// The members of a set, in order.
+fn members(set: &Bits, words: usize) -> impl Iterator<Item = u32> + '_ {
+    (0u32..).zip(set.iter().take(words)).flat_map(|(w, &word)| {
+        let mut bits = word;
+        core::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let pc = w * 64 + bits.trailing_zeros();
+                bits &= bits - 1;
+                pc
+            })
+        })
+    })
+}
+
+/// A deterministic automaton over ASCII, built at compile time from [`Closures`]
+/// when it stays small: one table lookup per character. A non-ASCII character
+/// hands over to the bit-set simulation, from the state's set of threads.
+#[derive(Debug, Clone)]
+struct Dfa {
+    /// The equivalence class of each ASCII character (characters that every
+    /// instruction treats alike share one).
+    class_of: [u8; 128],
+    classes: usize,
+    /// Per state and class: the next state, and the [`ACCEPTS_INSIDE`] /
+    /// [`ACCEPTS_AT_END`] bits.
+    table: Box<[u32]>,
+    /// Each state's threads.
+    sets: Box<[Bits]>,
+    /// The state with no threads, if the pattern is anchored (it never matches).
+    dead: Option<u32>,
+}
+
+const ACCEPTS_INSIDE: u32 = 1 << 16;
+const ACCEPTS_AT_END: u32 = 1 << 17;
+
+impl Dfa {
+    /// States × classes at most (so at most 16 KiB of table per pattern).
+    const MAX_ENTRIES: usize = 4096;
+
+    fn new(closures: &Closures, re: &Regex) -> Option<Self> {
+        let words = closures.words.max(1);
+        let mut class_of = [0u8; 128];
+        let mut signatures: Vec<&[u64]> = Vec::new();
+        let mut representatives = Vec::new();
+        for (b, signature) in (0u8..128).zip(closures.ascii.chunks(words)) {
+            let class = match signatures.iter().position(|s| *s == signature) {
+                Some(class) => class,
+                None => {
+                    signatures.push(signature);
+                    representatives.push(char::from(b));
+                    signatures.len() - 1
+                }
+            };
+            *class_of.get_mut(usize::from(b))? = u8::try_from(class).ok()?;
+        }
+        let classes = representatives.len();
+        let mut sets = vec![closures.first];
+        let mut table = Vec::new();
+        let mut state = 0;
+        while let Some(threads) = sets.get(state).copied() {
+            for &c in &representatives {
+                let step = closures.step(re, &threads, c);
+                let next = match sets.iter().position(|s| *s == step.threads) {
+                    Some(next) => next,
+                    None => {
+                        sets.push(step.threads);
+                        sets.len() - 1
+                    }
+                };
+                let flags = if step.accepts_inside {
+                    ACCEPTS_INSIDE
+                } else {
+                    0
+                } | if step.accepts_at_end {
+                    ACCEPTS_AT_END
+                } else {
+                    0
+                };
+                table.push(u32::try_from(next).ok()? | flags);
+                if sets.len() * classes > Self::MAX_ENTRIES {
+                    return None;
+                }
+            }
+            state += 1;
+        }
+        let dead = sets
+            .iter()
+            .position(|s| *s == Bits::default())
+            .filter(|_| re.anchored)
+            .and_then(|d| u32::try_from(d).ok());
+        Some(Self {
+            class_of,
+            classes,
+            table: table.into_boxed_slice(),
+            sets: sets.into_boxed_slice(),
+            dead,
+        })
+    }
+
+    fn run(&self, closures: &Closures, re: &Regex, mut c: char, mut rest: Chars<'_>) -> bool {
+        let mut state = 0u32;
+        loop {
+            if !c.is_ascii() {
+                let threads = self.sets.get(state as usize).copied().unwrap_or_default();
+                return closures.run_from(re, threads, c, rest);
+            }
+            let next = rest.next();
+            let class = self.class_of.get(c as usize).copied().unwrap_or_default();
+            let entry = self
+                .table
+                .get(state as usize * self.classes + usize::from(class))
+                .copied()
+                .unwrap_or_default();
+            let accepts = if next.is_some() {
+                ACCEPTS_INSIDE
+            } else {
+                ACCEPTS_AT_END
+            };
+            if entry & accepts != 0 {
+                return true;
+            }
+            state = entry & 0xFFFF;
+            match next {
+                Some(n) if Some(state) != self.dead => c = n,
+                _ => return false,
+            }
+        }
+    }
+}
+
+fn union(into: &mut Bits, from: &Bits, words: usize) {
+    for (a, b) in into.iter_mut().zip(from).take(words) {
+        *a |= b;
+    }
+}
+
+/// The consuming instructions reached from `pc` by empty transitions, given the
+/// characters before and after the position, and whether the match is reached.
+fn closure(re: &Regex, pc: u32, (before, after): (Option<char>, Option<char>)) -> (Bits, bool) {
+    let mut seen = Bits::default();
+    let mut consuming = Bits::default();
+    let mut stack = vec![pc];
+    let mut accepts = false;
+    while let Some(pc) = stack.pop() {
+        if bit(&seen, pc) {
+            continue;
+        }
+        set_bit(&mut seen, pc);
+        match re.program.get(pc as usize) {
+            Some(Inst::Match) => accepts = true,
+            Some(Inst::Jump(to)) => stack.push(*to),
+            Some(Inst::Split(a, b)) => stack.extend([*b, *a]),
+            Some(Inst::Look(look)) if look.holds(before, after) => stack.push(pc + 1),
+            Some(Inst::Look(_)) | None => {}
+            Some(_) => set_bit(&mut consuming, pc),
+        }
+    }
+    (consuming, accepts)
 }
 
 // ---------------------------------------------------------------------------------
@@ -185,10 +621,33 @@ struct Class {
     /// Case-insensitive: a character matches when it or one of its case
     /// variants is in the ranges (before negation).
     fold: bool,
+    /// The answer for each ASCII character, precomputed.
+    ascii: u128,
 }
 
 impl Class {
+    fn new(ranges: Vec<(u32, u32)>, negated: bool, fold: bool) -> Self {
+        let mut class = Self {
+            ranges,
+            negated,
+            fold,
+            ascii: 0,
+        };
+        class.ascii = (0u8..128)
+            .filter(|&b| class.matches_slowly(char::from(b)))
+            .fold(0, |bits, b| bits | 1 << b);
+        class
+    }
+
     fn matches(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.ascii & (1 << u32::from(c)) != 0
+        } else {
+            self.matches_slowly(c)
+        }
+    }
+
+    fn matches_slowly(&self, c: char) -> bool {
         let found = if self.fold {
             variants(c).iter().any(|&v| in_ranges(&self.ranges, v))
         } else {
@@ -342,11 +801,7 @@ impl Parser<'_> {
 
     fn class(&mut self, ranges: Vec<(u32, u32)>, negated: bool, fold: bool) -> Node {
         let index = u32::try_from(self.classes.len()).unwrap_or(u32::MAX);
-        self.classes.push(Class {
-            ranges,
-            negated,
-            fold,
-        });
+        self.classes.push(Class::new(ranges, negated, fold));
         Node::Class(index)
     }
 
@@ -932,6 +1387,7 @@ impl<'r> Vm<'r> {
     }
 
     fn run(mut self, text: &str) -> bool {
+        let folds = self.re.folds();
         let mut chars = text.chars();
         let mut before = None;
         let mut current = chars.next();
@@ -949,19 +1405,9 @@ impl<'r> Vm<'r> {
             }
             seeds.clear();
             let Some(c) = current else { return false };
+            let folded = if folds { fold(c) } else { c };
             for &pc in &self.threads {
-                let advances = match self.re.program.get(pc as usize) {
-                    Some(Inst::Char(x)) => *x == c,
-                    Some(Inst::Fold(x)) => *x == fold(c),
-                    Some(Inst::Class(i)) => self
-                        .re
-                        .classes
-                        .get(*i as usize)
-                        .is_some_and(|class| class.matches(c)),
-                    Some(Inst::Any) => true,
-                    Some(Inst::AnyButNewline) => c != '\n',
-                    _ => false,
-                };
+                let advances = self.re.consumes(pc, c, folded);
                 if advances {
                     seeds.push(pc + 1);
                 }

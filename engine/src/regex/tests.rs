@@ -1,6 +1,9 @@
 use super::*;
 use alloc::string::ToString;
-use proptest::prelude::*;
+use proptest::{
+    prelude::{ProptestConfig, prop, prop_assert_eq, prop_oneof, proptest},
+    strategy::Strategy as _,
+};
 
 const LIMIT: usize = 256 * 1024;
 
@@ -211,6 +214,24 @@ fn nesting_and_size_are_bounded() {
 }
 
 #[test]
+fn strategies_follow_the_pattern_shape() {
+    let literal = |p: &str| matches!(re(p).strategy, super::Strategy::Literal { .. });
+    let closures = |p: &str| matches!(re(p).strategy, super::Strategy::Closures(_));
+    assert!(literal("beta") && literal("^/api/") && literal("@example\\.com$") && literal("^$"));
+    assert!(!literal("(?i)beta") && !literal("a|b") && !literal("(?m)^a"));
+    assert!(closures("(?i)beta") && closures("^[a-z]+@x\\.com$") && closures("a|b"));
+    assert!(!closures("\\bcat") && !closures("(?m)^a") && !closures("a{300}"));
+    let dfa = |p: &str| matches!(&re(p).strategy, super::Strategy::Closures(c) if c.dfa.is_some());
+    assert!(dfa("^[a-z0-9._%+-]+@[a-z0-9.-]+\\.[a-z]{2,}$") && dfa("(?i)^(alice|bob)$"));
+    // Too many states for the table: `(a|b)*a(a|b){12}` needs 2^13 of them.
+    assert!(closures("(a|b)*a(a|b){12}") && !dfa("(a|b)*a(a|b){12}"));
+    assert!(
+        re("(a|b)*a(a|b){9}").is_match("bbbabbbbbbbbb")
+            && !re("^(a|b)*a(a|b){9}$").is_match("bbbbbbbbbbbbb")
+    );
+}
+
+#[test]
 fn matching_time_is_linear() {
     // Exponential for a backtracking engine; a few microseconds here.
     let text = "a".repeat(5_000);
@@ -220,7 +241,7 @@ fn matching_time_is_linear() {
 
 /// Pieces of patterns whose meaning the `regex` crate shares exactly (case
 /// folding of these characters included).
-fn atom() -> impl Strategy<Value = String> {
+fn atom() -> impl proptest::strategy::Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
             "a",
@@ -263,7 +284,7 @@ fn atom() -> impl Strategy<Value = String> {
     ]
 }
 
-fn pattern() -> impl Strategy<Value = String> {
+fn pattern() -> impl proptest::strategy::Strategy<Value = String> {
     atom().prop_recursive(4, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 1..4).prop_map(|v| v.concat()),
@@ -287,7 +308,7 @@ fn pattern() -> impl Strategy<Value = String> {
     })
 }
 
-fn text() -> impl Strategy<Value = String> {
+fn text() -> impl proptest::strategy::Strategy<Value = String> {
     prop::collection::vec(
         prop::sample::select(vec![
             'a', 'b', 'A', 'B', 'é', 'É', '0', '1', '_', '-', ' ', '\n', '.', 'x',
@@ -309,6 +330,16 @@ proptest! {
         if let (Ok(ours), Ok(theirs)) = (ours, theirs) {
             for text in &texts {
                 prop_assert_eq!(ours.is_match(text), theirs.is_match(text), "`{}` on {:?}", pattern, text);
+            }
+        }
+    }
+
+    /// The literal and precomputed-closure strategies answer as the Pike VM does.
+    #[test]
+    fn strategies_agree_with_the_vm(pattern in pattern(), texts in prop::collection::vec(text(), 8)) {
+        if let Ok(re) = Regex::new(&pattern, false, LIMIT) {
+            for text in &texts {
+                prop_assert_eq!(re.is_match(text), Vm::new(&re).run(text), "`{}` ({:?}) on {:?}", pattern, re.strategy, text);
             }
         }
     }
