@@ -363,6 +363,63 @@ fn load(c: &mut Criterion) {
     group.finish();
 }
 
+/// A flag with one regular-expression condition on the email, against LaunchDarkly
+/// (which uses the `regex` crate); Unleash has no regular-expression operator.
+fn matches(c: &mut Criterion) {
+    const PATTERN: &str = "^[a-z0-9._%+-]+@(example|example-corp)\\.(com|org)$";
+    let ours = json!({
+        "key": "matches", "version": 1, "type": "boolean", "enabled": true,
+        "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+        "offVariation": "off", "defaultRule": {"variation": "off"},
+        "rules": [{"id": "r", "conditions": [{"attribute": "email", "op": "matches", "values": [PATTERN]}],
+                   "serve": {"variation": "on"}}]
+    });
+    let theirs = json!({
+        "key": "matches", "version": 1, "on": true, "targets": [], "prerequisites": [],
+        "rules": [{"id": "r", "clauses": [{"attribute": "email", "op": "matches", "values": [PATTERN], "negate": false}],
+                   "variation": 0, "trackEvents": false}],
+        "fallthrough": {"variation": 1}, "offVariation": 1, "variations": [true, false],
+        "salt": "matches", "clientSide": false, "deleted": false
+    });
+    let snapshot = Snapshot::load(&edgeflag_snapshot(vec![ours]))
+        .unwrap()
+        .snapshot;
+    let ctx = edgeflag_context();
+    let store = ld_store(vec![theirs]);
+    let ld_flag = store.0.values().next().unwrap().clone();
+    let ld_ctx = ld_context();
+    let ours_value = snapshot.evaluate("matches", &ctx, NOW).value.cloned();
+    let ld_value = ld::evaluate(&store, &ld_flag, &ld_ctx, None)
+        .value
+        .map(|v| v.as_bool());
+    assert_eq!(
+        ours_value,
+        Some(json!(true)),
+        "edgeflag: the pattern should match"
+    );
+    assert_eq!(
+        ld_value,
+        Some(Some(true)),
+        "launchdarkly: the pattern should match"
+    );
+
+    let mut group = c.benchmark_group("matches");
+    group.bench_function("edgeflag", |b| {
+        b.iter(|| black_box(snapshot.evaluate(black_box("matches"), black_box(&ctx), NOW)))
+    });
+    group.bench_function("launchdarkly", |b| {
+        b.iter(|| {
+            black_box(ld::evaluate(
+                &store,
+                black_box(&ld_flag),
+                black_box(&ld_ctx),
+                None,
+            ))
+        })
+    });
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -372,6 +429,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = simple, rules, all100, load
+    targets = simple, rules, all100, load, matches
 }
 criterion_main!(benches);
