@@ -1,6 +1,8 @@
 //! Regular expressions for the `matches` operator: a parser for the RE2 syntax that
-//! `docs/snapshot-format.md` specifies, a Thompson compiler, and a Pike VM that answers
-//! "is there a match anywhere?" in time linear in the input (no backtracking).
+//! `docs/snapshot-format.md` specifies, a Thompson compiler, and matchers that answer
+//! "is there a match anywhere?" in time linear in the input (no backtracking): plain
+//! strings compare as text, small patterns run as an ASCII DFA over precomputed
+//! closures, and everything else runs on a Pike VM ([`Strategy`]).
 //!
 //! The engine carries its own because every runtime ships it to the edge and to
 //! browsers: the `regex` crate's compiler, meta engine and Unicode tables were over
