@@ -140,6 +140,28 @@ impl Regex {
         }
     }
 
+    /// The ASCII characters an instruction consumes, as bits.
+    fn ascii_consumed_by(&self, inst: &Inst) -> u128 {
+        let ascii = |c: char| {
+            if c.is_ascii() {
+                1u128 << u32::from(c)
+            } else {
+                0
+            }
+        };
+        match inst {
+            Inst::Char(c) => ascii(*c),
+            // The fold of an ASCII character is its ASCII lowercase.
+            Inst::Fold(c) => (0u8..128)
+                .filter(|b| char::from(b.to_ascii_lowercase()) == *c)
+                .fold(0, |bits, b| bits | 1 << b),
+            Inst::Class(i) => self.classes.get(*i as usize).map_or(0, |class| class.ascii),
+            Inst::Any => u128::MAX,
+            Inst::AnyButNewline => !(1u128 << u32::from('\n')),
+            Inst::Look(_) | Inst::Split(..) | Inst::Jump(_) | Inst::Match => 0,
+        }
+    }
+
     fn folds(&self) -> bool {
         self.program
             .iter()
@@ -229,28 +251,29 @@ impl Closures {
             (Some('a'), None),
             (None, None),
         );
+        let mut stack = Vec::new();
         let mut reach = Vec::with_capacity(n);
         let mut accepts_inside = Bits::default();
         let mut accepts_at_end = Bits::default();
         for pc in 0..u32::try_from(n).ok()? {
-            let (set, accepts) = closure(re, pc, inside);
+            let (set, accepts) = closure(re, pc, inside, &mut stack);
             reach.push(set);
             if accepts {
                 set_bit(&mut accepts_inside, pc);
             }
-            if closure(re, pc, end).1 {
+            if closure(re, pc, end, &mut stack).1 {
                 set_bit(&mut accepts_at_end, pc);
             }
         }
-        let (first, first_accepts) = closure(re, 0, first);
+        let (first, first_accepts) = closure(re, 0, first, &mut stack);
         let words = n.div_ceil(64);
         let mut ascii = vec![0u64; 128 * words];
-        for (b, consumers) in (0u8..128).zip(ascii.chunks_mut(words.max(1))) {
-            let c = char::from(b);
-            for pc in 0..u32::try_from(n).ok()? {
-                if re.consumes(pc, c, fold(c))
-                    && let Some(word) = consumers.get_mut((pc / 64) as usize)
-                {
+        for (pc, inst) in (0u32..).zip(re.program.iter()) {
+            let mut consumed = re.ascii_consumed_by(inst);
+            while consumed != 0 {
+                let b = consumed.trailing_zeros();
+                consumed &= consumed - 1;
+                if let Some(word) = ascii.get_mut(b as usize * words + (pc / 64) as usize) {
                     *word |= 1 << (pc % 64);
                 }
             }
@@ -261,7 +284,7 @@ impl Closures {
             accepts_at_end,
             first,
             first_accepts,
-            empty_accepts: closure(re, 0, empty).1,
+            empty_accepts: closure(re, 0, empty, &mut stack).1,
             words,
             ascii: ascii.into_boxed_slice(),
             folds: re.folds(),
@@ -502,10 +525,16 @@ fn union(into: &mut Bits, from: &Bits, words: usize) {
 
 /// The consuming instructions reached from `pc` by empty transitions, given the
 /// characters before and after the position, and whether the match is reached.
-fn closure(re: &Regex, pc: u32, (before, after): (Option<char>, Option<char>)) -> (Bits, bool) {
+fn closure(
+    re: &Regex,
+    pc: u32,
+    (before, after): (Option<char>, Option<char>),
+    stack: &mut Vec<u32>,
+) -> (Bits, bool) {
     let mut seen = Bits::default();
     let mut consuming = Bits::default();
-    let mut stack = vec![pc];
+    stack.clear();
+    stack.push(pc);
     let mut accepts = false;
     while let Some(pc) = stack.pop() {
         if bit(&seen, pc) {
