@@ -53,6 +53,14 @@ impl AttributeRef {
         Ok(Self::Top(name.into_boxed_str()))
     }
 
+    /// Like [`AttributeRef::parse_owned`], for a name read by [`crate::input`].
+    pub(crate) fn parse_str(name: crate::input::Str<'_>) -> Result<Self, FieldError> {
+        match name.0 {
+            alloc::borrow::Cow::Borrowed(name) => Self::parse(name),
+            alloc::borrow::Cow::Owned(name) => Self::parse_owned(name),
+        }
+    }
+
     pub(crate) fn is_targeting_key(&self) -> bool {
         matches!(self, Self::Top(name) if &**name == TARGETING_KEY)
     }

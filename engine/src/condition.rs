@@ -18,9 +18,9 @@ use crate::{
     context::{Context, type_name},
     date,
     error::FieldError,
+    input::{self, CondValue},
     limits::Limits,
     segment::Segment,
-    wire::WireCondition,
 };
 
 /// Every operator of format v1, by its wire name.
@@ -121,7 +121,7 @@ impl Condition {
     /// Compiles one condition. `segments` is `None` inside segments, whose rules may
     /// not refer to other segments.
     pub(crate) fn compile(
-        wire: WireCondition,
+        wire: input::Condition<'_>,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
     ) -> Result<Self, FieldError> {
@@ -135,7 +135,7 @@ impl Condition {
                 ),
             ));
         }
-        let WireCondition {
+        let input::Condition {
             attribute,
             op,
             values,
@@ -148,7 +148,7 @@ impl Condition {
             Test::Segment { .. } | Test::Unknown if attribute.is_empty() => {
                 AttributeRef::Top("".into())
             }
-            _ => AttributeRef::parse_owned(attribute).map_err(|e| e.within("/attribute"))?,
+            _ => AttributeRef::parse_str(attribute).map_err(|e| e.within("/attribute"))?,
         };
         Ok(Self {
             attribute,
@@ -200,7 +200,7 @@ impl Test {
     /// loading large snapshots is dominated by allocation.
     fn compile(
         op: &str,
-        values: Vec<Value>,
+        values: Vec<CondValue<'_>>,
         fold: bool,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
@@ -219,7 +219,7 @@ impl Test {
             "startsWith" => Self::text(TextOp::StartsWith, owned, fold)?,
             "endsWith" => Self::text(TextOp::EndsWith, owned, fold)?,
             "contains" => Self::text(TextOp::Contains, owned, fold)?,
-            "matches" => Self::Regex(each(values, |v| regex(v, fold, limits))?),
+            "matches" => Self::Regex(each(&json_values(owned), |v| regex(v, fold, limits))?),
             "lt" => Self::number(LT, values)?,
             "lte" => Self::number(LTE, values)?,
             "gt" => Self::number(GT, values)?,
@@ -230,8 +230,8 @@ impl Test {
             "semverLte" => Self::semver(LTE, values)?,
             "semverGt" => Self::semver(GT, values)?,
             "semverGte" => Self::semver(GTE, values)?,
-            "before" => Self::date(Ordering::Less, values)?,
-            "after" => Self::date(Ordering::Greater, values)?,
+            "before" => Self::date(Ordering::Less, &json_values(owned))?,
+            "after" => Self::date(Ordering::Greater, &json_values(owned))?,
             "inSegment" => Self::segment(values, segments, true)?,
             "notInSegment" => Self::segment(values, segments, false)?,
             "exists" => Self::Exists(true),
@@ -240,31 +240,31 @@ impl Test {
         })
     }
 
-    fn text(op: TextOp, values: Vec<Value>, fold: bool) -> Result<Self, FieldError> {
+    fn text(op: TextOp, values: Vec<CondValue<'_>>, fold: bool) -> Result<Self, FieldError> {
         let needles = each_owned(values, |v| match v {
-            Value::String(s) if fold => Ok(s.to_lowercase().into_boxed_str()),
-            Value::String(s) => Ok(s.into_boxed_str()),
-            other => Err(format!("expected a string, found {}", type_name(&other))),
+            CondValue::String(s) if fold => Ok(s.to_lowercase().into_boxed_str()),
+            CondValue::String(s) => Ok(s.into_boxed()),
+            other => Err(format!("expected a string, found {}", other.type_name())),
         })?;
         Ok(Self::Text { op, needles, fold })
     }
 
-    fn number(order: &'static [Ordering], values: &[Value]) -> Result<Self, FieldError> {
+    fn number(order: &'static [Ordering], values: &[CondValue<'_>]) -> Result<Self, FieldError> {
         let values = each(values, |v| {
             v.as_f64()
-                .ok_or_else(|| format!("expected a number, found {}", type_name(v)))
+                .ok_or_else(|| format!("expected a number, found {}", v.type_name()))
         })?;
         Ok(Self::Number { order, values })
     }
 
-    fn semver(order: &'static [Ordering], values: &[Value]) -> Result<Self, FieldError> {
+    fn semver(order: &'static [Ordering], values: &[CondValue<'_>]) -> Result<Self, FieldError> {
         let values = each(values, |v| match v {
-            Value::String(s) => {
+            CondValue::String(s) => {
                 parse_semver(s).ok_or_else(|| format!("`{s}` is not a semantic version"))
             }
             other => Err(format!(
                 "expected a semantic version string, found {}",
-                type_name(other)
+                other.type_name()
             )),
         })?;
         Ok(Self::Semver { order, values })
@@ -280,7 +280,7 @@ impl Test {
     }
 
     fn segment(
-        values: &[Value],
+        values: &[CondValue<'_>],
         segments: Option<SegmentLookup<'_>>,
         member: bool,
     ) -> Result<Self, FieldError> {
@@ -293,7 +293,7 @@ impl Test {
         let indices = each(values, |v| {
             let key = v
                 .as_str()
-                .ok_or_else(|| format!("expected a segment key, found {}", type_name(v)))?;
+                .ok_or_else(|| format!("expected a segment key, found {}", v.type_name()))?;
             match lookup.get(key) {
                 Some(Ok(index)) => Ok(*index),
                 Some(Err(why)) => Err(format!("segment `{key}` is invalid: {why}")),
@@ -352,9 +352,9 @@ impl Test {
 }
 
 /// Like [`each`], consuming the values.
-fn each_owned<T>(
-    values: Vec<Value>,
-    mut f: impl FnMut(Value) -> Result<T, String>,
+fn each_owned<V, T>(
+    values: Vec<V>,
+    mut f: impl FnMut(V) -> Result<T, String>,
 ) -> Result<Vec<T>, FieldError> {
     if values.is_empty() {
         return Err(FieldError::new(
@@ -370,9 +370,9 @@ fn each_owned<T>(
 }
 
 /// Compiles each value, reporting the first failure at `/values/{i}`.
-fn each<T>(
-    values: &[Value],
-    mut f: impl FnMut(&Value) -> Result<T, String>,
+fn each<V, T>(
+    values: &[V],
+    mut f: impl FnMut(&V) -> Result<T, String>,
 ) -> Result<Vec<T>, FieldError> {
     if values.is_empty() {
         return Err(FieldError::new(
@@ -452,6 +452,11 @@ fn refuse_property_classes(pattern: &str) -> Result<(), String> {
     })
 }
 
+/// Condition values as JSON, for the operators that read them so.
+fn json_values(values: Vec<CondValue<'_>>) -> Vec<Value> {
+    values.into_iter().map(CondValue::into_value).collect()
+}
+
 /// Parses a semantic version, accepting `1` and `1.2` as `1.0.0` and `1.2.0`.
 pub(crate) fn parse_semver(text: &str) -> Option<Version> {
     if let Ok(v) = Version::parse(text) {
@@ -482,21 +487,21 @@ struct ValueSet {
 }
 
 impl ValueSet {
-    fn compile(values: Vec<Value>, fold: bool) -> Result<Self, FieldError> {
+    fn compile(values: Vec<CondValue<'_>>, fold: bool) -> Result<Self, FieldError> {
         let mut strings = Vec::new();
         let mut numbers = Vec::new();
         let mut booleans = [false; 2];
         each_owned(values, |v| {
             match v {
-                Value::String(s) if fold => strings.push(s.to_lowercase().into_boxed_str()),
-                Value::String(s) => strings.push(s.into_boxed_str()),
-                Value::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
-                Value::Bool(true) => booleans[1] = true,
-                Value::Bool(false) => booleans[0] = true,
+                CondValue::String(s) if fold => strings.push(s.to_lowercase().into_boxed_str()),
+                CondValue::String(s) => strings.push(s.into_boxed()),
+                CondValue::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
+                CondValue::Bool(true) => booleans[1] = true,
+                CondValue::Bool(false) => booleans[0] = true,
                 other => {
                     return Err(format!(
                         "expected a string, number or boolean, found {}",
-                        type_name(&other)
+                        other.type_name()
                     ));
                 }
             }

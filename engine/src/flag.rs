@@ -7,11 +7,11 @@ use serde_json::{Map, Value};
 use crate::{
     condition::{Condition, SegmentLookup},
     error::FieldError,
+    input,
     limits::Limits,
     reason::ValueType,
     rollout::Rollout,
     segment::compile_conditions,
-    wire::{WireFlag, WirePrerequisite, WireServe, WireTarget, WireVariation},
 };
 
 #[derive(Debug, Clone)]
@@ -75,7 +75,7 @@ impl Flag {
     /// Compiles a flag, consuming its wire form: strings and values are moved into
     /// the compiled flag rather than copied, since loading is dominated by allocation.
     pub(crate) fn compile(
-        wire: WireFlag,
+        wire: input::Flag<'_>,
         segments: SegmentLookup<'_>,
         limits: &Limits,
     ) -> Result<Self, FieldError> {
@@ -90,7 +90,7 @@ impl Flag {
         })?;
         let variations = compile_variations(wire.variations, value_type, limits)?;
         let find = |key: &str| variations.iter().position(|v| &*v.key == key);
-        let off = find(&wire.off_variation).ok_or_else(|| {
+        let off = find(wire.off_variation.as_str()).ok_or_else(|| {
             FieldError::new(
                 "/offVariation",
                 format!("unknown variation `{}`", wire.off_variation),
@@ -111,7 +111,7 @@ impl Flag {
         for (r, rule) in wire.rules.into_iter().enumerate() {
             let at = |e: FieldError| e.within(format!("/rules/{r}"));
             rules.push(Rule {
-                id: rule.id.map(String::into_boxed_str),
+                id: rule.id.map(input::Str::into_boxed),
                 conditions: compile_conditions(rule.conditions, Some(segments), limits)
                     .map_err(at)?,
                 serve: compile_serve(rule.serve, &find).map_err(|e| at(e.within("/serve")))?,
@@ -133,7 +133,7 @@ impl Flag {
             rules,
             default_rule,
             prerequisites,
-            salt: wire.salt.map(String::into_boxed_str),
+            salt: wire.salt.map(input::Str::into_boxed),
             is_static,
         })
     }
@@ -144,7 +144,7 @@ impl Flag {
 }
 
 fn compile_variations(
-    wire: Vec<WireVariation>,
+    wire: Vec<input::Variation<'_>>,
     value_type: ValueType,
     limits: &Limits,
 ) -> Result<Vec<Variation>, FieldError> {
@@ -183,7 +183,7 @@ fn compile_variations(
             ));
         }
         out.push(Variation {
-            key: v.key.into_boxed_str(),
+            key: v.key.into_boxed(),
             value: v.value,
         });
     }
@@ -191,7 +191,7 @@ fn compile_variations(
 }
 
 fn compile_targets(
-    wire: Vec<WireTarget>,
+    wire: Vec<input::Target<'_>>,
     find: &impl Fn(&str) -> Option<usize>,
     limits: &Limits,
 ) -> Result<HashMap<Box<str>, usize>, FieldError> {
@@ -220,14 +220,14 @@ fn compile_targets(
                     format!("context key `{key}` is targeted more than once"),
                 ));
             }
-            targets.insert(key.into_boxed_str(), variation);
+            targets.insert(key.into_boxed(), variation);
         }
     }
     Ok(targets)
 }
 
 fn compile_serve(
-    wire: WireServe,
+    wire: input::Serve<'_>,
     find: &impl Fn(&str) -> Option<usize>,
 ) -> Result<Serve, FieldError> {
     match (wire.variation, wire.rollout) {
@@ -249,7 +249,7 @@ fn compile_serve(
 }
 
 fn compile_prerequisites(
-    wire: Vec<WirePrerequisite>,
+    wire: Vec<input::Prerequisite<'_>>,
     limits: &Limits,
 ) -> Result<Vec<Prerequisite>, FieldError> {
     if wire.len() > limits.max_prerequisites {
@@ -265,10 +265,10 @@ fn compile_prerequisites(
     Ok(wire
         .into_iter()
         .map(|p| Prerequisite {
-            key: p.flag.into_boxed_str(),
+            key: p.flag.into_boxed(),
             flag: None,
             variation: None,
-            variation_key: p.variation.into_boxed_str(),
+            variation_key: p.variation.into_boxed(),
         })
         .collect())
 }

@@ -53,6 +53,7 @@ pub mod envelope;
 mod error;
 mod evaluate;
 mod flag;
+mod input;
 mod limits;
 mod reason;
 pub mod rollout;

@@ -4,13 +4,13 @@
 //! it is not excluded and any of the segment's rules matches (a rule's conditions
 //! are ANDed). Segment rules cannot refer to other segments, so membership never recurses.
 
-use alloc::{boxed::Box, format, string::String, vec::Vec};
+use alloc::{boxed::Box, format, vec::Vec};
 
 use crate::{
     condition::{Condition, Env, StrSet},
     error::FieldError,
+    input,
     limits::Limits,
-    wire::WireSegment,
 };
 
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    pub(crate) fn compile(wire: WireSegment, limits: &Limits) -> Result<Self, FieldError> {
+    pub(crate) fn compile(wire: input::Segment<'_>, limits: &Limits) -> Result<Self, FieldError> {
         let keys = wire.included.len() + wire.excluded.len();
         if keys > limits.max_targets {
             return Err(FieldError::new(
@@ -71,13 +71,13 @@ impl Segment {
     }
 }
 
-fn boxed(keys: Vec<String>) -> Vec<Box<str>> {
-    keys.into_iter().map(String::into_boxed_str).collect()
+fn boxed(keys: Vec<input::Str<'_>>) -> Vec<Box<str>> {
+    keys.into_iter().map(input::Str::into_boxed).collect()
 }
 
 /// Compiles the conditions of one rule, reporting failures at `/conditions/{i}`.
 pub(crate) fn compile_conditions(
-    wire: Vec<crate::wire::WireCondition>,
+    wire: Vec<input::Condition<'_>>,
     segments: Option<crate::condition::SegmentLookup<'_>>,
     limits: &Limits,
 ) -> Result<Vec<Condition>, FieldError> {

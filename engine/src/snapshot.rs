@@ -5,6 +5,7 @@
 //! is reported as a [`Warning`].
 
 use alloc::{
+    borrow::Cow,
     boxed::Box,
     format,
     string::{String, ToString},
@@ -17,10 +18,11 @@ use serde_json::{Map, Value, value::RawValue};
 use crate::{
     error::{FieldError, ItemKind, LoadError, Warning, strip_position},
     flag::{Flag, FlagMeta},
+    input,
     limits::Limits,
     reason::ValueType,
     segment::Segment,
-    wire::{SnapshotDocument, WireFlag, WireFlagHeader, WireKeyOnly, WireSegment, WireSnapshot},
+    wire::{WireFlagHeader, WireKeyOnly, WireSnapshot},
 };
 
 /// The snapshot schema version this engine reads.
@@ -101,16 +103,18 @@ impl Snapshot {
         }
         let mut warnings = Vec::new();
         let (segments, lookup) = load_segments(wire.segments, limits, &mut warnings);
-        let lookup_ref: HashMap<&str, Result<usize, String>> = lookup
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        let mut flags: Vec<FlagEntry> = wire
-            .flags
-            .into_iter()
-            .filter_map(|item| load_flag(item, &lookup_ref, limits, &mut warnings))
-            .collect();
-        flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let lookup_ref: HashMap<&str, Result<usize, String>> =
+            lookup.iter().map(|(k, v)| (&**k, v.clone())).collect();
+        let mut flags: Vec<FlagEntry> = Vec::with_capacity(wire.flags.len());
+        for item in wire.flags.into_items() {
+            if let Some(entry) = load_flag(item, &lookup_ref, limits, &mut warnings) {
+                flags.push(entry);
+            }
+        }
+        // Publishers write flags sorted by key; checking first skips moving entries.
+        if !flags.is_sorted_by(|a, b| a.key <= b.key) {
+            flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        }
         mark_duplicates(&mut flags, &mut warnings);
         let index = FlagIndex::build(&flags);
         let mut snapshot = Snapshot {
@@ -174,10 +178,9 @@ impl Snapshot {
         for (i, entry) in self.flags.iter().enumerate() {
             let Ok(flag) = &entry.body else { continue };
             for (p, prereq) in flag.prerequisites.iter().enumerate() {
-                let at = format!("/prerequisites/{p}");
                 let Some(target) = self.position(&prereq.key) else {
                     warnings.push(warning(ItemKind::Flag, Some(&entry.key), FieldError::new(
-                        format!("{at}/flag"),
+                        format!("/prerequisites/{p}/flag"),
                         format!("prerequisite flag `{}` is not in this snapshot; the flag will serve its off variation", prereq.key),
                     )));
                     resolved.push((i, p, None, None));
@@ -190,7 +193,7 @@ impl Snapshot {
                             broken.push((
                                 i,
                                 FieldError::new(
-                                    format!("{at}/variation"),
+                                    format!("/prerequisites/{p}/variation"),
                                     format!(
                                         "prerequisite `{}` has no variation `{}`",
                                         prereq.key, prereq.variation_key
@@ -294,33 +297,60 @@ enum Item<T> {
     },
 }
 
-/// The snapshot with every item parsed or marked malformed.
-struct Parsed {
+/// The items of a snapshot: all parsed in one pass, or each on its own.
+enum Items<T> {
+    Whole(Vec<T>),
+    Each(Vec<Item<T>>),
+}
+
+impl<T> Items<T> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Whole(items) => items.len(),
+            Self::Each(items) => items.len(),
+        }
+    }
+
+    fn into_items(self) -> impl Iterator<Item = Item<T>> {
+        let (whole, each) = match self {
+            Self::Whole(items) => (Some(items.into_iter().map(Item::Parsed)), None),
+            Self::Each(items) => (None, Some(items.into_iter())),
+        };
+        whole
+            .into_iter()
+            .flatten()
+            .chain(each.into_iter().flatten())
+    }
+}
+
+/// The snapshot with every item parsed or marked malformed. Its strings borrow
+/// from the input where they can.
+struct Parsed<'a> {
     schema_version: u64,
     environment: String,
     version: u64,
     generated_at: String,
-    flags: Vec<Item<WireFlag>>,
-    segments: Vec<Item<WireSegment>>,
+    flags: Items<input::Flag<'a>>,
+    segments: Items<input::Segment<'a>>,
 }
 
 /// Parses in one pass when every item is well-formed, which is the normal case.
 /// Only when that fails does it take the slower path that parses each item on its
 /// own, so that one malformed item degrades alone.
-fn parse(json: &[u8]) -> Result<Parsed, LoadError> {
+fn parse(json: &[u8]) -> Result<Parsed<'_>, LoadError> {
     // Validating UTF-8 once, up front, lets serde_json read from a `str` and skip
     // validating every string it parses: a tenth of the time of a large load.
     let json = core::str::from_utf8(json).map_err(|e| LoadError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
-    if let Ok(doc) = serde_json::from_str::<SnapshotDocument>(json) {
+    if let Ok(doc) = serde_json::from_str::<input::Document<'_>>(json) {
         return Ok(Parsed {
             schema_version: doc.schema_version,
             environment: doc.environment,
             version: doc.version,
             generated_at: doc.generated_at,
-            flags: doc.flags.into_iter().map(Item::Parsed).collect(),
-            segments: doc.segments.into_iter().map(Item::Parsed).collect(),
+            flags: Items::Whole(doc.flags),
+            segments: Items::Whole(doc.segments),
         });
     }
     let wire: WireSnapshot<'_> = serde_json::from_str(json).map_err(|e| LoadError::json(&e))?;
@@ -329,22 +359,24 @@ fn parse(json: &[u8]) -> Result<Parsed, LoadError> {
         environment: wire.environment,
         version: wire.version,
         generated_at: wire.generated_at,
-        flags: wire
-            .flags
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| parse_flag(i, raw))
-            .collect(),
-        segments: wire
-            .segments
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| parse_segment(i, raw))
-            .collect(),
+        flags: Items::Each(
+            wire.flags
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| parse_flag(i, raw))
+                .collect(),
+        ),
+        segments: Items::Each(
+            wire.segments
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| parse_segment(i, raw))
+                .collect(),
+        ),
     })
 }
 
-fn parse_flag(i: usize, raw: &RawValue) -> Item<WireFlag> {
+fn parse_flag<'a>(i: usize, raw: &'a RawValue) -> Item<input::Flag<'a>> {
     match serde_json::from_str(raw.get()) {
         Ok(flag) => Item::Parsed(flag),
         Err(e) => {
@@ -365,7 +397,7 @@ fn parse_flag(i: usize, raw: &RawValue) -> Item<WireFlag> {
     }
 }
 
-fn parse_segment(i: usize, raw: &RawValue) -> Item<WireSegment> {
+fn parse_segment<'a>(i: usize, raw: &'a RawValue) -> Item<input::Segment<'a>> {
     match serde_json::from_str(raw.get()) {
         Ok(segment) => Item::Parsed(segment),
         Err(e) => Item::Malformed {
@@ -379,35 +411,35 @@ fn parse_segment(i: usize, raw: &RawValue) -> Item<WireSegment> {
     }
 }
 
-type SegmentTable = (Vec<Segment>, HashMap<String, Result<usize, String>>);
+type SegmentTable<'a> = (Vec<Segment>, HashMap<Cow<'a, str>, Result<usize, String>>);
 
-fn load_segments(
-    items: Vec<Item<WireSegment>>,
+fn load_segments<'a>(
+    items: Items<input::Segment<'a>>,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
-) -> SegmentTable {
-    let mut segments = Vec::new();
-    let mut lookup: HashMap<String, Result<usize, String>> = HashMap::new();
-    for item in items {
-        let wire = match item {
+) -> SegmentTable<'a> {
+    let mut segments = Vec::with_capacity(items.len());
+    let mut lookup: HashMap<Cow<'a, str>, Result<usize, String>> = HashMap::new();
+    for item in items.into_items() {
+        let mut wire = match item {
             Item::Parsed(wire) => wire,
             Item::Malformed { message, key, .. } => {
                 let err = FieldError::new("", message.clone());
                 warnings.push(warning(ItemKind::Segment, key.as_deref(), err));
                 if let Some(key) = key {
-                    lookup.insert(key, Err(message));
+                    lookup.insert(Cow::Owned(key), Err(message));
                 }
                 continue;
             }
         };
-        if lookup.contains_key(&wire.key) {
+        if lookup.contains_key(wire.key.as_str()) {
             let message = "duplicate segment key".to_string();
             let err = FieldError::new("", message.clone());
             warnings.push(warning(ItemKind::Segment, Some(&wire.key), err));
-            lookup.insert(wire.key, Err(message));
+            lookup.insert(wire.key.0, Err(message));
             continue;
         }
-        let key = wire.key.clone();
+        let key = core::mem::take(&mut wire.key).0;
         match Segment::compile(wire, limits) {
             Ok(segment) => {
                 lookup.insert(key, Ok(segments.len()));
@@ -425,7 +457,7 @@ fn load_segments(
 /// Compiles one flag. A malformed flag is kept under its key when the key is
 /// readable, so asking for it answers `PARSE_ERROR` rather than `FLAG_NOT_FOUND`.
 fn load_flag(
-    item: Item<WireFlag>,
+    item: Item<input::Flag<'_>>,
     segments: &HashMap<&str, Result<usize, String>>,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
@@ -455,7 +487,7 @@ fn load_flag(
         tags: core::mem::take(&mut wire.tags),
         metadata: core::mem::take(&mut wire.metadata),
     };
-    let key: Box<str> = wire.key.as_str().into();
+    let key: Box<str> = core::mem::take(&mut wire.key).into_boxed();
     let (version, client_visible) = (wire.version, wire.client_visible);
     let body = Flag::compile(wire, segments, limits).map_err(|err| {
         warnings.push(warning(ItemKind::Flag, Some(&key), err.clone()));
@@ -474,23 +506,21 @@ fn load_flag(
 /// `PARSE_ERROR` (one entry is kept, so the key still resolves). Needs `flags` sorted.
 fn mark_duplicates(flags: &mut Vec<FlagEntry>, warnings: &mut Vec<Warning>) {
     const DUPLICATE: &str = "duplicate flag key";
-    let mut kept: Vec<FlagEntry> = Vec::with_capacity(flags.len());
-    for entry in flags.drain(..) {
-        match kept.last_mut() {
-            Some(last) if last.key == entry.key => {
-                if last.body.as_ref().err().map(String::as_str) != Some(DUPLICATE) {
-                    warnings.push(warning(
-                        ItemKind::Flag,
-                        Some(&last.key),
-                        FieldError::new("", DUPLICATE),
-                    ));
-                }
-                last.body = Err(DUPLICATE.to_string());
-            }
-            _ => kept.push(entry),
+    // In place: `dedup_by` hands over each entry with the kept one before it.
+    flags.dedup_by(|entry, last| {
+        if last.key != entry.key {
+            return false;
         }
-    }
-    *flags = kept;
+        if last.body.as_ref().err().map(String::as_str) != Some(DUPLICATE) {
+            warnings.push(warning(
+                ItemKind::Flag,
+                Some(&last.key),
+                FieldError::new("", DUPLICATE),
+            ));
+        }
+        last.body = Err(DUPLICATE.to_string());
+        true
+    });
 }
 
 #[cfg(test)]
