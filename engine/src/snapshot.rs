@@ -297,24 +297,33 @@ enum Item<T> {
     },
 }
 
-/// The items of a snapshot: all parsed in one pass, or each on its own.
-enum Items<T> {
+/// The items of a snapshot: all parsed in one pass, or each still raw, to be
+/// parsed on its own just before it is compiled.
+enum Items<'a, T> {
     Whole(Vec<T>),
-    Each(Vec<Item<T>>),
+    Each(Vec<&'a RawValue>, fn(usize, &'a RawValue) -> Item<T>),
 }
 
-impl<T> Items<T> {
+impl<'a, T> Items<'a, T> {
     fn len(&self) -> usize {
         match self {
             Self::Whole(items) => items.len(),
-            Self::Each(items) => items.len(),
+            Self::Each(items, _) => items.len(),
         }
     }
 
     fn into_items(self) -> impl Iterator<Item = Item<T>> {
         let (whole, each) = match self {
             Self::Whole(items) => (Some(items.into_iter().map(Item::Parsed)), None),
-            Self::Each(items) => (None, Some(items.into_iter())),
+            Self::Each(items, parse) => (
+                None,
+                Some(
+                    items
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(i, raw)| parse(i, raw)),
+                ),
+            ),
         };
         whole
             .into_iter()
@@ -330,8 +339,8 @@ struct Parsed<'a> {
     environment: String,
     version: u64,
     generated_at: String,
-    flags: Items<input::Flag<'a>>,
-    segments: Items<input::Segment<'a>>,
+    flags: Items<'a, input::Flag<'a>>,
+    segments: Items<'a, input::Segment<'a>>,
 }
 
 /// Parses in one pass when every item is well-formed, which is the normal case.
@@ -359,20 +368,8 @@ fn parse(json: &[u8]) -> Result<Parsed<'_>, LoadError> {
         environment: wire.environment,
         version: wire.version,
         generated_at: wire.generated_at,
-        flags: Items::Each(
-            wire.flags
-                .iter()
-                .enumerate()
-                .map(|(i, raw)| parse_flag(i, raw))
-                .collect(),
-        ),
-        segments: Items::Each(
-            wire.segments
-                .iter()
-                .enumerate()
-                .map(|(i, raw)| parse_segment(i, raw))
-                .collect(),
-        ),
+        flags: Items::Each(wire.flags, parse_flag),
+        segments: Items::Each(wire.segments, parse_segment),
     })
 }
 
@@ -414,7 +411,7 @@ fn parse_segment<'a>(i: usize, raw: &'a RawValue) -> Item<input::Segment<'a>> {
 type SegmentTable<'a> = (Vec<Segment>, HashMap<Cow<'a, str>, Result<usize, String>>);
 
 fn load_segments<'a>(
-    items: Items<input::Segment<'a>>,
+    items: Items<'a, input::Segment<'a>>,
     limits: &Limits,
     warnings: &mut Vec<Warning>,
 ) -> SegmentTable<'a> {
