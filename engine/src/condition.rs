@@ -6,7 +6,7 @@
 //! any element matches. The one exception is `exists` / `notExists`, which test
 //! presence itself.
 
-use alloc::{boxed::Box, format, string::String, vec::Vec};
+use alloc::{format, string::String, sync::Arc, vec::Vec};
 use core::cmp::Ordering;
 use hashbrown::{HashMap, HashSet};
 use regex_automata::{meta, util::syntax};
@@ -21,6 +21,7 @@ use crate::{
     input::{self, CondValue},
     limits::Limits,
     segment::Segment,
+    strings::Strings,
 };
 
 /// Every operator of format v1, by its wire name.
@@ -81,7 +82,7 @@ enum Test {
     },
     Text {
         op: TextOp,
-        needles: Vec<Box<str>>,
+        needles: Vec<Arc<str>>,
         fold: bool,
     },
     Regex(Vec<meta::Regex>),
@@ -124,6 +125,7 @@ impl Condition {
         wire: input::Condition<'_>,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
+        strings: &mut Strings,
     ) -> Result<Self, FieldError> {
         if wire.values.len() > limits.max_values {
             return Err(FieldError::new(
@@ -142,13 +144,14 @@ impl Condition {
             case_insensitive,
             negate,
         } = wire;
-        let test = Test::compile(&op, values, case_insensitive, segments, limits)?;
+        let test = Test::compile(&op, values, case_insensitive, segments, limits, strings)?;
         let attribute = match test {
             // Segment membership looks at the whole context; no attribute is needed.
             Test::Segment { .. } | Test::Unknown if attribute.is_empty() => {
                 AttributeRef::Top("".into())
             }
-            _ => AttributeRef::parse_str(attribute).map_err(|e| e.within("/attribute"))?,
+            _ => AttributeRef::parse_shared(&attribute, strings)
+                .map_err(|e| e.within("/attribute"))?,
         };
         Ok(Self {
             attribute,
@@ -204,21 +207,22 @@ impl Test {
         fold: bool,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
+        strings: &mut Strings,
     ) -> Result<Self, FieldError> {
         let owned = values;
         let values = &owned;
         Ok(match op {
             "in" => Self::Equals {
-                set: ValueSet::compile(owned, fold)?,
+                set: ValueSet::compile(owned, fold, strings)?,
                 none: false,
             },
             "notIn" => Self::Equals {
-                set: ValueSet::compile(owned, fold)?,
+                set: ValueSet::compile(owned, fold, strings)?,
                 none: true,
             },
-            "startsWith" => Self::text(TextOp::StartsWith, owned, fold)?,
-            "endsWith" => Self::text(TextOp::EndsWith, owned, fold)?,
-            "contains" => Self::text(TextOp::Contains, owned, fold)?,
+            "startsWith" => Self::text(TextOp::StartsWith, owned, fold, strings)?,
+            "endsWith" => Self::text(TextOp::EndsWith, owned, fold, strings)?,
+            "contains" => Self::text(TextOp::Contains, owned, fold, strings)?,
             "matches" => Self::Regex(each(&json_values(owned), |v| regex(v, fold, limits))?),
             "lt" => Self::number(LT, values)?,
             "lte" => Self::number(LTE, values)?,
@@ -240,10 +244,15 @@ impl Test {
         })
     }
 
-    fn text(op: TextOp, values: Vec<CondValue<'_>>, fold: bool) -> Result<Self, FieldError> {
+    fn text(
+        op: TextOp,
+        values: Vec<CondValue<'_>>,
+        fold: bool,
+        strings: &mut Strings,
+    ) -> Result<Self, FieldError> {
         let needles = each_owned(values, |v| match v {
-            CondValue::String(s) if fold => Ok(s.to_lowercase().into_boxed_str()),
-            CondValue::String(s) => Ok(s.into_boxed()),
+            CondValue::String(s) if fold => Ok(strings.get(&s.to_lowercase())),
+            CondValue::String(s) => Ok(strings.get(&s)),
             other => Err(format!("expected a string, found {}", other.type_name())),
         })?;
         Ok(Self::Text { op, needles, fold })
@@ -487,14 +496,21 @@ struct ValueSet {
 }
 
 impl ValueSet {
-    fn compile(values: Vec<CondValue<'_>>, fold: bool) -> Result<Self, FieldError> {
+    fn compile(
+        values: Vec<CondValue<'_>>,
+        fold: bool,
+        shared: &mut Strings,
+    ) -> Result<Self, FieldError> {
+        // A long list is most likely of distinct keys: not worth sharing.
+        let share = values.len() <= StrSet::SMALL;
+        let mut keep = |s: &str| if share { shared.get(s) } else { Arc::from(s) };
         let mut strings = Vec::new();
         let mut numbers = Vec::new();
         let mut booleans = [false; 2];
         each_owned(values, |v| {
             match v {
-                CondValue::String(s) if fold => strings.push(s.to_lowercase().into_boxed_str()),
-                CondValue::String(s) => strings.push(s.into_boxed()),
+                CondValue::String(s) if fold => strings.push(keep(&s.to_lowercase())),
+                CondValue::String(s) => strings.push(keep(&s)),
                 CondValue::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
                 CondValue::Bool(true) => booleans[1] = true,
                 CondValue::Bool(false) => booleans[0] = true,
@@ -538,14 +554,14 @@ impl ValueSet {
 /// A set of strings: a list while small (faster to scan than to hash), a hash set after.
 #[derive(Debug, Clone)]
 pub(crate) enum StrSet {
-    Small(Vec<Box<str>>),
-    Large(HashSet<Box<str>>),
+    Small(Vec<Arc<str>>),
+    Large(HashSet<Arc<str>>),
 }
 
 impl StrSet {
     const SMALL: usize = 8;
 
-    pub(crate) fn new(items: Vec<Box<str>>) -> Self {
+    pub(crate) fn new(items: Vec<Arc<str>>) -> Self {
         if items.len() <= Self::SMALL {
             Self::Small(items)
         } else {

@@ -1,6 +1,6 @@
 //! Flags: compiled from the wire form once, at load.
 
-use alloc::{boxed::Box, format, string::String, vec::Vec};
+use alloc::{boxed::Box, format, string::String, sync::Arc, vec::Vec};
 use hashbrown::HashMap;
 use serde_json::{Map, Value};
 
@@ -12,11 +12,12 @@ use crate::{
     reason::ValueType,
     rollout::Rollout,
     segment::compile_conditions,
+    strings::Strings,
 };
 
 #[derive(Debug, Clone)]
 pub(crate) struct Variation {
-    pub key: Box<str>,
+    pub key: Arc<str>,
     pub value: Value,
 }
 
@@ -29,7 +30,7 @@ pub(crate) enum Serve {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
-    pub id: Option<Box<str>>,
+    pub id: Option<Arc<str>>,
     pub conditions: Vec<Condition>,
     pub serve: Serve,
 }
@@ -78,6 +79,7 @@ impl Flag {
         wire: input::Flag<'_>,
         segments: SegmentLookup<'_>,
         limits: &Limits,
+        strings: &mut Strings,
     ) -> Result<Self, FieldError> {
         let value_type = ValueType::parse(&wire.value_type).ok_or_else(|| {
             FieldError::new(
@@ -88,7 +90,7 @@ impl Flag {
                 ),
             )
         })?;
-        let variations = compile_variations(wire.variations, value_type, limits)?;
+        let variations = compile_variations(wire.variations, value_type, limits, strings)?;
         let find = |key: &str| variations.iter().position(|v| &*v.key == key);
         let off = find(wire.off_variation.as_str()).ok_or_else(|| {
             FieldError::new(
@@ -111,14 +113,15 @@ impl Flag {
         for (r, rule) in wire.rules.into_iter().enumerate() {
             let at = |e: FieldError| e.within(format!("/rules/{r}"));
             rules.push(Rule {
-                id: rule.id.map(input::Str::into_boxed),
-                conditions: compile_conditions(rule.conditions, Some(segments), limits)
+                id: rule.id.map(|id| strings.get(&id)),
+                conditions: compile_conditions(rule.conditions, Some(segments), limits, strings)
                     .map_err(at)?,
-                serve: compile_serve(rule.serve, &find).map_err(|e| at(e.within("/serve")))?,
+                serve: compile_serve(rule.serve, &find, strings)
+                    .map_err(|e| at(e.within("/serve")))?,
             });
         }
-        let default_rule =
-            compile_serve(wire.default_rule, &find).map_err(|e| e.within("/defaultRule"))?;
+        let default_rule = compile_serve(wire.default_rule, &find, strings)
+            .map_err(|e| e.within("/defaultRule"))?;
         let prerequisites = compile_prerequisites(wire.prerequisites, limits)?;
         let is_static = prerequisites.is_empty()
             && targets.is_empty()
@@ -147,6 +150,7 @@ fn compile_variations(
     wire: Vec<input::Variation<'_>>,
     value_type: ValueType,
     limits: &Limits,
+    strings: &mut Strings,
 ) -> Result<Vec<Variation>, FieldError> {
     if wire.is_empty() {
         return Err(FieldError::new(
@@ -183,7 +187,7 @@ fn compile_variations(
             ));
         }
         out.push(Variation {
-            key: v.key.into_boxed(),
+            key: strings.get(&v.key),
             value: v.value,
         });
     }
@@ -229,13 +233,14 @@ fn compile_targets(
 fn compile_serve(
     wire: input::Serve<'_>,
     find: &impl Fn(&str) -> Option<usize>,
+    strings: &mut Strings,
 ) -> Result<Serve, FieldError> {
     match (wire.variation, wire.rollout) {
         (Some(key), None) => find(&key)
             .map(Serve::Variation)
             .ok_or_else(|| FieldError::new("/variation", format!("unknown variation `{key}`"))),
         (None, Some(rollout)) => Ok(Serve::Rollout(
-            Rollout::compile(rollout, find).map_err(|e| e.within("/rollout"))?,
+            Rollout::compile(rollout, find, strings).map_err(|e| e.within("/rollout"))?,
         )),
         (Some(_), Some(_)) => Err(FieldError::new(
             "",

@@ -59,6 +59,7 @@ mod reason;
 pub mod rollout;
 mod segment;
 mod snapshot;
+mod strings;
 pub mod wire;
 
 pub use attribute::{NOW, TARGETING_KEY};

@@ -14,6 +14,7 @@ use crate::{
     attribute::{AttributeRef, TARGETING_KEY},
     error::FieldError,
     input,
+    strings::Strings,
 };
 
 /// Weights are in units of 1/100,000: 0.001 % steps.
@@ -91,12 +92,11 @@ impl Rollout {
     pub(crate) fn compile(
         wire: input::Rollout<'_>,
         variation: impl Fn(&str) -> Option<usize>,
+        strings: &mut Strings,
     ) -> Result<Self, FieldError> {
-        let bucket_by = match wire.bucket_by {
-            Some(name) => AttributeRef::parse_str(name),
-            None => AttributeRef::parse(TARGETING_KEY),
-        }
-        .map_err(|e| e.within("/bucketBy"))?;
+        let name = wire.bucket_by.as_deref().unwrap_or(TARGETING_KEY);
+        let bucket_by =
+            AttributeRef::parse_shared(name, strings).map_err(|e| e.within("/bucketBy"))?;
         if wire.variations.is_empty() {
             return Err(FieldError::new(
                 "/variations",
@@ -188,9 +188,11 @@ mod tests {
                 })
                 .collect(),
         };
-        Rollout::compile(wire.into(), |k| {
-            ["a", "b", "c"].iter().position(|x| *x == k)
-        })
+        Rollout::compile(
+            wire.into(),
+            |k| ["a", "b", "c"].iter().position(|x| *x == k),
+            &mut Strings::default(),
+        )
     }
 
     #[test]

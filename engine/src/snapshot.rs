@@ -22,6 +22,7 @@ use crate::{
     limits::Limits,
     reason::ValueType,
     segment::Segment,
+    strings::Strings,
     wire::{WireFlagHeader, WireKeyOnly, WireSnapshot},
 };
 
@@ -102,12 +103,13 @@ impl Snapshot {
             });
         }
         let mut warnings = Vec::new();
-        let (segments, lookup) = load_segments(wire.segments, limits, &mut warnings);
+        let mut strings = Strings::default();
+        let (segments, lookup) = load_segments(wire.segments, limits, &mut strings, &mut warnings);
         let lookup_ref: HashMap<&str, Result<usize, String>> =
             lookup.iter().map(|(k, v)| (&**k, v.clone())).collect();
         let mut flags: Vec<FlagEntry> = Vec::with_capacity(wire.flags.len());
         for item in wire.flags.into_items() {
-            if let Some(entry) = load_flag(item, &lookup_ref, limits, &mut warnings) {
+            if let Some(entry) = load_flag(item, &lookup_ref, limits, &mut strings, &mut warnings) {
                 flags.push(entry);
             }
         }
@@ -413,6 +415,7 @@ type SegmentTable<'a> = (Vec<Segment>, HashMap<Cow<'a, str>, Result<usize, Strin
 fn load_segments<'a>(
     items: Items<'a, input::Segment<'a>>,
     limits: &Limits,
+    strings: &mut Strings,
     warnings: &mut Vec<Warning>,
 ) -> SegmentTable<'a> {
     let mut segments = Vec::with_capacity(items.len());
@@ -437,7 +440,7 @@ fn load_segments<'a>(
             continue;
         }
         let key = core::mem::take(&mut wire.key).0;
-        match Segment::compile(wire, limits) {
+        match Segment::compile(wire, limits, strings) {
             Ok(segment) => {
                 lookup.insert(key, Ok(segments.len()));
                 segments.push(segment);
@@ -457,6 +460,7 @@ fn load_flag(
     item: Item<input::Flag<'_>>,
     segments: &HashMap<&str, Result<usize, String>>,
     limits: &Limits,
+    strings: &mut Strings,
     warnings: &mut Vec<Warning>,
 ) -> Option<FlagEntry> {
     let mut wire = match item {
@@ -486,7 +490,7 @@ fn load_flag(
     };
     let key: Box<str> = core::mem::take(&mut wire.key).into_boxed();
     let (version, client_visible) = (wire.version, wire.client_visible);
-    let body = Flag::compile(wire, segments, limits).map_err(|err| {
+    let body = Flag::compile(wire, segments, limits, strings).map_err(|err| {
         warnings.push(warning(ItemKind::Flag, Some(&key), err.clone()));
         err.to_string()
     });
