@@ -187,20 +187,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for CondValue<'a> {
     }
 }
 
-/// The whole snapshot, in one pass.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Document<'a> {
-    pub schema_version: u64,
-    pub environment: String,
-    pub version: u64,
-    pub generated_at: String,
-    #[serde(borrow, default)]
-    pub flags: Vec<Flag<'a>>,
-    #[serde(borrow, default)]
-    pub segments: Vec<Segment<'a>>,
-}
-
 /// [`wire::WireFlag`], borrowing.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -104,11 +104,12 @@ impl Snapshot {
         }
         let mut warnings = Vec::new();
         let mut strings = Strings::default();
-        let (segments, lookup) = load_segments(wire.segments, limits, &mut strings, &mut warnings);
+        let (segments, lookup) = load_segments(&wire.segments, limits, &mut strings, &mut warnings);
         let lookup_ref: HashMap<&str, Result<usize, String>> =
             lookup.iter().map(|(k, v)| (&**k, v.clone())).collect();
         let mut flags: Vec<FlagEntry> = Vec::with_capacity(wire.flags.len());
-        for item in wire.flags.into_items() {
+        for (i, raw) in wire.flags.iter().enumerate() {
+            let item = parse_flag(i, raw);
             if let Some(entry) = load_flag(item, &lookup_ref, limits, &mut strings, &mut warnings) {
                 flags.push(entry);
             }
@@ -299,80 +300,18 @@ enum Item<T> {
     },
 }
 
-/// The items of a snapshot: all parsed in one pass, or each still raw, to be
-/// parsed on its own just before it is compiled.
-enum Items<'a, T> {
-    Whole(Vec<T>),
-    Each(Vec<&'a RawValue>, fn(usize, &'a RawValue) -> Item<T>),
-}
-
-impl<'a, T> Items<'a, T> {
-    fn len(&self) -> usize {
-        match self {
-            Self::Whole(items) => items.len(),
-            Self::Each(items, _) => items.len(),
-        }
-    }
-
-    fn into_items(self) -> impl Iterator<Item = Item<T>> {
-        let (whole, each) = match self {
-            Self::Whole(items) => (Some(items.into_iter().map(Item::Parsed)), None),
-            Self::Each(items, parse) => (
-                None,
-                Some(
-                    items
-                        .into_iter()
-                        .enumerate()
-                        .map(move |(i, raw)| parse(i, raw)),
-                ),
-            ),
-        };
-        whole
-            .into_iter()
-            .flatten()
-            .chain(each.into_iter().flatten())
-    }
-}
-
-/// The snapshot with every item parsed or marked malformed. Its strings borrow
-/// from the input where they can.
-struct Parsed<'a> {
-    schema_version: u64,
-    environment: String,
-    version: u64,
-    generated_at: String,
-    flags: Items<'a, input::Flag<'a>>,
-    segments: Items<'a, input::Segment<'a>>,
-}
-
-/// Parses in one pass when every item is well-formed, which is the normal case.
-/// Only when that fails does it take the slower path that parses each item on its
-/// own, so that one malformed item degrades alone.
-fn parse(json: &[u8]) -> Result<Parsed<'_>, LoadError> {
+/// Reads the snapshot's own fields and splits off each flag and segment as raw
+/// text. Each item is then parsed on its own, just before it is compiled
+/// ([`parse_flag`], [`parse_segment`]), so that a malformed item degrades alone
+/// and the parsed form of one item is freed before the next is read: loading a
+/// large snapshot never holds the parsed form of all of it.
+fn parse(json: &[u8]) -> Result<WireSnapshot<'_>, LoadError> {
     // Validating UTF-8 once, up front, lets serde_json read from a `str` and skip
     // validating every string it parses: a tenth of the time of a large load.
     let json = core::str::from_utf8(json).map_err(|e| LoadError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
-    if let Ok(doc) = serde_json::from_str::<input::Document<'_>>(json) {
-        return Ok(Parsed {
-            schema_version: doc.schema_version,
-            environment: doc.environment,
-            version: doc.version,
-            generated_at: doc.generated_at,
-            flags: Items::Whole(doc.flags),
-            segments: Items::Whole(doc.segments),
-        });
-    }
-    let wire: WireSnapshot<'_> = serde_json::from_str(json).map_err(|e| LoadError::json(&e))?;
-    Ok(Parsed {
-        schema_version: wire.schema_version,
-        environment: wire.environment,
-        version: wire.version,
-        generated_at: wire.generated_at,
-        flags: Items::Each(wire.flags, parse_flag),
-        segments: Items::Each(wire.segments, parse_segment),
-    })
+    serde_json::from_str(json).map_err(|e| LoadError::json(&e))
 }
 
 fn parse_flag<'a>(i: usize, raw: &'a RawValue) -> Item<input::Flag<'a>> {
@@ -413,14 +352,15 @@ fn parse_segment<'a>(i: usize, raw: &'a RawValue) -> Item<input::Segment<'a>> {
 type SegmentTable<'a> = (Vec<Segment>, HashMap<Cow<'a, str>, Result<usize, String>>);
 
 fn load_segments<'a>(
-    items: Items<'a, input::Segment<'a>>,
+    items: &[&'a RawValue],
     limits: &Limits,
     strings: &mut Strings,
     warnings: &mut Vec<Warning>,
 ) -> SegmentTable<'a> {
     let mut segments = Vec::with_capacity(items.len());
     let mut lookup: HashMap<Cow<'a, str>, Result<usize, String>> = HashMap::new();
-    for item in items.into_items() {
+    for (i, raw) in items.iter().enumerate() {
+        let item = parse_segment(i, raw);
         let mut wire = match item {
             Item::Parsed(wire) => wire,
             Item::Malformed { message, key, .. } => {
