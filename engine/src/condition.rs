@@ -6,7 +6,7 @@
 //! any element matches. The one exception is `exists` / `notExists`, which test
 //! presence itself.
 
-use alloc::{format, string::String, sync::Arc, vec::Vec};
+use alloc::{borrow::Cow, format, string::String, sync::Arc, vec::Vec};
 use core::cmp::Ordering;
 use hashbrown::{HashMap, HashSet};
 use regex_automata::{meta, util::syntax};
@@ -116,7 +116,7 @@ const EQ: &[Ordering] = &[Ordering::Equal];
 
 /// How a condition's compiler resolves segment keys: to an index, or to the
 /// reason the segment cannot be used.
-pub(crate) type SegmentLookup<'a> = &'a HashMap<&'a str, Result<usize, String>>;
+pub(crate) type SegmentLookup<'a> = &'a HashMap<Cow<'a, str>, Result<usize, String>>;
 
 impl Condition {
     /// Compiles one condition. `segments` is `None` inside segments, whose rules may
