@@ -199,8 +199,9 @@ impl Condition {
 }
 
 impl Test {
-    /// Compiles an operator and its values. String values are moved, not copied:
-    /// loading large snapshots is dominated by allocation.
+    /// Compiles an operator and its values. String values are shared through
+    /// `strings` rather than allocated for each use: loading large snapshots is
+    /// dominated by allocation.
     fn compile(
         op: &str,
         values: Vec<CondValue<'_>>,

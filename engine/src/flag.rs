@@ -73,8 +73,9 @@ pub(crate) struct FlagMeta {
 }
 
 impl Flag {
-    /// Compiles a flag, consuming its wire form: strings and values are moved into
-    /// the compiled flag rather than copied, since loading is dominated by allocation.
+    /// Compiles a flag from its parsed form. Loading is dominated by allocation, so
+    /// values are moved into the compiled flag, and recurring strings are shared
+    /// through `strings` rather than allocated for each use.
     pub(crate) fn compile(
         wire: input::Flag<'_>,
         segments: SegmentLookup<'_>,
