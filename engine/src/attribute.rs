@@ -5,10 +5,10 @@
 //! - a name with a leading `/` is a JSON Pointer (RFC 6901) into nested objects and arrays;
 //! - `$now` is the evaluation time, as epoch seconds.
 
-use alloc::{boxed::Box, string::String, vec::Vec};
+use alloc::{boxed::Box, string::String, sync::Arc, vec::Vec};
 use serde_json::Value;
 
-use crate::{context::Context, error::FieldError};
+use crate::{context::Context, error::FieldError, strings::Strings};
 
 /// The reserved name of the evaluation time.
 pub const NOW: &str = "$now";
@@ -18,7 +18,7 @@ pub const TARGETING_KEY: &str = "targetingKey";
 /// A compiled attribute reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AttributeRef {
-    Top(Box<str>),
+    Top(Arc<str>),
     Pointer(Vec<Box<str>>),
     Now,
 }
@@ -45,12 +45,13 @@ impl AttributeRef {
         Ok(Self::Pointer(tokens))
     }
 
-    /// Like [`AttributeRef::parse`], reusing the string's allocation for top-level names.
-    pub(crate) fn parse_owned(name: String) -> Result<Self, FieldError> {
+    /// Like [`AttributeRef::parse`], sharing top-level names through `strings`:
+    /// a snapshot names the same few attributes over and over.
+    pub(crate) fn parse_shared(name: &str, strings: &mut Strings) -> Result<Self, FieldError> {
         if name.is_empty() || name == NOW || name.starts_with('/') {
-            return Self::parse(&name);
+            return Self::parse(name);
         }
-        Ok(Self::Top(name.into_boxed_str()))
+        Ok(Self::Top(strings.get(name)))
     }
 
     pub(crate) fn is_targeting_key(&self) -> bool {

@@ -6,7 +6,7 @@
 //! any element matches. The one exception is `exists` / `notExists`, which test
 //! presence itself.
 
-use alloc::{boxed::Box, format, string::String, vec::Vec};
+use alloc::{borrow::Cow, format, string::String, sync::Arc, vec::Vec};
 use core::cmp::Ordering;
 use hashbrown::{HashMap, HashSet};
 use semver::Version;
@@ -17,10 +17,11 @@ use crate::{
     context::{Context, type_name},
     date,
     error::FieldError,
+    input::{self, CondValue},
     limits::Limits,
     regex::Regex,
     segment::Segment,
-    wire::WireCondition,
+    strings::Strings,
 };
 
 /// Every operator of format v1, by its wire name.
@@ -81,7 +82,7 @@ enum Test {
     },
     Text {
         op: TextOp,
-        needles: Vec<Box<str>>,
+        needles: Vec<Arc<str>>,
         fold: bool,
     },
     Regex(Vec<Regex>),
@@ -115,15 +116,16 @@ const EQ: &[Ordering] = &[Ordering::Equal];
 
 /// How a condition's compiler resolves segment keys: to an index, or to the
 /// reason the segment cannot be used.
-pub(crate) type SegmentLookup<'a> = &'a HashMap<&'a str, Result<usize, String>>;
+pub(crate) type SegmentLookup<'a> = &'a HashMap<Cow<'a, str>, Result<usize, String>>;
 
 impl Condition {
     /// Compiles one condition. `segments` is `None` inside segments, whose rules may
     /// not refer to other segments.
     pub(crate) fn compile(
-        wire: WireCondition,
+        wire: input::Condition<'_>,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
+        strings: &mut Strings,
     ) -> Result<Self, FieldError> {
         if wire.values.len() > limits.max_values {
             return Err(FieldError::new(
@@ -135,20 +137,21 @@ impl Condition {
                 ),
             ));
         }
-        let WireCondition {
+        let input::Condition {
             attribute,
             op,
             values,
             case_insensitive,
             negate,
         } = wire;
-        let test = Test::compile(&op, values, case_insensitive, segments, limits)?;
+        let test = Test::compile(&op, values, case_insensitive, segments, limits, strings)?;
         let attribute = match test {
             // Segment membership looks at the whole context; no attribute is needed.
             Test::Segment { .. } | Test::Unknown if attribute.is_empty() => {
                 AttributeRef::Top("".into())
             }
-            _ => AttributeRef::parse_owned(attribute).map_err(|e| e.within("/attribute"))?,
+            _ => AttributeRef::parse_shared(&attribute, strings)
+                .map_err(|e| e.within("/attribute"))?,
         };
         Ok(Self {
             attribute,
@@ -196,30 +199,32 @@ impl Condition {
 }
 
 impl Test {
-    /// Compiles an operator and its values. String values are moved, not copied:
-    /// loading large snapshots is dominated by allocation.
+    /// Compiles an operator and its values. String values are shared through
+    /// `strings` rather than allocated for each use: loading large snapshots is
+    /// dominated by allocation.
     fn compile(
         op: &str,
-        values: Vec<Value>,
+        values: Vec<CondValue<'_>>,
         fold: bool,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
+        strings: &mut Strings,
     ) -> Result<Self, FieldError> {
         let owned = values;
         let values = &owned;
         Ok(match op {
             "in" => Self::Equals {
-                set: ValueSet::compile(owned, fold)?,
+                set: ValueSet::compile(owned, fold, strings)?,
                 none: false,
             },
             "notIn" => Self::Equals {
-                set: ValueSet::compile(owned, fold)?,
+                set: ValueSet::compile(owned, fold, strings)?,
                 none: true,
             },
-            "startsWith" => Self::text(TextOp::StartsWith, owned, fold)?,
-            "endsWith" => Self::text(TextOp::EndsWith, owned, fold)?,
-            "contains" => Self::text(TextOp::Contains, owned, fold)?,
-            "matches" => Self::Regex(each(values, |v| regex(v, fold, limits))?),
+            "startsWith" => Self::text(TextOp::StartsWith, owned, fold, strings)?,
+            "endsWith" => Self::text(TextOp::EndsWith, owned, fold, strings)?,
+            "contains" => Self::text(TextOp::Contains, owned, fold, strings)?,
+            "matches" => Self::Regex(each(&json_values(owned), |v| regex(v, fold, limits))?),
             "lt" => Self::number(LT, values)?,
             "lte" => Self::number(LTE, values)?,
             "gt" => Self::number(GT, values)?,
@@ -230,8 +235,8 @@ impl Test {
             "semverLte" => Self::semver(LTE, values)?,
             "semverGt" => Self::semver(GT, values)?,
             "semverGte" => Self::semver(GTE, values)?,
-            "before" => Self::date(Ordering::Less, values)?,
-            "after" => Self::date(Ordering::Greater, values)?,
+            "before" => Self::date(Ordering::Less, &json_values(owned))?,
+            "after" => Self::date(Ordering::Greater, &json_values(owned))?,
             "inSegment" => Self::segment(values, segments, true)?,
             "notInSegment" => Self::segment(values, segments, false)?,
             "exists" => Self::Exists(true),
@@ -240,31 +245,36 @@ impl Test {
         })
     }
 
-    fn text(op: TextOp, values: Vec<Value>, fold: bool) -> Result<Self, FieldError> {
+    fn text(
+        op: TextOp,
+        values: Vec<CondValue<'_>>,
+        fold: bool,
+        strings: &mut Strings,
+    ) -> Result<Self, FieldError> {
         let needles = each_owned(values, |v| match v {
-            Value::String(s) if fold => Ok(s.to_lowercase().into_boxed_str()),
-            Value::String(s) => Ok(s.into_boxed_str()),
-            other => Err(format!("expected a string, found {}", type_name(&other))),
+            CondValue::String(s) if fold => Ok(strings.get(&s.to_lowercase())),
+            CondValue::String(s) => Ok(strings.get(&s)),
+            other => Err(format!("expected a string, found {}", other.type_name())),
         })?;
         Ok(Self::Text { op, needles, fold })
     }
 
-    fn number(order: &'static [Ordering], values: &[Value]) -> Result<Self, FieldError> {
+    fn number(order: &'static [Ordering], values: &[CondValue<'_>]) -> Result<Self, FieldError> {
         let values = each(values, |v| {
             v.as_f64()
-                .ok_or_else(|| format!("expected a number, found {}", type_name(v)))
+                .ok_or_else(|| format!("expected a number, found {}", v.type_name()))
         })?;
         Ok(Self::Number { order, values })
     }
 
-    fn semver(order: &'static [Ordering], values: &[Value]) -> Result<Self, FieldError> {
+    fn semver(order: &'static [Ordering], values: &[CondValue<'_>]) -> Result<Self, FieldError> {
         let values = each(values, |v| match v {
-            Value::String(s) => {
+            CondValue::String(s) => {
                 parse_semver(s).ok_or_else(|| format!("`{s}` is not a semantic version"))
             }
             other => Err(format!(
                 "expected a semantic version string, found {}",
-                type_name(other)
+                other.type_name()
             )),
         })?;
         Ok(Self::Semver { order, values })
@@ -280,7 +290,7 @@ impl Test {
     }
 
     fn segment(
-        values: &[Value],
+        values: &[CondValue<'_>],
         segments: Option<SegmentLookup<'_>>,
         member: bool,
     ) -> Result<Self, FieldError> {
@@ -293,7 +303,7 @@ impl Test {
         let indices = each(values, |v| {
             let key = v
                 .as_str()
-                .ok_or_else(|| format!("expected a segment key, found {}", type_name(v)))?;
+                .ok_or_else(|| format!("expected a segment key, found {}", v.type_name()))?;
             match lookup.get(key) {
                 Some(Ok(index)) => Ok(*index),
                 Some(Err(why)) => Err(format!("segment `{key}` is invalid: {why}")),
@@ -352,9 +362,9 @@ impl Test {
 }
 
 /// Like [`each`], consuming the values.
-fn each_owned<T>(
-    values: Vec<Value>,
-    mut f: impl FnMut(Value) -> Result<T, String>,
+fn each_owned<V, T>(
+    values: Vec<V>,
+    mut f: impl FnMut(V) -> Result<T, String>,
 ) -> Result<Vec<T>, FieldError> {
     if values.is_empty() {
         return Err(FieldError::new(
@@ -370,9 +380,9 @@ fn each_owned<T>(
 }
 
 /// Compiles each value, reporting the first failure at `/values/{i}`.
-fn each<T>(
-    values: &[Value],
-    mut f: impl FnMut(&Value) -> Result<T, String>,
+fn each<V, T>(
+    values: &[V],
+    mut f: impl FnMut(&V) -> Result<T, String>,
 ) -> Result<Vec<T>, FieldError> {
     if values.is_empty() {
         return Err(FieldError::new(
@@ -405,6 +415,11 @@ fn regex(value: &Value, fold: bool, limits: &Limits) -> Result<Regex, String> {
         .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
 }
 
+/// Condition values as JSON, for the operators that read them so.
+fn json_values(values: Vec<CondValue<'_>>) -> Vec<Value> {
+    values.into_iter().map(CondValue::into_value).collect()
+}
+
 /// Parses a semantic version, accepting `1` and `1.2` as `1.0.0` and `1.2.0`.
 pub(crate) fn parse_semver(text: &str) -> Option<Version> {
     if let Ok(v) = Version::parse(text) {
@@ -435,21 +450,28 @@ struct ValueSet {
 }
 
 impl ValueSet {
-    fn compile(values: Vec<Value>, fold: bool) -> Result<Self, FieldError> {
+    fn compile(
+        values: Vec<CondValue<'_>>,
+        fold: bool,
+        shared: &mut Strings,
+    ) -> Result<Self, FieldError> {
+        // A long list is most likely of distinct keys: not worth sharing.
+        let share = values.len() <= StrSet::SMALL;
+        let mut keep = |s: &str| if share { shared.get(s) } else { Arc::from(s) };
         let mut strings = Vec::new();
         let mut numbers = Vec::new();
         let mut booleans = [false; 2];
         each_owned(values, |v| {
             match v {
-                Value::String(s) if fold => strings.push(s.to_lowercase().into_boxed_str()),
-                Value::String(s) => strings.push(s.into_boxed_str()),
-                Value::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
-                Value::Bool(true) => booleans[1] = true,
-                Value::Bool(false) => booleans[0] = true,
+                CondValue::String(s) if fold => strings.push(keep(&s.to_lowercase())),
+                CondValue::String(s) => strings.push(keep(&s)),
+                CondValue::Number(n) => numbers.push(n.as_f64().unwrap_or(f64::NAN)),
+                CondValue::Bool(true) => booleans[1] = true,
+                CondValue::Bool(false) => booleans[0] = true,
                 other => {
                     return Err(format!(
                         "expected a string, number or boolean, found {}",
-                        type_name(&other)
+                        other.type_name()
                     ));
                 }
             }
@@ -486,14 +508,14 @@ impl ValueSet {
 /// A set of strings: a list while small (faster to scan than to hash), a hash set after.
 #[derive(Debug, Clone)]
 pub(crate) enum StrSet {
-    Small(Vec<Box<str>>),
-    Large(HashSet<Box<str>>),
+    Small(Vec<Arc<str>>),
+    Large(HashSet<Arc<str>>),
 }
 
 impl StrSet {
     const SMALL: usize = 8;
 
-    pub(crate) fn new(items: Vec<Box<str>>) -> Self {
+    pub(crate) fn new(items: Vec<Arc<str>>) -> Self {
         if items.len() <= Self::SMALL {
             Self::Small(items)
         } else {

@@ -1,22 +1,23 @@
 //! Flags: compiled from the wire form once, at load.
 
-use alloc::{boxed::Box, format, string::String, vec::Vec};
+use alloc::{boxed::Box, format, string::String, sync::Arc, vec::Vec};
 use hashbrown::HashMap;
 use serde_json::{Map, Value};
 
 use crate::{
     condition::{Condition, SegmentLookup},
     error::FieldError,
+    input,
     limits::Limits,
     reason::ValueType,
     rollout::Rollout,
     segment::compile_conditions,
-    wire::{WireFlag, WirePrerequisite, WireServe, WireTarget, WireVariation},
+    strings::Strings,
 };
 
 #[derive(Debug, Clone)]
 pub(crate) struct Variation {
-    pub key: Box<str>,
+    pub key: Arc<str>,
     pub value: Value,
 }
 
@@ -29,7 +30,7 @@ pub(crate) enum Serve {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
-    pub id: Option<Box<str>>,
+    pub id: Option<Arc<str>>,
     pub conditions: Vec<Condition>,
     pub serve: Serve,
 }
@@ -72,12 +73,14 @@ pub(crate) struct FlagMeta {
 }
 
 impl Flag {
-    /// Compiles a flag, consuming its wire form: strings and values are moved into
-    /// the compiled flag rather than copied, since loading is dominated by allocation.
+    /// Compiles a flag from its parsed form. Loading is dominated by allocation, so
+    /// values are moved into the compiled flag, and recurring strings are shared
+    /// through `strings` rather than allocated for each use.
     pub(crate) fn compile(
-        wire: WireFlag,
+        wire: input::Flag<'_>,
         segments: SegmentLookup<'_>,
         limits: &Limits,
+        strings: &mut Strings,
     ) -> Result<Self, FieldError> {
         let value_type = ValueType::parse(&wire.value_type).ok_or_else(|| {
             FieldError::new(
@@ -88,9 +91,9 @@ impl Flag {
                 ),
             )
         })?;
-        let variations = compile_variations(wire.variations, value_type, limits)?;
+        let variations = compile_variations(wire.variations, value_type, limits, strings)?;
         let find = |key: &str| variations.iter().position(|v| &*v.key == key);
-        let off = find(&wire.off_variation).ok_or_else(|| {
+        let off = find(wire.off_variation.as_str()).ok_or_else(|| {
             FieldError::new(
                 "/offVariation",
                 format!("unknown variation `{}`", wire.off_variation),
@@ -111,14 +114,15 @@ impl Flag {
         for (r, rule) in wire.rules.into_iter().enumerate() {
             let at = |e: FieldError| e.within(format!("/rules/{r}"));
             rules.push(Rule {
-                id: rule.id.map(String::into_boxed_str),
-                conditions: compile_conditions(rule.conditions, Some(segments), limits)
+                id: rule.id.map(|id| strings.get(&id)),
+                conditions: compile_conditions(rule.conditions, Some(segments), limits, strings)
                     .map_err(at)?,
-                serve: compile_serve(rule.serve, &find).map_err(|e| at(e.within("/serve")))?,
+                serve: compile_serve(rule.serve, &find, strings)
+                    .map_err(|e| at(e.within("/serve")))?,
             });
         }
-        let default_rule =
-            compile_serve(wire.default_rule, &find).map_err(|e| e.within("/defaultRule"))?;
+        let default_rule = compile_serve(wire.default_rule, &find, strings)
+            .map_err(|e| e.within("/defaultRule"))?;
         let prerequisites = compile_prerequisites(wire.prerequisites, limits)?;
         let is_static = prerequisites.is_empty()
             && targets.is_empty()
@@ -133,7 +137,7 @@ impl Flag {
             rules,
             default_rule,
             prerequisites,
-            salt: wire.salt.map(String::into_boxed_str),
+            salt: wire.salt.map(input::Str::into_boxed),
             is_static,
         })
     }
@@ -144,9 +148,10 @@ impl Flag {
 }
 
 fn compile_variations(
-    wire: Vec<WireVariation>,
+    wire: Vec<input::Variation<'_>>,
     value_type: ValueType,
     limits: &Limits,
+    strings: &mut Strings,
 ) -> Result<Vec<Variation>, FieldError> {
     if wire.is_empty() {
         return Err(FieldError::new(
@@ -183,7 +188,7 @@ fn compile_variations(
             ));
         }
         out.push(Variation {
-            key: v.key.into_boxed_str(),
+            key: strings.get(&v.key),
             value: v.value,
         });
     }
@@ -191,7 +196,7 @@ fn compile_variations(
 }
 
 fn compile_targets(
-    wire: Vec<WireTarget>,
+    wire: Vec<input::Target<'_>>,
     find: &impl Fn(&str) -> Option<usize>,
     limits: &Limits,
 ) -> Result<HashMap<Box<str>, usize>, FieldError> {
@@ -220,22 +225,23 @@ fn compile_targets(
                     format!("context key `{key}` is targeted more than once"),
                 ));
             }
-            targets.insert(key.into_boxed_str(), variation);
+            targets.insert(key.into_boxed(), variation);
         }
     }
     Ok(targets)
 }
 
 fn compile_serve(
-    wire: WireServe,
+    wire: input::Serve<'_>,
     find: &impl Fn(&str) -> Option<usize>,
+    strings: &mut Strings,
 ) -> Result<Serve, FieldError> {
     match (wire.variation, wire.rollout) {
         (Some(key), None) => find(&key)
             .map(Serve::Variation)
             .ok_or_else(|| FieldError::new("/variation", format!("unknown variation `{key}`"))),
         (None, Some(rollout)) => Ok(Serve::Rollout(
-            Rollout::compile(rollout, find).map_err(|e| e.within("/rollout"))?,
+            Rollout::compile(rollout, find, strings).map_err(|e| e.within("/rollout"))?,
         )),
         (Some(_), Some(_)) => Err(FieldError::new(
             "",
@@ -249,7 +255,7 @@ fn compile_serve(
 }
 
 fn compile_prerequisites(
-    wire: Vec<WirePrerequisite>,
+    wire: Vec<input::Prerequisite<'_>>,
     limits: &Limits,
 ) -> Result<Vec<Prerequisite>, FieldError> {
     if wire.len() > limits.max_prerequisites {
@@ -265,10 +271,10 @@ fn compile_prerequisites(
     Ok(wire
         .into_iter()
         .map(|p| Prerequisite {
-            key: p.flag.into_boxed_str(),
+            key: p.flag.into_boxed(),
             flag: None,
             variation: None,
-            variation_key: p.variation.into_boxed_str(),
+            variation_key: p.variation.into_boxed(),
         })
         .collect())
 }

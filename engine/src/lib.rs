@@ -55,12 +55,14 @@ pub mod envelope;
 mod error;
 mod evaluate;
 mod flag;
+mod input;
 mod limits;
 mod reason;
 mod regex;
 pub mod rollout;
 mod segment;
 mod snapshot;
+mod strings;
 pub mod wire;
 
 pub use attribute::{NOW, TARGETING_KEY};

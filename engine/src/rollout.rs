@@ -13,7 +13,8 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 use crate::{
     attribute::{AttributeRef, TARGETING_KEY},
     error::FieldError,
-    wire::WireRollout,
+    input,
+    strings::Strings,
 };
 
 /// Weights are in units of 1/100,000: 0.001 % steps.
@@ -89,14 +90,13 @@ pub(crate) struct Rollout {
 impl Rollout {
     /// Compiles a wire rollout; `variation` resolves a variation key to its index.
     pub(crate) fn compile(
-        wire: WireRollout,
+        wire: input::Rollout<'_>,
         variation: impl Fn(&str) -> Option<usize>,
+        strings: &mut Strings,
     ) -> Result<Self, FieldError> {
-        let bucket_by = match wire.bucket_by {
-            Some(name) => AttributeRef::parse_owned(name),
-            None => AttributeRef::parse(TARGETING_KEY),
-        }
-        .map_err(|e| e.within("/bucketBy"))?;
+        let name = wire.bucket_by.as_deref().unwrap_or(TARGETING_KEY);
+        let bucket_by =
+            AttributeRef::parse_shared(name, strings).map_err(|e| e.within("/bucketBy"))?;
         if wire.variations.is_empty() {
             return Err(FieldError::new(
                 "/variations",
@@ -145,7 +145,7 @@ impl Rollout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::WireWeightedVariation;
+    use crate::wire::{WireRollout, WireWeightedVariation};
     use alloc::string::ToString;
     use serde_json::json;
 
@@ -188,7 +188,11 @@ mod tests {
                 })
                 .collect(),
         };
-        Rollout::compile(wire, |k| ["a", "b", "c"].iter().position(|x| *x == k))
+        Rollout::compile(
+            wire.into(),
+            |k| ["a", "b", "c"].iter().position(|x| *x == k),
+            &mut Strings::default(),
+        )
     }
 
     #[test]

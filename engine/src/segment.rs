@@ -4,13 +4,14 @@
 //! it is not excluded and any of the segment's rules matches (a rule's conditions
 //! are ANDed). Segment rules cannot refer to other segments, so membership never recurses.
 
-use alloc::{boxed::Box, format, string::String, vec::Vec};
+use alloc::{format, sync::Arc, vec::Vec};
 
 use crate::{
     condition::{Condition, Env, StrSet},
     error::FieldError,
+    input,
     limits::Limits,
-    wire::WireSegment,
+    strings::Strings,
 };
 
 #[derive(Debug, Clone)]
@@ -21,7 +22,11 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    pub(crate) fn compile(wire: WireSegment, limits: &Limits) -> Result<Self, FieldError> {
+    pub(crate) fn compile(
+        wire: input::Segment<'_>,
+        limits: &Limits,
+        strings: &mut Strings,
+    ) -> Result<Self, FieldError> {
         let keys = wire.included.len() + wire.excluded.len();
         if keys > limits.max_targets {
             return Err(FieldError::new(
@@ -45,7 +50,7 @@ impl Segment {
         let mut rules = Vec::with_capacity(wire.rules.len());
         for (r, rule) in wire.rules.into_iter().enumerate() {
             rules.push(
-                compile_conditions(rule.conditions, None, limits)
+                compile_conditions(rule.conditions, None, limits, strings)
                     .map_err(|e| e.within(format!("/rules/{r}")))?,
             );
         }
@@ -71,15 +76,19 @@ impl Segment {
     }
 }
 
-fn boxed(keys: Vec<String>) -> Vec<Box<str>> {
-    keys.into_iter().map(String::into_boxed_str).collect()
+/// Included and excluded keys rarely recur, so they are not shared.
+fn boxed(keys: Vec<input::Str<'_>>) -> Vec<Arc<str>> {
+    keys.into_iter()
+        .map(|key| Arc::from(key.as_str()))
+        .collect()
 }
 
 /// Compiles the conditions of one rule, reporting failures at `/conditions/{i}`.
 pub(crate) fn compile_conditions(
-    wire: Vec<crate::wire::WireCondition>,
+    wire: Vec<input::Condition<'_>>,
     segments: Option<crate::condition::SegmentLookup<'_>>,
     limits: &Limits,
+    strings: &mut Strings,
 ) -> Result<Vec<Condition>, FieldError> {
     if wire.len() > limits.max_conditions {
         return Err(FieldError::new(
@@ -94,7 +103,7 @@ pub(crate) fn compile_conditions(
     wire.into_iter()
         .enumerate()
         .map(|(i, c)| {
-            Condition::compile(c, segments, limits)
+            Condition::compile(c, segments, limits, strings)
                 .map_err(|e| e.within(format!("/conditions/{i}")))
         })
         .collect()

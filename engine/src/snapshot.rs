@@ -5,6 +5,7 @@
 //! is reported as a [`Warning`].
 
 use alloc::{
+    borrow::Cow,
     boxed::Box,
     format,
     string::{String, ToString},
@@ -12,15 +13,19 @@ use alloc::{
 };
 use core::hash::BuildHasher;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+use serde::de;
 use serde_json::{Map, Value, value::RawValue};
 
 use crate::{
+    condition::SegmentLookup,
     error::{FieldError, ItemKind, LoadError, Warning, strip_position},
     flag::{Flag, FlagMeta},
+    input,
     limits::Limits,
     reason::ValueType,
     segment::Segment,
-    wire::{SnapshotDocument, WireFlag, WireFlagHeader, WireKeyOnly, WireSegment, WireSnapshot},
+    strings::Strings,
+    wire::{WireFlagHeader, WireKeyOnly, WireSnapshot},
 };
 
 /// The snapshot schema version this engine reads.
@@ -84,46 +89,39 @@ impl Snapshot {
                 limit: limits.max_snapshot_bytes,
             });
         }
-        let wire = parse(json)?;
-        if wire.schema_version != SCHEMA_VERSION {
-            return Err(LoadError::UnsupportedSchema {
-                found: wire.schema_version,
-                supported: SCHEMA_VERSION,
-            });
+        // Validating UTF-8 once, up front, lets serde_json read from a `str` and skip
+        // validating every string it parses: a tenth of the time of a large load.
+        let json = core::str::from_utf8(json).map_err(|e| LoadError::NotUtf8 {
+            offset: e.valid_up_to(),
+        })?;
+        let (header, loader) = match load_in_one_pass(json, limits) {
+            Some(done) => done,
+            None => load_item_by_item(json, limits)?,
+        };
+        Ok(Self::assemble(header, loader))
+    }
+
+    fn assemble(header: Header, loader: Loader<'_, '_>) -> Loaded {
+        let limits = loader.limits.clone();
+        let (flags, segments, mut warnings) = loader.finish();
+        let mut flags = flags;
+        // Publishers write flags sorted by key; checking first skips moving entries.
+        if !flags.is_sorted_by(|a, b| a.key <= b.key) {
+            flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         }
-        check_count("flags", wire.flags.len(), limits.max_flags)?;
-        check_count("segments", wire.segments.len(), limits.max_segments)?;
-        if crate::date::parse_rfc3339(&wire.generated_at).is_none() {
-            return Err(LoadError::Invalid {
-                path: "/generatedAt".to_string(),
-                message: format!("`{}` is not an RFC 3339 date-time", wire.generated_at),
-            });
-        }
-        let mut warnings = Vec::new();
-        let (segments, lookup) = load_segments(wire.segments, limits, &mut warnings);
-        let lookup_ref: HashMap<&str, Result<usize, String>> = lookup
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        let mut flags: Vec<FlagEntry> = wire
-            .flags
-            .into_iter()
-            .filter_map(|item| load_flag(item, &lookup_ref, limits, &mut warnings))
-            .collect();
-        flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         mark_duplicates(&mut flags, &mut warnings);
         let index = FlagIndex::build(&flags);
         let mut snapshot = Snapshot {
-            environment: wire.environment,
-            version: wire.version,
-            generated_at: wire.generated_at,
+            environment: header.environment,
+            version: header.version,
+            generated_at: header.generated_at,
             flags,
             index,
             segments,
-            limits: limits.clone(),
+            limits,
         };
         snapshot.resolve_prerequisites(&mut warnings);
-        Ok(Loaded { snapshot, warnings })
+        Loaded { snapshot, warnings }
     }
 
     pub fn environment(&self) -> &str {
@@ -174,10 +172,9 @@ impl Snapshot {
         for (i, entry) in self.flags.iter().enumerate() {
             let Ok(flag) = &entry.body else { continue };
             for (p, prereq) in flag.prerequisites.iter().enumerate() {
-                let at = format!("/prerequisites/{p}");
                 let Some(target) = self.position(&prereq.key) else {
                     warnings.push(warning(ItemKind::Flag, Some(&entry.key), FieldError::new(
-                        format!("{at}/flag"),
+                        format!("/prerequisites/{p}/flag"),
                         format!("prerequisite flag `{}` is not in this snapshot; the flag will serve its off variation", prereq.key),
                     )));
                     resolved.push((i, p, None, None));
@@ -190,7 +187,7 @@ impl Snapshot {
                             broken.push((
                                 i,
                                 FieldError::new(
-                                    format!("{at}/variation"),
+                                    format!("/prerequisites/{p}/variation"),
                                     format!(
                                         "prerequisite `{}` has no variation `{}`",
                                         prereq.key, prereq.variation_key
@@ -294,57 +291,286 @@ enum Item<T> {
     },
 }
 
-/// The snapshot with every item parsed or marked malformed.
-struct Parsed {
+/// The snapshot's own fields.
+struct Header {
     schema_version: u64,
     environment: String,
     version: u64,
     generated_at: String,
-    flags: Vec<Item<WireFlag>>,
-    segments: Vec<Item<WireSegment>>,
 }
 
-/// Parses in one pass when every item is well-formed, which is the normal case.
-/// Only when that fails does it take the slower path that parses each item on its
-/// own, so that one malformed item degrades alone.
-fn parse(json: &[u8]) -> Result<Parsed, LoadError> {
-    // Validating UTF-8 once, up front, lets serde_json read from a `str` and skip
-    // validating every string it parses: a tenth of the time of a large load.
-    let json = core::str::from_utf8(json).map_err(|e| LoadError::NotUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    if let Ok(doc) = serde_json::from_str::<SnapshotDocument>(json) {
-        return Ok(Parsed {
-            schema_version: doc.schema_version,
-            environment: doc.environment,
-            version: doc.version,
-            generated_at: doc.generated_at,
-            flags: doc.flags.into_iter().map(Item::Parsed).collect(),
-            segments: doc.segments.into_iter().map(Item::Parsed).collect(),
-        });
+impl Header {
+    /// The snapshot-wide checks, made once the items are counted.
+    fn check(&self, flags: usize, segments: usize, limits: &Limits) -> Result<(), LoadError> {
+        if self.schema_version != SCHEMA_VERSION {
+            return Err(LoadError::UnsupportedSchema {
+                found: self.schema_version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        check_count("flags", flags, limits.max_flags)?;
+        check_count("segments", segments, limits.max_segments)?;
+        if crate::date::parse_rfc3339(&self.generated_at).is_none() {
+            return Err(LoadError::Invalid {
+                path: "/generatedAt".to_string(),
+                message: format!("`{}` is not an RFC 3339 date-time", self.generated_at),
+            });
+        }
+        Ok(())
     }
-    let wire: WireSnapshot<'_> = serde_json::from_str(json).map_err(|e| LoadError::json(&e))?;
-    Ok(Parsed {
+}
+
+/// The normal case, a well-formed snapshot: one typed pass over the JSON that
+/// compiles each flag and segment as soon as it is read, so the parsed form of one
+/// item is freed before the next is read. `None` when any part fails to parse:
+/// then [`load_item_by_item`] starts over, so that a malformed item degrades alone
+/// and a snapshot-wide defect is reported as such.
+fn load_in_one_pass<'a, 'l>(json: &'a str, limits: &'l Limits) -> Option<(Header, Loader<'a, 'l>)> {
+    let mut loader = Loader::new(limits);
+    let mut de = serde_json::Deserializer::from_str(json);
+    let header = de::Deserializer::deserialize_map(&mut de, OnePass(&mut loader)).ok()?;
+    de.end().ok()?;
+    header
+        .check(loader.flags_read, loader.segments_read, limits)
+        .ok()?;
+    Some((header, loader))
+}
+
+/// Reads the snapshot's own fields and splits off each flag and segment as raw
+/// text, then parses and compiles each item on its own: segments first, then flags.
+fn load_item_by_item<'a, 'l>(
+    json: &'a str,
+    limits: &'l Limits,
+) -> Result<(Header, Loader<'a, 'l>), LoadError> {
+    let wire: WireSnapshot<'a> = serde_json::from_str(json).map_err(|e| LoadError::json(&e))?;
+    let header = Header {
         schema_version: wire.schema_version,
         environment: wire.environment,
         version: wire.version,
         generated_at: wire.generated_at,
-        flags: wire
-            .flags
+    };
+    header.check(wire.flags.len(), wire.segments.len(), limits)?;
+    let mut loader = Loader::new(limits);
+    for (i, raw) in wire.segments.iter().enumerate() {
+        loader.add_segment(parse_segment(i, raw));
+    }
+    loader.segments_done = true;
+    for (i, raw) in wire.flags.iter().enumerate() {
+        loader.add_flag(parse_flag(i, raw));
+    }
+    Ok((header, loader))
+}
+
+/// Compiles flags and segments in the order they are read.
+struct Loader<'a, 'l> {
+    limits: &'l Limits,
+    strings: Strings,
+    segments: Vec<Segment>,
+    /// Segment key → position in `segments`, or why that segment cannot be used.
+    lookup: HashMap<Cow<'a, str>, Result<usize, String>>,
+    segment_warnings: Vec<Warning>,
+    segments_read: usize,
+    /// Whether every segment is read. Until then, a flag that refers to segments waits
+    /// in `waiting`; any other flag compiles the same whatever the segments are.
+    segments_done: bool,
+    /// Compiled flags, and the position in the snapshot of each.
+    flags: Vec<FlagEntry>,
+    positions: Vec<usize>,
+    /// Flag warnings, each with its flag's position in the snapshot.
+    flag_warnings: Vec<(usize, Warning)>,
+    waiting: Vec<(usize, input::Flag<'a>)>,
+    flags_read: usize,
+}
+
+impl<'a, 'l> Loader<'a, 'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Self {
+            limits,
+            strings: Strings::default(),
+            segments: Vec::new(),
+            lookup: HashMap::new(),
+            segment_warnings: Vec::new(),
+            segments_read: 0,
+            segments_done: false,
+            flags: Vec::new(),
+            positions: Vec::new(),
+            flag_warnings: Vec::new(),
+            waiting: Vec::new(),
+            flags_read: 0,
+        }
+    }
+
+    fn add_segment(&mut self, item: Item<input::Segment<'a>>) {
+        self.segments_read += 1;
+        let warnings = &mut self.segment_warnings;
+        let mut wire = match item {
+            Item::Parsed(wire) => wire,
+            Item::Malformed { message, key, .. } => {
+                let err = FieldError::new("", message.clone());
+                warnings.push(warning(ItemKind::Segment, key.as_deref(), err));
+                if let Some(key) = key {
+                    self.lookup.insert(Cow::Owned(key), Err(message));
+                }
+                return;
+            }
+        };
+        if self.lookup.contains_key(wire.key.as_str()) {
+            let message = "duplicate segment key".to_string();
+            let err = FieldError::new("", message.clone());
+            warnings.push(warning(ItemKind::Segment, Some(&wire.key), err));
+            self.lookup.insert(wire.key.0, Err(message));
+            return;
+        }
+        let key = core::mem::take(&mut wire.key).0;
+        match Segment::compile(wire, self.limits, &mut self.strings) {
+            Ok(segment) => {
+                self.lookup.insert(key, Ok(self.segments.len()));
+                self.segments.push(segment);
+            }
+            Err(err) => {
+                warnings.push(warning(ItemKind::Segment, Some(&key), err.clone()));
+                self.lookup.insert(key, Err(err.to_string()));
+            }
+        }
+    }
+
+    fn add_flag(&mut self, item: Item<input::Flag<'a>>) {
+        let at = self.flags_read;
+        self.flags_read += 1;
+        match item {
+            Item::Parsed(flag) if !self.segments_done && refers_to_segments(&flag) => {
+                self.waiting.push((at, flag));
+            }
+            item => self.compile_flag(at, item),
+        }
+    }
+
+    fn compile_flag(&mut self, at: usize, item: Item<input::Flag<'a>>) {
+        let (entry, warning) = load_flag(item, &self.lookup, self.limits, &mut self.strings);
+        if let Some(entry) = entry {
+            self.flags.push(entry);
+            self.positions.push(at);
+        }
+        if let Some(warning) = warning {
+            self.flag_warnings.push((at, warning));
+        }
+    }
+
+    /// The flags in snapshot order, the segments, and the warnings: segments' first,
+    /// then flags' in snapshot order.
+    fn finish(mut self) -> (Vec<FlagEntry>, Vec<Segment>, Vec<Warning>) {
+        self.segments_done = true;
+        let waiting = core::mem::take(&mut self.waiting);
+        let reordered = !waiting.is_empty();
+        for (at, flag) in waiting {
+            self.compile_flag(at, Item::Parsed(flag));
+        }
+        let mut flags = self.flags;
+        if reordered {
+            let mut placed: Vec<(usize, FlagEntry)> =
+                self.positions.into_iter().zip(flags).collect();
+            placed.sort_unstable_by_key(|(at, _)| *at);
+            flags = placed.into_iter().map(|(_, entry)| entry).collect();
+            self.flag_warnings.sort_by_key(|(at, _)| *at);
+        }
+        let mut warnings = self.segment_warnings;
+        warnings.extend(self.flag_warnings.into_iter().map(|(_, w)| w));
+        (flags, self.segments, warnings)
+    }
+}
+
+/// Whether any rule of `flag` uses `inSegment` or `notInSegment`.
+fn refers_to_segments(flag: &input::Flag<'_>) -> bool {
+    flag.rules.iter().any(|rule| {
+        rule.conditions
             .iter()
-            .enumerate()
-            .map(|(i, raw)| parse_flag(i, raw))
-            .collect(),
-        segments: wire
-            .segments
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| parse_segment(i, raw))
-            .collect(),
+            .any(|c| matches!(c.op.as_str(), "inSegment" | "notInSegment"))
     })
 }
 
-fn parse_flag(i: usize, raw: &RawValue) -> Item<WireFlag> {
+/// The top level of a snapshot, as [`WireSnapshot`] reads it, but compiling each
+/// flag and segment as it comes.
+struct OnePass<'x, 'a, 'l>(&'x mut Loader<'a, 'l>);
+
+impl<'de, 'l> de::Visitor<'de> for OnePass<'_, 'de, 'l> {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("a snapshot")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+        use de::Error;
+        let mut schema_version = None;
+        let mut environment = None;
+        let mut version = None;
+        let mut generated_at = None;
+        let (mut flags, mut segments) = (false, false);
+        while let Some(key) = map.next_key::<input::Str<'de>>()? {
+            match key.as_str() {
+                "schemaVersion" if schema_version.is_none() => {
+                    schema_version = Some(map.next_value::<u64>()?);
+                }
+                "environment" if environment.is_none() => {
+                    environment = Some(map.next_value::<String>()?);
+                }
+                "version" if version.is_none() => version = Some(map.next_value::<u64>()?),
+                "generatedAt" if generated_at.is_none() => {
+                    generated_at = Some(map.next_value::<String>()?);
+                }
+                "flags" if !flags => {
+                    flags = true;
+                    map.next_value_seed(Items(&mut *self.0, Loader::add_flag))?;
+                }
+                "segments" if !segments => {
+                    segments = true;
+                    map.next_value_seed(Items(&mut *self.0, Loader::add_segment))?;
+                    self.0.segments_done = true;
+                }
+                "schemaVersion" | "environment" | "version" | "generatedAt" | "flags"
+                | "segments" => return Err(A::Error::custom("duplicate field")),
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Header {
+            schema_version: schema_version
+                .ok_or_else(|| A::Error::missing_field("schemaVersion"))?,
+            environment: environment.ok_or_else(|| A::Error::missing_field("environment"))?,
+            version: version.ok_or_else(|| A::Error::missing_field("version"))?,
+            generated_at: generated_at.ok_or_else(|| A::Error::missing_field("generatedAt"))?,
+        })
+    }
+}
+
+/// An array of flags or segments, each handed to the loader as it is parsed.
+struct Items<'x, 'a, 'l, T>(&'x mut Loader<'a, 'l>, fn(&mut Loader<'a, 'l>, Item<T>));
+
+impl<'de, 'l, T: de::Deserialize<'de>> de::DeserializeSeed<'de> for Items<'_, 'de, 'l, T> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, 'l, T: de::Deserialize<'de>> de::Visitor<'de> for Items<'_, 'de, 'l, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<T>()? {
+            (self.1)(self.0, Item::Parsed(item));
+        }
+        Ok(())
+    }
+}
+
+fn parse_flag<'a>(i: usize, raw: &'a RawValue) -> Item<input::Flag<'a>> {
     match serde_json::from_str(raw.get()) {
         Ok(flag) => Item::Parsed(flag),
         Err(e) => {
@@ -365,7 +591,7 @@ fn parse_flag(i: usize, raw: &RawValue) -> Item<WireFlag> {
     }
 }
 
-fn parse_segment(i: usize, raw: &RawValue) -> Item<WireSegment> {
+fn parse_segment<'a>(i: usize, raw: &'a RawValue) -> Item<input::Segment<'a>> {
     match serde_json::from_str(raw.get()) {
         Ok(segment) => Item::Parsed(segment),
         Err(e) => Item::Malformed {
@@ -379,57 +605,14 @@ fn parse_segment(i: usize, raw: &RawValue) -> Item<WireSegment> {
     }
 }
 
-type SegmentTable = (Vec<Segment>, HashMap<String, Result<usize, String>>);
-
-fn load_segments(
-    items: Vec<Item<WireSegment>>,
-    limits: &Limits,
-    warnings: &mut Vec<Warning>,
-) -> SegmentTable {
-    let mut segments = Vec::new();
-    let mut lookup: HashMap<String, Result<usize, String>> = HashMap::new();
-    for item in items {
-        let wire = match item {
-            Item::Parsed(wire) => wire,
-            Item::Malformed { message, key, .. } => {
-                let err = FieldError::new("", message.clone());
-                warnings.push(warning(ItemKind::Segment, key.as_deref(), err));
-                if let Some(key) = key {
-                    lookup.insert(key, Err(message));
-                }
-                continue;
-            }
-        };
-        if lookup.contains_key(&wire.key) {
-            let message = "duplicate segment key".to_string();
-            let err = FieldError::new("", message.clone());
-            warnings.push(warning(ItemKind::Segment, Some(&wire.key), err));
-            lookup.insert(wire.key, Err(message));
-            continue;
-        }
-        let key = wire.key.clone();
-        match Segment::compile(wire, limits) {
-            Ok(segment) => {
-                lookup.insert(key, Ok(segments.len()));
-                segments.push(segment);
-            }
-            Err(err) => {
-                warnings.push(warning(ItemKind::Segment, Some(&key), err.clone()));
-                lookup.insert(key, Err(err.to_string()));
-            }
-        }
-    }
-    (segments, lookup)
-}
-
 /// Compiles one flag. A malformed flag is kept under its key when the key is
 /// readable, so asking for it answers `PARSE_ERROR` rather than `FLAG_NOT_FOUND`.
 fn load_flag(
-    item: Item<WireFlag>,
-    segments: &HashMap<&str, Result<usize, String>>,
+    item: Item<input::Flag<'_>>,
+    segments: SegmentLookup<'_>,
     limits: &Limits,
-    warnings: &mut Vec<Warning>,
-) -> Option<FlagEntry> {
+    strings: &mut Strings,
+) -> (Option<FlagEntry>, Option<Warning>) {
     let mut wire = match item {
         Item::Parsed(wire) => wire,
         Item::Malformed {
@@ -439,14 +622,15 @@ fn load_flag(
             client_visible,
         } => {
             let err = FieldError::new("", message.clone());
-            warnings.push(warning(ItemKind::Flag, key.as_deref(), err));
-            return Some(FlagEntry {
-                key: key?.into_boxed_str(),
+            let warning = warning(ItemKind::Flag, key.as_deref(), err);
+            let entry = key.map(|key| FlagEntry {
+                key: key.into_boxed_str(),
                 version,
                 client_visible,
                 meta: FlagMeta::default(),
                 body: Err(message),
             });
+            return (entry, Some(warning));
         }
     };
     let meta = FlagMeta {
@@ -455,42 +639,43 @@ fn load_flag(
         tags: core::mem::take(&mut wire.tags),
         metadata: core::mem::take(&mut wire.metadata),
     };
-    let key: Box<str> = wire.key.as_str().into();
+    let key: Box<str> = core::mem::take(&mut wire.key).into_boxed();
     let (version, client_visible) = (wire.version, wire.client_visible);
-    let body = Flag::compile(wire, segments, limits).map_err(|err| {
-        warnings.push(warning(ItemKind::Flag, Some(&key), err.clone()));
-        err.to_string()
+    let mut problem = None;
+    let body = Flag::compile(wire, segments, limits, strings).map_err(|err| {
+        let message = err.to_string();
+        problem = Some(warning(ItemKind::Flag, Some(&key), err));
+        message
     });
-    Some(FlagEntry {
+    let entry = FlagEntry {
         key,
         version,
         client_visible,
         meta,
         body,
-    })
+    };
+    (Some(entry), problem)
 }
 
 /// Two flags with one key: neither can be trusted, so the key answers
 /// `PARSE_ERROR` (one entry is kept, so the key still resolves). Needs `flags` sorted.
 fn mark_duplicates(flags: &mut Vec<FlagEntry>, warnings: &mut Vec<Warning>) {
     const DUPLICATE: &str = "duplicate flag key";
-    let mut kept: Vec<FlagEntry> = Vec::with_capacity(flags.len());
-    for entry in flags.drain(..) {
-        match kept.last_mut() {
-            Some(last) if last.key == entry.key => {
-                if last.body.as_ref().err().map(String::as_str) != Some(DUPLICATE) {
-                    warnings.push(warning(
-                        ItemKind::Flag,
-                        Some(&last.key),
-                        FieldError::new("", DUPLICATE),
-                    ));
-                }
-                last.body = Err(DUPLICATE.to_string());
-            }
-            _ => kept.push(entry),
+    // In place: `dedup_by` hands over each entry with the kept one before it.
+    flags.dedup_by(|entry, last| {
+        if last.key != entry.key {
+            return false;
         }
-    }
-    *flags = kept;
+        if last.body.as_ref().err().map(String::as_str) != Some(DUPLICATE) {
+            warnings.push(warning(
+                ItemKind::Flag,
+                Some(&last.key),
+                FieldError::new("", DUPLICATE),
+            ));
+        }
+        last.body = Err(DUPLICATE.to_string());
+        true
+    });
 }
 
 #[cfg(test)]
@@ -564,5 +749,83 @@ mod tests {
         let bad_info = loaded.snapshot.flag("bad").unwrap();
         assert_eq!((bad_info.valid, bad_info.version), (false, 9));
         assert!(loaded.snapshot.flag("good").unwrap().valid);
+    }
+
+    /// Both ways of loading, side by side: `None` when the one-pass load gives up.
+    fn both(json: &str) -> Option<(Loaded, Loaded)> {
+        let limits = Limits::default();
+        let (header, loader) = load_in_one_pass(json, &limits)?;
+        let one = Snapshot::assemble(header, loader);
+        let (header, loader) = load_item_by_item(json, &limits).unwrap();
+        Some((one, Snapshot::assemble(header, loader)))
+    }
+
+    fn assert_same(one: &Loaded, other: &Loaded, contexts: &[crate::Context]) {
+        assert_eq!(one.warnings, other.warnings);
+        let infos = |l: &Loaded| format!("{:?}", l.snapshot.flags().collect::<Vec<_>>());
+        assert_eq!(infos(one), infos(other));
+        for ctx in contexts {
+            let all = |l: &Loaded| format!("{:?}", l.snapshot.evaluate_all(ctx, 1_795_608_000_000));
+            assert_eq!(all(one), all(other));
+        }
+    }
+
+    #[test]
+    fn one_pass_and_item_by_item_agree_on_every_vector() {
+        let mut compared = 0;
+        for (name, text) in edgeflag_vectors::FILES {
+            let doc = edgeflag_vectors::parse(name, text);
+            let json = serde_json::to_string(&doc["snapshot"]).unwrap();
+            let contexts: Vec<_> = doc["cases"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| crate::Context::from_value(c["context"].clone()).ok())
+                .collect();
+            if let Some((one, other)) = both(&json) {
+                assert_same(&one, &other, &contexts);
+                compared += 1;
+            }
+        }
+        assert!(compared > 10, "{compared}");
+    }
+
+    #[test]
+    fn flags_read_before_their_segments_wait_for_them() {
+        let flag = |key: &str, segment: &str| {
+            format!(
+                r#"{{"key":"{key}","type":"boolean","enabled":true,"offVariation":"a","variations":[{{"key":"a","value":true}},{{"key":"b","value":false}}],"rules":[{{"conditions":[{{"op":"inSegment","values":["{segment}"]}}],"serve":{{"variation":"b"}}}}],"defaultRule":{{"variation":"a"}}}}"#
+            )
+        };
+        let plain = r#"{"key":"m","version":4,"type":"boolean","enabled":true,"offVariation":"a","variations":[{"key":"a","value":true}],"defaultRule":{"variation":"a"}}"#;
+        let json = format!(
+            r#"{{{HEADER},"flags":[{},{plain},{},{},{plain}],"segments":[{{"key":"s","included":["u"]}},{{"key":"bad","rules":[{{"conditions":[{{"op":"inSegment","values":["s"]}}]}}]}}]}}"#,
+            flag("z", "s"),
+            flag("a", "nope"),
+            flag("m", "bad"),
+        );
+        let (one, other) = both(&json).unwrap();
+        let ctx = |key: &str| {
+            crate::Context::from_value(serde_json::json!({"targetingKey": key})).unwrap()
+        };
+        assert_same(&one, &other, &[ctx("u"), ctx("v")]);
+        let kinds: Vec<_> = one
+            .warnings
+            .iter()
+            .map(|w| (w.kind, w.key.as_deref()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (ItemKind::Segment, Some("bad")),
+                (ItemKind::Flag, Some("a")),
+                (ItemKind::Flag, Some("m")),
+                (ItemKind::Flag, Some("m")),
+            ]
+        );
+        assert_eq!(
+            one.snapshot.evaluate("z", &ctx("u"), 0).value,
+            Some(&serde_json::json!(false))
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! Wire types: snapshot format v1 exactly as it appears in JSON.
 //!
-//! These types are parsed once and then compiled into the evaluation types in
-//! [`crate::flag`], [`crate::segment`] and [`crate::condition`]; evaluation never
-//! touches them. They deliberately accept unknown fields, so that a snapshot from a
-//! newer publisher still loads (see `docs/snapshot-format.md`, "Compatibility").
+//! These are the publisher's types. The engine loads through their borrowing twin
+//! in `input.rs`, which accepts exactly the same documents, and compiles that into
+//! the evaluation types in [`crate::flag`], [`crate::segment`] and
+//! [`crate::condition`]; evaluation never touches either. They deliberately accept
+//! unknown fields, so that a snapshot from a newer publisher still loads (see
+//! `docs/snapshot-format.md`, "Compatibility").
 
 use alloc::{string::String, vec::Vec};
 use serde::{Deserialize, Serialize};

@@ -18,7 +18,14 @@ fn cond(attribute: &str, op: &str, values: Value) -> WireCondition {
 
 fn check(wire: &WireCondition, ctx: Value) -> bool {
     let lookup = HashMap::new();
-    let c = Condition::compile(wire.clone(), Some(&lookup), &Limits::default()).unwrap();
+    let strings = &mut Strings::default();
+    let c = Condition::compile(
+        wire.clone().into(),
+        Some(&lookup),
+        &Limits::default(),
+        strings,
+    )
+    .unwrap();
     let ctx = Context::from_value(ctx).unwrap();
     let now = json!(1_000_000_000);
     c.matches(&Env {
@@ -125,7 +132,9 @@ fn unknown_operators_never_match() {
 fn bad_values_report_their_index() {
     let lookup = HashMap::new();
     let limits = Limits::default();
-    let err = |w: WireCondition| Condition::compile(w, Some(&lookup), &limits).unwrap_err();
+    let err = |w: WireCondition| {
+        Condition::compile(w.into(), Some(&lookup), &limits, &mut Strings::default()).unwrap_err()
+    };
     assert_eq!(err(cond("a", "lt", json!([1, "x"]))).path, "/values/1");
     assert_eq!(err(cond("a", "matches", json!("("))).path, "/values/0");
     assert_eq!(err(cond("a", "semverEq", json!("x.y"))).path, "/values/0");
