@@ -132,11 +132,13 @@ where
                 return detail;
             }
         }
-        if let Some(&variation) = self
-            .env
-            .ctx
-            .targeting_key()
-            .and_then(|k| flag.targets.get(k))
+        // Most flags have no individual targets: skip the context lookup for them.
+        if !flag.targets.is_empty()
+            && let Some(&variation) = self
+                .env
+                .ctx
+                .targeting_key()
+                .and_then(|k| flag.targets.get(k))
         {
             return served(flag, variation, Reason::TargetingMatch, version);
         }
@@ -211,7 +213,7 @@ where
             .is_some_and(|e| e.body.as_ref().is_ok_and(|f| f.enabled));
         if !target_on
             || result.variation_index.is_none()
-            || result.variation_index != prereq.variation
+            || result.variation_index.map(|v| v as usize) != prereq.variation
         {
             return Some(off());
         }
@@ -308,7 +310,7 @@ fn served(
         rule_id: None,
         failed_prerequisite: None,
         flag_version: version,
-        variation_index: Some(variation),
+        variation_index: u32::try_from(variation).ok(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The result of one evaluation, in OpenFeature's vocabulary. Errors are data:
 //! an evaluation always produces a [`EvaluationDetail`], never a Rust error.
 
-use alloc::string::String;
+use alloc::{boxed::Box, string::String};
 use core::fmt;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -141,7 +141,7 @@ pub struct EvaluationDetail<'a> {
         rename = "errorCode",
         serialize_with = "code_only"
     )]
-    pub error: Option<EvaluationError>,
+    pub error: Option<Box<EvaluationError>>,
     /// Index of the matched rule in the flag's `rules`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_index: Option<usize>,
@@ -154,10 +154,10 @@ pub struct EvaluationDetail<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flag_version: Option<u64>,
     #[serde(skip)]
-    pub(crate) variation_index: Option<usize>,
+    pub(crate) variation_index: Option<u32>,
 }
 
-fn code_only<S: Serializer>(error: &Option<EvaluationError>, s: S) -> Result<S::Ok, S::Error> {
+fn code_only<S: Serializer>(error: &Option<Box<EvaluationError>>, s: S) -> Result<S::Ok, S::Error> {
     match error {
         Some(e) => e.code.serialize(s),
         None => s.serialize_none(),
@@ -170,7 +170,7 @@ impl<'a> EvaluationDetail<'a> {
             value: None,
             variant: None,
             reason: Reason::Error,
-            error: Some(EvaluationError { code, message }),
+            error: Some(Box::new(EvaluationError { code, message })),
             rule_index: None,
             rule_id: None,
             failed_prerequisite: None,
