@@ -85,19 +85,23 @@ const SUITES: &[Suite] = &[
     },
     Suite {
         name: "engine-wasm",
-        what: "the engine builds for wasm32-unknown-unknown without std",
-        steps: &[Step::Cmd(
-            "cargo",
-            &[
-                "build",
-                "-p",
-                "edgeflag-engine",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--profile",
-                "wasm",
-            ],
-        )],
+        what: "the engine builds for wasm32-unknown-unknown without std; its size against the budget",
+        steps: &[
+            Step::Cmd(
+                "cargo",
+                &[
+                    "build",
+                    "-p",
+                    "edgeflag-engine",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--profile",
+                    "wasm",
+                ],
+            ),
+            // Reports, and does not fail on, the size budget (BENCHMARKS.md says why it is missed).
+            Step::Fn(crate::size::report),
+        ],
     },
     Suite {
         name: "wasm-host",
