@@ -349,3 +349,135 @@ impl From<wire::WireRollout> for Rollout<'static> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::{format, string::ToString};
+    use proptest::prelude::*;
+
+    /// Every flag and segment of the shared vectors (the invalid ones included),
+    /// parsed once.
+    fn items() -> &'static [(bool, Value)] {
+        static ITEMS: std::sync::OnceLock<Vec<(bool, Value)>> = std::sync::OnceLock::new();
+        ITEMS.get_or_init(parse_items)
+    }
+
+    fn parse_items() -> Vec<(bool, Value)> {
+        let mut items = Vec::new();
+        for (name, text) in edgeflag_vectors::FILES {
+            let doc = edgeflag_vectors::parse(name, text);
+            for (is_flag, field) in [(true, "flags"), (false, "segments")] {
+                for item in doc["snapshot"][field].as_array().into_iter().flatten() {
+                    items.push((is_flag, item.clone()));
+                }
+            }
+        }
+        items
+    }
+
+    /// Whether the public wire type and this module's twin both accept `json`, or both
+    /// refuse it.
+    fn agree(is_flag: bool, json: &str) -> Result<(), String> {
+        let (wire, input) = if is_flag {
+            (
+                serde_json::from_str::<wire::WireFlag>(json).map(drop),
+                serde_json::from_str::<Flag<'_>>(json).map(drop),
+            )
+        } else {
+            (
+                serde_json::from_str::<wire::WireSegment>(json).map(drop),
+                serde_json::from_str::<Segment<'_>>(json).map(drop),
+            )
+        };
+        match (wire, input) {
+            (Ok(()), Ok(())) | (Err(_), Err(_)) => Ok(()),
+            (wire, input) => Err(format!("wire {wire:?}, input {input:?} on {json}")),
+        }
+    }
+
+    #[test]
+    fn twins_accept_what_the_wire_types_accept_on_every_vector() {
+        let items = items();
+        assert!(items.len() > 100, "{}", items.len());
+        for (is_flag, item) in items {
+            agree(*is_flag, &item.to_string()).unwrap();
+        }
+    }
+
+    /// Replaces the value at a path (object keys / array indices, chosen by index
+    /// modulo the length) with `with`, or removes it when `with` is `None`.
+    fn mutate(value: &mut Value, path: &[usize], with: Option<Value>) {
+        let Some((&step, rest)) = path.split_first() else {
+            return;
+        };
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                let key = map
+                    .keys()
+                    .nth(step % map.len())
+                    .cloned()
+                    .unwrap_or_default();
+                if rest.is_empty()
+                    || !matches!(map.get(&key), Some(Value::Object(_) | Value::Array(_)))
+                {
+                    match with {
+                        Some(w) => {
+                            map.insert(key, w);
+                        }
+                        None => {
+                            map.remove(&key);
+                        }
+                    }
+                } else if let Some(child) = map.get_mut(&key) {
+                    mutate(child, rest, with);
+                }
+            }
+            Value::Array(items) if !items.is_empty() => {
+                let i = step % items.len();
+                if rest.is_empty() || !matches!(items[i], Value::Object(_) | Value::Array(_)) {
+                    match with {
+                        Some(w) => items[i] = w,
+                        None => {
+                            items.remove(i);
+                        }
+                    }
+                } else {
+                    mutate(&mut items[i], rest, with);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn scalar() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            any::<bool>().prop_map(|b| Some(Value::Bool(b))),
+            any::<i64>().prop_map(|n| Some(Value::from(n))),
+            Just(Some(Value::from(-1.5))),
+            "[a-z]{0,6}".prop_map(|s| Some(Value::String(s))),
+            Just(Some(Value::Array(Vec::new()))),
+            Just(Some(Value::Object(Map::new()))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+        /// One field of a vector's flag or segment removed or given another type:
+        /// the twins still accept exactly what the wire types accept.
+        #[test]
+        fn twins_agree_on_mutated_items(
+            pick in any::<usize>(),
+            path in prop::collection::vec(any::<usize>(), 1..5),
+            with in scalar(),
+        ) {
+            let items = items();
+            let (is_flag, mut item) = items[pick % items.len()].clone();
+            mutate(&mut item, &path, with);
+            prop_assert!(agree(is_flag, &item.to_string()).is_ok(), "{:?}", agree(is_flag, &item.to_string()));
+        }
+    }
+}
