@@ -11,6 +11,7 @@ use core::cmp::Ordering;
 use hashbrown::{HashMap, HashSet};
 use semver::Version;
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::{
     attribute::AttributeRef,
@@ -82,7 +83,7 @@ enum Test {
     },
     Text {
         op: TextOp,
-        needles: Vec<Arc<str>>,
+        needles: SmallVec<[Arc<str>; 1]>,
         fold: bool,
     },
     Regex(Vec<Regex>),
@@ -362,10 +363,10 @@ impl Test {
 }
 
 /// Like [`each`], consuming the values.
-fn each_owned<V, T>(
+fn each_owned<V, T, C: FromIterator<T>>(
     values: Vec<V>,
     mut f: impl FnMut(V) -> Result<T, String>,
-) -> Result<Vec<T>, FieldError> {
+) -> Result<C, FieldError> {
     if values.is_empty() {
         return Err(FieldError::new(
             "/values",
@@ -458,10 +459,10 @@ impl ValueSet {
         // A long list is most likely of distinct keys: not worth sharing.
         let share = values.len() <= StrSet::SMALL;
         let mut keep = |s: &str| if share { shared.get(s) } else { Arc::from(s) };
-        let mut strings = Vec::new();
+        let mut strings: SmallVec<[Arc<str>; 4]> = SmallVec::new();
         let mut numbers = Vec::new();
         let mut booleans = [false; 2];
-        each_owned(values, |v| {
+        each_owned::<_, _, ()>(values, |v| {
             match v {
                 CondValue::String(s) if fold => strings.push(keep(&s.to_lowercase())),
                 CondValue::String(s) => strings.push(keep(&s)),
@@ -508,18 +509,21 @@ impl ValueSet {
 /// A set of strings: a list while small (faster to scan than to hash), a hash set after.
 #[derive(Debug, Clone)]
 pub(crate) enum StrSet {
-    Small(Vec<Arc<str>>),
+    Small(SmallVec<[Arc<str>; 4]>),
     Large(HashSet<Arc<str>>),
 }
 
 impl StrSet {
     const SMALL: usize = 8;
 
-    pub(crate) fn new(items: Vec<Arc<str>>) -> Self {
+    pub(crate) fn new(
+        items: impl IntoIterator<Item = Arc<str>, IntoIter: ExactSizeIterator>,
+    ) -> Self {
+        let items = items.into_iter();
         if items.len() <= Self::SMALL {
-            Self::Small(items)
+            Self::Small(items.collect())
         } else {
-            Self::Large(items.into_iter().collect())
+            Self::Large(items.collect())
         }
     }
 

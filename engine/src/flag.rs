@@ -3,6 +3,7 @@
 use alloc::{boxed::Box, format, string::String, sync::Arc, vec::Vec};
 use hashbrown::HashMap;
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::{
     condition::{Condition, SegmentLookup},
@@ -31,7 +32,7 @@ pub(crate) enum Serve {
 #[derive(Debug, Clone)]
 pub(crate) struct Rule {
     pub id: Option<Arc<str>>,
-    pub conditions: Vec<Condition>,
+    pub conditions: SmallVec<[Condition; 2]>,
     pub serve: Serve,
 }
 
@@ -50,11 +51,11 @@ pub(crate) struct Prerequisite {
 #[derive(Debug, Clone)]
 pub(crate) struct Flag {
     pub value_type: ValueType,
-    pub variations: Vec<Variation>,
+    pub variations: SmallVec<[Variation; 2]>,
     pub enabled: bool,
     pub off: usize,
     pub targets: HashMap<Box<str>, usize>,
-    pub rules: Vec<Rule>,
+    pub rules: SmallVec<[Rule; 1]>,
     pub default_rule: Serve,
     pub prerequisites: Vec<Prerequisite>,
     /// The bucketing salt when it differs from the flag key (the default).
@@ -110,7 +111,7 @@ impl Flag {
                 ),
             ));
         }
-        let mut rules = Vec::with_capacity(wire.rules.len());
+        let mut rules = SmallVec::with_capacity(wire.rules.len());
         for (r, rule) in wire.rules.into_iter().enumerate() {
             let at = |e: FieldError| e.within(format!("/rules/{r}"));
             rules.push(Rule {
@@ -152,7 +153,7 @@ fn compile_variations(
     value_type: ValueType,
     limits: &Limits,
     strings: &mut Strings,
-) -> Result<Vec<Variation>, FieldError> {
+) -> Result<SmallVec<[Variation; 2]>, FieldError> {
     if wire.is_empty() {
         return Err(FieldError::new(
             "/variations",
@@ -169,7 +170,7 @@ fn compile_variations(
             ),
         ));
     }
-    let mut out: Vec<Variation> = Vec::with_capacity(wire.len());
+    let mut out: SmallVec<[Variation; 2]> = SmallVec::with_capacity(wire.len());
     for (i, v) in wire.into_iter().enumerate() {
         if out.iter().any(|seen| *seen.key == *v.key) {
             return Err(FieldError::new(

@@ -6,8 +6,8 @@
 //! bucket-by attribute: a string as is, an integer in plain decimal.
 //! The bucket selects the first variation whose cumulative weight exceeds it.
 
-use alloc::vec::Vec;
 use serde_json::Value;
+use smallvec::SmallVec;
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use crate::{
@@ -84,7 +84,7 @@ struct Slot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rollout {
     pub bucket_by: AttributeRef,
-    slots: Vec<Slot>,
+    slots: SmallVec<[Slot; 2]>,
 }
 
 impl Rollout {
@@ -112,7 +112,7 @@ impl Rollout {
                 ),
             ));
         }
-        let mut slots = Vec::with_capacity(wire.variations.len());
+        let mut slots = SmallVec::with_capacity(wire.variations.len());
         let mut upper: u32 = 0;
         for (i, wv) in wire.variations.iter().enumerate() {
             let index = variation(&wv.variation).ok_or_else(|| {

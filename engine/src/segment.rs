@@ -5,6 +5,7 @@
 //! are ANDed). Segment rules cannot refer to other segments, so membership never recurses.
 
 use alloc::{format, sync::Arc, vec::Vec};
+use smallvec::SmallVec;
 
 use crate::{
     condition::{Condition, Env, StrSet},
@@ -18,7 +19,7 @@ use crate::{
 pub(crate) struct Segment {
     included: StrSet,
     excluded: StrSet,
-    rules: Vec<Vec<Condition>>,
+    rules: Vec<SmallVec<[Condition; 2]>>,
 }
 
 impl Segment {
@@ -89,7 +90,7 @@ pub(crate) fn compile_conditions(
     segments: Option<crate::condition::SegmentLookup<'_>>,
     limits: &Limits,
     strings: &mut Strings,
-) -> Result<Vec<Condition>, FieldError> {
+) -> Result<SmallVec<[Condition; 2]>, FieldError> {
     if wire.len() > limits.max_conditions {
         return Err(FieldError::new(
             "/conditions",
