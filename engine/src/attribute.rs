@@ -8,7 +8,7 @@
 use alloc::{boxed::Box, string::String, sync::Arc, vec::Vec};
 use serde_json::Value;
 
-use crate::{context::Context, error::FieldError, strings::Strings};
+use crate::{context::Context, date::Now, error::FieldError, strings::Strings};
 
 /// The reserved name of the evaluation time.
 pub const NOW: &str = "$now";
@@ -58,12 +58,11 @@ impl AttributeRef {
         matches!(self, Self::Top(name) if &**name == TARGETING_KEY)
     }
 
-    /// The value this reference names in `ctx`, if any. `now` is the evaluation
-    /// time already turned into a JSON number.
-    pub(crate) fn resolve<'a>(&self, ctx: &'a Context, now: &'a Value) -> Option<&'a Value> {
+    /// The value this reference names in `ctx`, if any; `$now` is the evaluation time.
+    pub(crate) fn resolve<'a>(&self, ctx: &'a Context, now: &'a Now) -> Option<&'a Value> {
         match self {
             Self::Top(name) => ctx.get(name),
-            Self::Now => Some(now),
+            Self::Now => Some(now.value()),
             Self::Pointer(tokens) => {
                 let (first, rest) = tokens.split_first()?;
                 let mut current = ctx.get(first)?;
@@ -120,7 +119,7 @@ mod tests {
     #[test]
     fn top_level_names_are_literal() {
         let c = ctx(json!({"a.b": 1, "a": {"b": 2}}));
-        let now = json!(0);
+        let now = Now::new(0);
         assert_eq!(
             AttributeRef::parse("a.b").unwrap().resolve(&c, &now),
             Some(&json!(1))
@@ -130,7 +129,7 @@ mod tests {
     #[test]
     fn pointers_walk_objects_and_arrays() {
         let c = ctx(json!({"user": {"roles": ["x", "y"], "a/b": {"~": true}}}));
-        let now = json!(0);
+        let now = Now::new(0);
         let get = |p: &str| AttributeRef::parse(p).unwrap().resolve(&c, &now).cloned();
         assert_eq!(get("/user/roles/1"), Some(json!("y")));
         assert_eq!(get("/user/a~1b/~0"), Some(json!(true)));
@@ -148,10 +147,10 @@ mod tests {
     #[test]
     fn now_resolves_to_the_evaluation_time() {
         let c = ctx(json!({}));
-        let now = json!(1700000000.5);
+        let now = Now::new(1_700_000_000_500);
         assert_eq!(
             AttributeRef::parse("$now").unwrap().resolve(&c, &now),
-            Some(&now)
+            Some(&json!(1700000000.5))
         );
     }
 }

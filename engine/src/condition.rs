@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 use crate::{
     attribute::AttributeRef,
     context::{Context, type_name},
-    date,
+    date::{self, Now},
     error::FieldError,
     input::{self, CondValue},
     limits::Limits,
@@ -56,7 +56,7 @@ pub const OPERATORS: &[&str] = &[
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Env<'a> {
     pub ctx: &'a Context,
-    pub now: &'a Value,
+    pub now: &'a Now,
     pub segments: &'a [Segment],
 }
 

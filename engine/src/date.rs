@@ -31,6 +31,28 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// The evaluation time. The JSON number `$now` resolves to is made only when a
+/// condition or a rollout reads `$now`, which most evaluations never do.
+#[derive(Debug)]
+pub(crate) struct Now {
+    ms: i64,
+    value: core::cell::OnceCell<Value>,
+}
+
+impl Now {
+    pub(crate) fn new(ms: i64) -> Self {
+        Self {
+            ms,
+            value: core::cell::OnceCell::new(),
+        }
+    }
+
+    /// `$now`: epoch seconds, as a JSON number.
+    pub(crate) fn value(&self) -> &Value {
+        self.value.get_or_init(|| now_value(self.ms))
+    }
+}
+
 /// The evaluation time as the JSON number `$now` resolves to: epoch seconds.
 pub(crate) fn now_value(now_ms: i64) -> Value {
     serde_json::Number::from_f64(now_ms as f64 / 1000.0).map_or(Value::Null, Value::Number)

@@ -24,7 +24,7 @@ use crate::{
 impl Snapshot {
     /// Evaluates one flag for `ctx` at `now_ms` (milliseconds since the Unix epoch).
     pub fn evaluate(&self, key: &str, ctx: &Context, now_ms: i64) -> EvaluationDetail<'_> {
-        let now = date::now_value(now_ms);
+        let now = date::Now::new(now_ms);
         let Some(index) = self.position(key) else {
             return EvaluationDetail::error(
                 ErrorCode::FlagNotFound,
@@ -70,7 +70,7 @@ impl Snapshot {
 
     /// Evaluates every flag for `ctx`, in key order.
     pub fn evaluate_all(&self, ctx: &Context, now_ms: i64) -> Vec<(&str, EvaluationDetail<'_>)> {
-        let now = date::now_value(now_ms);
+        let now = date::Now::new(now_ms);
         let mut evaluator = Evaluator::new(self, ctx, &now);
         self.flags
             .iter()
@@ -91,7 +91,7 @@ impl<'s, 'e> Evaluator<'s, 'e>
 where
     's: 'e,
 {
-    fn new(snapshot: &'s Snapshot, ctx: &'e Context, now: &'e Value) -> Self {
+    fn new(snapshot: &'s Snapshot, ctx: &'e Context, now: &'e date::Now) -> Self {
         let env = Env {
             ctx,
             now,

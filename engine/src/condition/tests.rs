@@ -27,7 +27,7 @@ fn check(wire: &WireCondition, ctx: Value) -> bool {
     )
     .unwrap();
     let ctx = Context::from_value(ctx).unwrap();
-    let now = json!(1_000_000_000);
+    let now = crate::date::Now::new(1_000_000_000_000);
     c.matches(&Env {
         ctx: &ctx,
         now: &now,
