@@ -28,6 +28,8 @@ pub(crate) struct Regex {
     classes: Box<[Class]>,
     /// Every match starts at the beginning of the input (`\A` or `^` leads).
     anchored: bool,
+    /// Some instruction compares case folds, so matching folds each character.
+    folds: bool,
     strategy: Strategy,
 }
 
@@ -98,8 +100,10 @@ impl Regex {
             program: compiler.program.into_boxed_slice(),
             classes: parser.classes.into_boxed_slice(),
             anchored,
+            folds: false,
             strategy: Strategy::Vm,
         };
+        re.folds = re.program.iter().any(|inst| matches!(inst, Inst::Fold(_)));
         re.strategy = match literal_text(&node) {
             Some((text, start, end)) => Strategy::Literal { text, start, end },
             None => Closures::new(&re).map_or(Strategy::Vm, |c| Strategy::Closures(Box::new(c))),
@@ -161,12 +165,6 @@ impl Regex {
             Inst::Look(_) | Inst::Split(..) | Inst::Jump(_) | Inst::Match => 0,
         }
     }
-
-    fn folds(&self) -> bool {
-        self.program
-            .iter()
-            .any(|inst| matches!(inst, Inst::Fold(_)))
-    }
 }
 
 /// The text of a pattern that is a plain string, with whether `\A`/`^` leads and
@@ -227,8 +225,6 @@ struct Closures {
     /// For each ASCII character, the instructions that consume it: `words` words
     /// per character.
     ascii: Box<[u64]>,
-    /// Whether any instruction compares case folds.
-    folds: bool,
     dfa: Option<Dfa>,
 }
 
@@ -287,7 +283,6 @@ impl Closures {
             empty_accepts: closure(re, 0, empty, &mut stack).1,
             words,
             ascii: ascii.into_boxed_slice(),
-            folds: re.folds(),
             dfa: None,
         })
         .map(|mut closures| {
@@ -342,7 +337,7 @@ impl Closures {
                 *out = thread & consumer;
             }
         } else {
-            let folded = if self.folds { fold(c) } else { c };
+            let folded = if re.folds { fold(c) } else { c };
             for pc in members(threads, self.words) {
                 if re.consumes(pc, c, folded) {
                     set_bit(&mut consumed, pc);
@@ -1418,7 +1413,6 @@ impl<'r> Vm<'r> {
     }
 
     fn run(mut self, text: &str) -> bool {
-        let folds = self.re.folds();
         let mut chars = text.chars();
         let mut before = None;
         let mut current = chars.next();
@@ -1436,7 +1430,7 @@ impl<'r> Vm<'r> {
             }
             seeds.clear();
             let Some(c) = current else { return false };
-            let folded = if folds { fold(c) } else { c };
+            let folded = if self.re.folds { fold(c) } else { c };
             for &pc in &self.threads {
                 let advances = self.re.consumes(pc, c, folded);
                 if advances {
