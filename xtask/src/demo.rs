@@ -5,7 +5,8 @@
 //! `.edgeflag/dev/keys.json`), starts `wrangler dev` on local workerd trusting the
 //! admin's signing keys (`edgeflag jwks` into `.dev.vars`), starts `edgeflag serve`
 //! publishing to it, waits until the edge serves the demo flags, prints the URLs, the
-//! keys and curl lines that work as printed, and serves until interrupted. Later runs
+//! keys, curl lines that work as printed and the JS SDK tarball to `npm install`
+//! (`cargo xtask pack-js`), and serves until interrupted. Later runs
 //! reuse the database and the keys. Both processes are stopped on the way out.
 
 use std::{
@@ -30,6 +31,8 @@ const ENV: &str = "production";
 pub fn up() -> Result<(), String> {
     crate::install::run_all()?;
     crate::worker::build()?;
+    // The browser SDK as a release would publish it, so the README's page works as printed.
+    let tarball = crate::jssdk::pack()?;
     crate::run(
         "cargo",
         &["build", "-p", "edgeflag-admin", "--bin", "edgeflag"],
@@ -55,7 +58,7 @@ pub fn up() -> Result<(), String> {
         };
     match wait_until_published(&keys, Duration::from_secs(60)) {
         Ok(version) => {
-            print_welcome(&keys, version);
+            print_welcome(&keys, version, &tarball);
             let _ = wrangler.wait();
             stop(&mut server);
             Ok(())
@@ -267,7 +270,7 @@ fn http(
     Ok((status, body))
 }
 
-fn print_welcome(keys: &DemoKeys, version: u64) {
+fn print_welcome(keys: &DemoKeys, version: u64, tarball: &Path) {
     let base = format!("http://127.0.0.1:{PORT}");
     let admin = format!("http://127.0.0.1:{ADMIN_PORT}");
     println!(
@@ -287,12 +290,16 @@ Try:
   curl -s {base}/.well-known/flags/{client}
   curl -s {admin}/v1/projects/demo/flags -H 'Authorization: Bearer {owner}'
 
+Use the flags in a browser: the JS SDK, packed from this checkout (see README, \"Evaluate in the browser\"):
+  npm install {tarball}
+
 Change a flag and watch the edge follow:
   curl -s -X POST {admin}/v1/projects/demo/flags/new-checkout/environments/{ENV}/toggle -H 'Authorization: Bearer {owner}' -H 'Content-Type: application/json' -d '{{\"enabled\":false}}'
 
 Stop with Ctrl-C.",
         owner = keys.owner,
         server = keys.server,
-        client = keys.client
+        client = keys.client,
+        tarball = tarball.display()
     );
 }

@@ -10,7 +10,8 @@ const PKG: Package = Package("tests/e2e");
 pub fn test() -> Result<(), String> {
     crate::worker::build()?;
     let components = crate::spin::build()?;
-    crate::jssdk::build()?;
+    // Built and packed as a release publishes it: the README test installs the tarball.
+    let tarball = crate::jssdk::pack()?;
     crate::run(
         "cargo",
         &[
@@ -31,6 +32,7 @@ pub fn test() -> Result<(), String> {
         ".",
         &[
             ("EDGEFLAG_ADMIN_BIN", bin("edgeflag")),
+            ("EDGEFLAG_JS_TARBALL", tarball.display().to_string()),
             ("EDGEFLAG_WASM_HOST_BIN", bin("edgeflag-wasm-host")),
             (
                 "EDGEFLAG_SPIN_COMPONENT",

@@ -3,7 +3,7 @@
 //! Chromium and packaging suites. Nothing is downloaded but npm packages; Chromium
 //! is Debian's (see `install.rs`).
 
-use std::fs;
+use std::{fs, path::PathBuf};
 
 use crate::{node::Package, target_dir};
 
@@ -62,6 +62,38 @@ pub fn build() -> Result<(), String> {
         fs::copy(glue.join(file), dist.join("wasm").join(file))
             .map_err(|e| format!("copying {file} into js-sdk/dist/wasm: {e}"))?;
     }
+    Ok(())
+}
+
+/// Builds the package and packs it as npm would publish it: `target/npm/edgeflag-js-<version>.tgz`.
+/// Returns the tarball's path; `npm install <path>` installs it as the registry would.
+pub fn pack() -> Result<PathBuf, String> {
+    build()?;
+    let out = target_dir().join("npm");
+    let _ = fs::remove_dir_all(&out);
+    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    run_here(
+        "npm",
+        &[
+            "pack",
+            "--silent",
+            "--pack-destination",
+            &out.display().to_string(),
+        ],
+    )?;
+    fs::read_dir(&out)
+        .map_err(|e| format!("{}: {e}", out.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "tgz"))
+        .ok_or_else(|| format!("npm pack wrote no tarball into {}", out.display()))
+}
+
+/// `cargo xtask pack-js`: the tarball, and how to install it.
+pub fn pack_and_print() -> Result<(), String> {
+    let tarball = pack()?;
+    println!("{}", tarball.display());
+    eprintln!("install it with: npm install {}", tarball.display());
     Ok(())
 }
 

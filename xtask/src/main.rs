@@ -5,6 +5,7 @@
 //! - `test`         every test suite, the same command CI runs; ends with a summary line;
 //! - `conformance`  the per-runtime table of shared-vector results;
 //! - `build-worker` the Cloudflare Worker with worker-build and local tools (wrangler's build command);
+//! - `pack-js`      the JS SDK's npm tarball (`target/npm/edgeflag-js-<version>.tgz`), as a release publishes it;
 //! - `size`         the engine's size as WebAssembly against its budget, and the other wasm artifacts;
 //! - `up`           the whole system locally: admin on SQLite, the Worker on local workerd,
 //!   demo flags published (see `demo.rs`).
@@ -39,9 +40,10 @@ fn main() -> ExitCode {
         Some("build-worker") => worker::build(),
         Some("build-components") => spin::build_and_print(),
         Some("size") => size::report(),
+        Some("pack-js") => jssdk::pack_and_print(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-components | size | up>"
+                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-components | pack-js | size | up>"
             );
             return ExitCode::from(2);
         }
