@@ -79,7 +79,7 @@ test('the README page works with the package installed from its tarball', async 
     .replace('http://127.0.0.1:8787', worker.url)
     .replace(/'efc_[A-Za-z0-9_-]+'/, `'${keys.client}'`);
   assert.notEqual(page, readmePage(), 'the README page names no edge URL or client key to substitute');
-  writeFileSync(join(project, 'index.html'), `<!doctype html><meta charset="utf-8"><title>checkout</title>\n${page}`);
+  writeFileSync(join(project, 'index.html'), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>checkout</title>\n${page}`);
   site = await serveDirectory(project);
 
   context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'edgeflag-chromium-')), {
