@@ -186,7 +186,11 @@ mod tests {
             let h = answer.headers();
             assert_eq!(h[header::CACHE_CONTROL], IMMUTABLE, "{name}");
             assert_eq!(h[header::CONTENT_SECURITY_POLICY], CSP, "{name}");
-            assert_eq!(h.get(header::CONTENT_ENCODING).is_some(), gz.is_some(), "{name}");
+            assert_eq!(
+                h.get(header::CONTENT_ENCODING).is_some(),
+                gz.is_some(),
+                "{name}"
+            );
         }
     }
 
@@ -215,6 +219,9 @@ mod tests {
                 "{name} has no content type"
             );
         }
-        assert_eq!(content_type("assets/edgeflag_js_bg-AB12.wasm"), "application/wasm");
+        assert_eq!(
+            content_type("assets/edgeflag_js_bg-AB12.wasm"),
+            "application/wasm"
+        );
     }
 }

@@ -44,6 +44,8 @@ const result = await build({
   entryNames: '[name]-[hash]',
   chunkNames: 'chunk-[hash]',
   assetNames: '[name]-[hash]',
+  // Files imported by the code (the wasm) are fetched from where the server serves them.
+  publicPath: '/assets/',
   loader: { '.wasm': 'file', '.svg': 'file' },
   metafile: true,
   logLevel: 'warning',

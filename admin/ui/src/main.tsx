@@ -212,4 +212,7 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+// The page's "Loading…" line is static HTML: replace it, not append to it.
+root.textContent = '';
+render(<App />, root);

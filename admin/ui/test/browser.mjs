@@ -57,13 +57,18 @@ export async function axe(page) {
 
 /**
  * Presses Tab until focus comes back round, and answers the focusable controls of `root`
- * that focus never reached (each described by tag, label and text).
+ * that focus never reached (each described by tag, label and text). Composite widgets
+ * take one Tab stop and move inside with the arrow keys, as ARIA prescribes: a radio
+ * group's unchecked radios and the unselected tabs of a tab list (`tabindex="-1"`) are
+ * not Tab stops; tests check their arrow keys separately.
  */
 export async function unreachableByKeyboard(page, root = 'body') {
   const total = await page.evaluate((sel) => {
     const focusable = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex="0"]';
+    const arrowed = (el) => el.getAttribute('tabindex') === '-1' || (el.type === 'radio' && !el.checked
+      && document.querySelector(`input[type="radio"][name="${CSS.escape(el.name)}"]:checked`));
     const els = [...document.querySelector(sel).querySelectorAll(focusable)]
-      .filter((el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden');
+      .filter((el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden' && !arrowed(el));
     els.forEach((el, i) => el.setAttribute('data-kbd', String(i)));
     window.__reached = new Set();
     document.addEventListener('focusin', (e) => {
@@ -80,6 +85,8 @@ export async function unreachableByKeyboard(page, root = 'body') {
 }
 
 export async function screenshot(page, name) {
+  // From the top, so sticky bars sit where a person first sees them.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 

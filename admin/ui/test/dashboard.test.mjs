@@ -145,6 +145,15 @@ test('create a flag, build a rule on the segment and a rollout, and preview cont
   await look('flag-draft');
   const unreachable = await unreachableByKeyboard(page, 'main');
   assert.deepEqual(unreachable, []);
+  // The environment tabs move with the arrow keys.
+  await page.getByRole('tab', { name: /^production/ }).focus();
+  await page.keyboard.press('ArrowRight');
+  const staging = page.getByRole('tab', { name: /^staging/ });
+  assert.equal(await staging.getAttribute('aria-selected'), 'true');
+  assert.equal(await staging.evaluate((el) => el === document.activeElement), true);
+  await page.getByRole('switch', { name: 'Enabled in staging' }).waitFor();
+  await page.keyboard.press('ArrowLeft');
+  await page.getByRole('switch', { name: 'Enabled in production' }).waitFor();
 });
 
 test('save, and the Worker serves the saved flag over OFREP', async () => {

@@ -148,7 +148,8 @@ function SdkKeys({ base, env }: { base: string; env: string }) {
       <h3>SDK keys</h3>
       <Problem error={keys.error ?? error} />
       {secret && <SecretOnce secret={secret.value} what={secret.what} onDone={() => setSecret(null)} />}
-      {keys.data && (
+      {keys.data && keys.data.length === 0 && <p class="muted small">No SDK keys yet.</p>}
+      {keys.data && keys.data.length > 0 && (
         <table class="list">
           <caption class="visually-hidden">SDK keys of {env}</caption>
           <thead>

@@ -118,7 +118,9 @@ export function EvaluateAs(props: { flagKey: string; envs: Environment[]; engine
     const rule = doc.environments[env]?.rules[i];
     return rule?.id ? `rule ${i + 1} (${rule.id})` : `rule ${i + 1}`;
   };
-  const same = (a?: Detail, b?: Detail) => JSON.stringify(a) === JSON.stringify(b);
+  // The draft always carries the next flag version: compare the answers, not the versions.
+  const answer = (d?: Detail) => JSON.stringify(d && [d.value, d.variant, d.reason, d.errorCode, d.ruleIndex, d.failedPrerequisite]);
+  const same = (a?: Detail, b?: Detail) => answer(a) === answer(b);
   return (
     <section class="evaluate card" aria-labelledby="evaluate-title">
       <h2 id="evaluate-title">Evaluate as</h2>

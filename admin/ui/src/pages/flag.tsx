@@ -79,7 +79,11 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
   }, [envs.data]);
 
   const preview = usePreview(draft, saved.data, flags.data, segments.data, envs.data);
-  const errors = useMemo(() => [...serverErrors, ...(preview.engines?.warnings ?? [])], [serverErrors, preview.engines?.warnings]);
+  // The admin validates with the same engine: a message both give is shown once.
+  const errors = useMemo(() => {
+    const all = [...serverErrors, ...(preview.engines?.warnings ?? [])];
+    return all.filter((e, i) => all.findIndex((x) => x.path === e.path && x.message === e.message) === i);
+  }, [serverErrors, preview.engines?.warnings]);
 
   if (saved.error instanceof ApiError && saved.error.status === 404) {
     return (
@@ -124,8 +128,9 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
       } catch (e) {
         const env = (e as { env?: string }).env;
         if (e instanceof ApiError && e.path !== undefined) {
+          // Shown at the field and in the summary; no banner besides.
           setServerErrors([{ path: flagPointer(e.path, env), message: e.message, source: 'server' }]);
-          throw new Error('The admin refused the change; the field is marked below.');
+          return;
         }
         throw e;
       } finally {
@@ -179,6 +184,17 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
         )}
         <Problem error={actionError} />
         <ErrorSummary errors={errors} title={errors.some((e) => e.source === 'server') ? 'The admin refused the change' : 'The engine would refuse this draft'} />
+        {canEdit && !s.archived && (
+          <div class="savebar" role="region" aria-label="Save">
+            <span class="muted">{dirty ? 'Unsaved changes.' : 'No unsaved changes.'}</span>
+            <button type="button" class="secondary" disabled={!dirty || busy} onClick={() => { setDraft(docOf(s)); setFrom(s); setServerErrors([]); setNotice(undefined); clearError(); }}>
+              Discard
+            </button>
+            <button type="button" disabled={!dirty || busy} onClick={save}>
+              {busy ? 'Saving…' : 'Save'}
+            </button>
+          </div>
+        )}
         <div class="flag-layout">
           <div class="flag-main">
             <fieldset disabled={disabled} class="plain">
@@ -231,17 +247,6 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
                 </div>
               )}
             </fieldset>
-            {canEdit && !s.archived && (
-              <div class="savebar" role="region" aria-label="Save">
-                <span class="muted">{dirty ? 'Unsaved changes.' : 'No unsaved changes.'}</span>
-                <button type="button" class="secondary" disabled={!dirty || busy} onClick={() => { setDraft(docOf(s)); setFrom(s); setServerErrors([]); setNotice(undefined); clearError(); }}>
-                  Discard
-                </button>
-                <button type="button" disabled={!dirty || busy} onClick={save}>
-                  {busy ? 'Saving…' : 'Save'}
-                </button>
-              </div>
-            )}
           </div>
           <aside class="flag-side">
             <EvaluateAs flagKey={draft.key} envs={envs.data} engines={preview.engines} draft={draft} saved={docOf(s)} error={preview.error} dirty={dirty} />
