@@ -24,8 +24,8 @@ fn main() {
     let mut files = Vec::new();
     collect(&dist, &mut files);
     files.sort();
-    let mut table = String::from("/// Files of `admin/ui/dist/`: (path, bytes, gzip bytes).\n");
-    table.push_str("pub static ASSETS: &[(&str, &[u8], Option<&[u8]>)] = &[\n");
+    let mut table = String::from("/// Files of `admin/ui/dist/`.\n");
+    table.push_str("pub static ASSETS: &[Asset] = &[\n");
     for file in &files {
         let Ok(relative) = file.strip_prefix(&dist) else {
             continue;
@@ -38,7 +38,7 @@ fn main() {
             "None".to_string()
         };
         table.push_str(&format!(
-            "    ({name:?}, include_bytes!({:?}), {gz}),\n",
+            "    Asset {{ path: {name:?}, bytes: include_bytes!({:?}), gzip: {gz} }},\n",
             file.display().to_string()
         ));
     }

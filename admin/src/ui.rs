@@ -18,6 +18,16 @@ use axum::{
     routing::get,
 };
 
+/// One embedded file of `admin/ui/dist/`.
+#[derive(Debug)]
+pub struct Asset {
+    /// Relative to `dist/`, e.g. `assets/app-3F2A.js`.
+    pub path: &'static str,
+    pub bytes: &'static [u8],
+    /// The build's precompressed copy, when it wrote one.
+    pub gzip: Option<&'static [u8]>,
+}
+
 include!(concat!(env!("OUT_DIR"), "/ui_assets.rs"));
 
 /// The policy of every dashboard answer.
@@ -37,8 +47,8 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 fn find(path: &str) -> Option<(&'static [u8], Option<&'static [u8]>)> {
     ASSETS
         .iter()
-        .find(|(name, _, _)| *name == path)
-        .map(|(_, bytes, gz)| (*bytes, *gz))
+        .find(|a| a.path == path)
+        .map(|a| (a.bytes, a.gzip))
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -180,7 +190,8 @@ mod tests {
         );
         // Only a binary built after `cargo xtask build-ui` has assets; the `ui` suite builds
         // it so, and its browser tests load every one of them.
-        for (name, _, gz) in ASSETS.iter().filter(|(n, _, _)| n.starts_with("assets/")) {
+        for asset in ASSETS.iter().filter(|a| a.path.starts_with("assets/")) {
+            let (name, gz) = (asset.path, asset.gzip);
             let answer = get(&format!("/{name}"), true).await;
             assert_eq!(answer.status(), StatusCode::OK, "{name}");
             let h = answer.headers();
@@ -212,7 +223,7 @@ mod tests {
 
     #[test]
     fn types_cover_what_the_build_writes() {
-        for (name, _, _) in ASSETS {
+        for Asset { path: name, .. } in ASSETS {
             assert_ne!(
                 content_type(name),
                 "application/octet-stream",

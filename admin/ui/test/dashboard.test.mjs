@@ -129,6 +129,19 @@ test('create a flag, build a rule on the segment and a rollout, and preview cont
   await page.keyboard.press('PageDown');
   assert.equal(await handle.getAttribute('aria-valuenow'), '30');
   assert.equal(await fallback.getByLabel('off', { exact: true }).inputValue(), '70');
+  // Dragging the boundary to the bar's middle, then typing a share: the sum stays 100 %.
+  const bar = await fallback.getByRole('group', { name: /Rollout/ }).boundingBox();
+  const at = await handle.boundingBox();
+  await page.mouse.move(at.x + at.width / 2, at.y + at.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(bar.x + bar.width * 0.5, at.y + at.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const dragged = Number(await handle.getAttribute('aria-valuenow'));
+  assert.ok(dragged >= 49 && dragged <= 51, `dragged to ${dragged} %`);
+  await fallback.getByLabel('on', { exact: true }).fill('30');
+  await fallback.getByLabel('on', { exact: true }).press('Tab');
+  assert.equal(await fallback.getByLabel('off', { exact: true }).inputValue(), '70');
+  assert.equal(await handle.getAttribute('aria-valuenow'), '30');
 
   const context = page.getByLabel('Context (JSON)');
   await context.fill(JSON.stringify(ada));

@@ -172,6 +172,9 @@ export function EvaluateAs(props: { flagKey: string; envs: Environment[]; engine
           </tbody>
         </table>
       )}
+      <p class="hint">
+        Published: the saved flag, as the admin publishes it. Each edge's delivered version is on the Environments page.
+      </p>
       {ms !== null && <p class="muted small">Evaluated in {ms.toFixed(2)} ms.</p>}
     </section>
   );
