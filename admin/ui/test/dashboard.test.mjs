@@ -302,6 +302,9 @@ test('a viewer sees no edit controls, and the API refuses edits anyway', async (
   for (const name of ['Save', 'Add rule', 'Add variation', 'Archive flag', 'Discard']) {
     assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} button`);
   }
+  // A viewer still moves between environments.
+  await page.getByRole('tab', { name: /^staging/ }).click();
+  await page.getByRole('switch', { name: 'Enabled in staging' }).waitFor();
   const editable = await page.locator('main input:enabled, main select:enabled').evaluateAll((els) =>
     els.filter((el) => !el.closest('.evaluate')).map((el) => el.outerHTML));
   assert.deepEqual(editable, [], 'every definition and targeting input is read-only');

@@ -201,39 +201,43 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
               <legend class="visually-hidden">Flag definition</legend>
               <Definition draft={draft} edit={edit} disabled={disabled} />
               <Variations draft={draft} edit={edit} disabled={disabled} />
-              <h2>Targeting</h2>
-              <div role="tablist" aria-label="Environments" class="tabs">
-                {envs.data.map((e) => {
-                  const changed = !same(draft.environments[e.key], from.environments[e.key]);
-                  return (
-                    <button
-                      type="button"
-                      role="tab"
-                      key={e.key}
-                      id={`tab-${e.key}`}
-                      aria-selected={e.key === env}
-                      aria-controls={`panel-${e.key}`}
-                      tabIndex={e.key === env ? 0 : -1}
-                      onClick={() => setTab(e.key)}
-                      onKeyDown={(ev) => {
-                        const i = envs.data!.findIndex((x) => x.key === e.key);
-                        const to = ev.key === 'ArrowRight' ? i + 1 : ev.key === 'ArrowLeft' ? i - 1 : null;
-                        if (to === null) return;
-                        const next = envs.data![(to + envs.data!.length) % envs.data!.length]!;
-                        setTab(next.key);
-                        document.getElementById(`tab-${next.key}`)?.focus();
-                      }}
-                    >
-                      {e.key}
-                      {draft.environments[e.key]?.enabled ? ' · on' : ' · off'}
-                      {changed ? ' •' : ''}
-                      {changed && <span class="visually-hidden"> (changed)</span>}
-                    </button>
-                  );
-                })}
-              </div>
-              {env && (
-                <div role="tabpanel" id={`panel-${env}`} aria-labelledby={`tab-${env}`}>
+            </fieldset>
+            <h2>Targeting</h2>
+            {/* Outside the fieldsets: a viewer switches environments too. */}
+            <div role="tablist" aria-label="Environments" class="tabs">
+              {envs.data.map((e) => {
+                const changed = !same(draft.environments[e.key], from.environments[e.key]);
+                return (
+                  <button
+                    type="button"
+                    role="tab"
+                    key={e.key}
+                    id={`tab-${e.key}`}
+                    aria-selected={e.key === env}
+                    aria-controls={`panel-${e.key}`}
+                    tabIndex={e.key === env ? 0 : -1}
+                    onClick={() => setTab(e.key)}
+                    onKeyDown={(ev) => {
+                      const i = envs.data!.findIndex((x) => x.key === e.key);
+                      const to = ev.key === 'ArrowRight' ? i + 1 : ev.key === 'ArrowLeft' ? i - 1 : null;
+                      if (to === null) return;
+                      const next = envs.data![(to + envs.data!.length) % envs.data!.length]!;
+                      setTab(next.key);
+                      document.getElementById(`tab-${next.key}`)?.focus();
+                    }}
+                  >
+                    {e.key}
+                    {draft.environments[e.key]?.enabled ? ' · on' : ' · off'}
+                    {changed ? ' •' : ''}
+                    {changed && <span class="visually-hidden"> (changed)</span>}
+                  </button>
+                );
+              })}
+            </div>
+            {env && (
+              <div role="tabpanel" id={`panel-${env}`} aria-labelledby={`tab-${env}`}>
+                <fieldset disabled={disabled} class="plain">
+                  <legend class="visually-hidden">Targeting in {env}</legend>
                   <EnvTargeting
                     env={env}
                     config={draft.environments[env] ?? defaultEnvConfig(draft)}
@@ -244,9 +248,9 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
                     disabled={disabled}
                     onChange={(c) => setEnv(env, c)}
                   />
-                </div>
-              )}
-            </fieldset>
+                </fieldset>
+              </div>
+            )}
           </div>
           <aside class="flag-side">
             <EvaluateAs flagKey={draft.key} envs={envs.data} engines={preview.engines} draft={draft} saved={docOf(s)} error={preview.error} dirty={dirty} />

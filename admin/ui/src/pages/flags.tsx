@@ -14,6 +14,9 @@ export function useEnvironments(project: string) {
   return useResource(() => all<Environment>(`/v1/projects/${enc(project)}/environments`), [project]);
 }
 
+/** Rows rendered at first; filtering searches every flag, "Show more" renders the next rows. */
+const PAGE = 100;
+
 interface Filters {
   q: string;
   tag: string;
@@ -35,11 +38,13 @@ export function FlagList({ project }: { project: string; path: string }) {
   const [filters, setFilters] = useState<Filters>({ q: '', tag: '', type: '' });
   const flags = useResource(() => all<FlagView>(`/v1/projects/${enc(project)}/flags?archived=${archived}`), [project, archived]);
   const envs = useEnvironments(project);
+  const [limit, setLimit] = useState(PAGE);
   const [pending, setPending] = useState<Record<string, boolean>>({});
   const [toggleError, setToggleError] = useState<Error | undefined>();
   const canEdit = useCan('editor');
   const tags = useMemo(() => [...new Set((flags.data ?? []).flatMap((f) => f.tags))].sort(), [flags.data]);
-  const shown = useMemo(() => filterFlags(flags.data ?? [], filters), [flags.data, filters]);
+  const matching = useMemo(() => filterFlags(flags.data ?? [], filters), [flags.data, filters]);
+  const shown = matching.slice(0, limit);
 
   const toggle = async (flag: FlagView, env: string, enabled: boolean) => {
     const id = `${flag.key}\u0000${env}`;
@@ -77,7 +82,7 @@ export function FlagList({ project }: { project: string; path: string }) {
       <form class="filters" role="search" aria-label="Filter flags" onSubmit={(e) => e.preventDefault()}>
         <Field label="Search">
           {(id) => (
-            <input id={id} type="search" placeholder="key or name" value={filters.q} onInput={(e) => setFilters({ ...filters, q: e.currentTarget.value })} />
+            <input id={id} type="search" placeholder="key or name" value={filters.q} onInput={(e) => { setFilters({ ...filters, q: e.currentTarget.value }); setLimit(PAGE); }} />
           )}
         </Field>
         <Field label="Tag">
@@ -120,7 +125,7 @@ export function FlagList({ project }: { project: string; path: string }) {
       ) : (
         <>
           <p class="muted" role="status" aria-live="polite">
-            {shown.length} of {flags.data.length} flags
+            {matching.length} of {flags.data.length} flags{matching.length > shown.length ? `, showing the first ${shown.length}` : ''}
           </p>
           <table class="list flags">
             <thead>
@@ -150,7 +155,12 @@ export function FlagList({ project }: { project: string; path: string }) {
               ))}
             </tbody>
           </table>
-          {shown.length === 0 && <p class="muted">No flag matches.</p>}
+          {matching.length === 0 && <p class="muted">No flag matches.</p>}
+          {matching.length > shown.length && (
+            <button type="button" class="secondary" onClick={() => setLimit(limit + PAGE)}>
+              Show {Math.min(PAGE, matching.length - shown.length)} more
+            </button>
+          )}
         </>
       )}
     </Page>
