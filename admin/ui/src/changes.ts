@@ -12,6 +12,8 @@ let seq = 0;
 let newest: number | undefined;
 const listeners = new Set<(n: number) => void>();
 let timer: ReturnType<typeof setTimeout> | undefined;
+/** True from scheduling a poll until the next one is scheduled: one loop at a time. */
+let looping = false;
 
 async function poll(): Promise<void> {
   timer = undefined;
@@ -26,6 +28,7 @@ async function poll(): Promise<void> {
     }
   }
   if (listeners.size > 0) timer = setTimeout(poll, INTERVAL_MS);
+  else looping = false;
 }
 
 /** Tells every page that something changed (also called after one's own writes). */
@@ -39,7 +42,10 @@ export function useChanges(): number {
   const [n, setN] = useState(seq);
   useEffect(() => {
     listeners.add(setN);
-    if (!timer) timer = setTimeout(poll, 0);
+    if (!looping) {
+      looping = true;
+      timer = setTimeout(poll, 0);
+    }
     return () => {
       listeners.delete(setN);
     };

@@ -317,7 +317,8 @@ export function ConditionEditor(props: { condition: Condition; ptr: string; labe
             const op = e.currentTarget.value;
             const wasSegment = segmentOp;
             const isSegment = op === 'inSegment' || op === 'notInSegment';
-            const next: Condition = { ...c, op, values: wasSegment !== isSegment ? [] : c.values };
+            const takesNone = OPERATORS.find((o) => o.op === op)?.values === 'none';
+            const next: Condition = { ...c, op, values: wasSegment !== isSegment || takesNone ? [] : c.values };
             if (isSegment) delete next.attribute;
             else if (next.attribute === undefined) next.attribute = '';
             if (!CASE_OPS.has(op)) delete next.caseInsensitive;

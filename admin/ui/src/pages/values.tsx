@@ -86,10 +86,15 @@ function typeOf(values: Json[]): ListType {
   return t === 'number' || t === 'boolean' ? t : 'string';
 }
 
-function parseLines(text: string, type: ListType): { values: Json[]; why?: string } {
+function parseLines(text: string, type: ListType, kind?: Kind): { values: Json[]; why?: string } {
   const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   const values: Json[] = [];
   for (const [i, line] of lines.entries()) {
+    // Dates are RFC 3339 strings or epoch seconds (JSON numbers).
+    if (kind === 'date' && /^-?\d+(\.\d+)?$/.test(line)) {
+      values.push(Number(line));
+      continue;
+    }
     const parsed = parseValue(line, type);
     if (!parsed.ok) return { values, why: `line ${i + 1}: ${parsed.why}` };
     values.push(parsed.value);
@@ -123,7 +128,7 @@ function LinesEditor(props: { kind: Kind; values: Json[]; ptr: string; disabled:
   const id = useId('values');
   const typeId = useId('vtype');
   useEffect(() => {
-    const parsed = parseLines(text, type);
+    const parsed = parseLines(text, type, kind);
     if (parsed.why || JSON.stringify(parsed.values) !== JSON.stringify(props.values)) {
       setText(props.values.map(String).join('\n'));
       setWhy(undefined);
@@ -135,7 +140,7 @@ function LinesEditor(props: { kind: Kind; values: Json[]; ptr: string; disabled:
   }, [fixed]);
   const commit = (t: string, ty: ListType) => {
     setText(t);
-    const parsed = parseLines(t, ty);
+    const parsed = parseLines(t, ty, kind);
     setWhy(parsed.why);
     if (!parsed.why) props.onChange(parsed.values);
   };
