@@ -3,11 +3,11 @@
 import './styles.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { get, setApiSession } from './api';
+import { get, post, setApiSession } from './api';
 import { resume, signIn, type Session, SignInError } from './auth';
 import type { Project } from './model';
 import { href, match, navigate, useRoute } from './router';
-import { Problem, useResource } from './ui';
+import { Field, Page, Problem, useAction, useCan, useResource } from './ui';
 import { FlagList } from './pages/flags';
 import { FlagPage, NewFlag } from './pages/flag';
 import { History } from './pages/history';
@@ -107,13 +107,10 @@ function Frame({ session, onSignOut }: { session: Session; onSignOut: () => void
         </a>
         <div class="field inline">
           <label for="project-picker">Project</label>
-          <select
-            id="project-picker"
-            value={project ?? ''}
-            onChange={(e) => navigate(`/projects/${encodeURIComponent(e.currentTarget.value)}/flags`)}
-          >
+          {/* `selected` on the option, not `value` on the select: the options arrive after the project is known. */}
+          <select id="project-picker" onChange={(e) => navigate(`/projects/${encodeURIComponent(e.currentTarget.value)}/flags`)}>
             {(projects.data ?? []).map((pr) => (
-              <option key={pr.key} value={pr.key}>
+              <option key={pr.key} value={pr.key} selected={pr.key === project}>
                 {pr.name} ({pr.key})
               </option>
             ))}
@@ -152,10 +149,47 @@ function Frame({ session, onSignOut }: { session: Session; onSignOut: () => void
         </nav>
         <main id="main">
           <Problem error={projects.error} />
-          <Routes path={path} />
+          {projects.data && projects.data.length === 0 && !path.startsWith('/projects/') && ORG_NAV.every(([to]) => !path.startsWith(to)) ? (
+            <NewProject onDone={(key) => { projects.reload(); navigate(`/projects/${encodeURIComponent(key)}/flags`); }} />
+          ) : (
+            <Routes path={path} />
+          )}
         </main>
       </div>
     </>
+  );
+}
+
+/** The organization has no project yet: create the first one (admin). */
+function NewProject({ onDone }: { onDone: (key: string) => void }) {
+  const [form, setForm] = useState({ key: '', name: '' });
+  const [busy, error, run] = useAction();
+  const canAdmin = useCan('admin');
+  return (
+    <Page title="No projects yet">
+      {!canAdmin ? (
+        <p>This organization has no project yet; an admin creates the first one.</p>
+      ) : (
+        <form
+          class="narrow"
+          onSubmit={(e) => {
+            e.preventDefault();
+            run(async () => {
+              const p = await post<Project>('/v1/projects', { key: form.key.trim(), name: form.name.trim() || form.key.trim() });
+              onDone(p.key);
+            });
+          }}
+        >
+          <p>Flags, segments and environments belong to a project. Create the first one.</p>
+          <Field label="Key">{(id) => <input id={id} class="mono" required value={form.key} onInput={(e) => setForm({ ...form, key: e.currentTarget.value })} />}</Field>
+          <Field label="Name">{(id) => <input id={id} value={form.name} onInput={(e) => setForm({ ...form, name: e.currentTarget.value })} />}</Field>
+          <Problem error={error} />
+          <button type="submit" disabled={busy}>
+            Create project
+          </button>
+        </form>
+      )}
+    </Page>
   );
 }
 

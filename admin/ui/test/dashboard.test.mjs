@@ -324,6 +324,25 @@ test('a viewer sees no edit controls, and the API refuses edits anyway', async (
   assert.equal(await page.getByRole('button', { name: /^Restore/ }).count(), 0);
 });
 
+test('an expired access token is renewed; an unusable refresh token leads back to sign-in', async () => {
+  const stored = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('edgeflag.session')));
+  const store = (s) => page.evaluate((v) => sessionStorage.setItem('edgeflag.session', JSON.stringify(v)), s);
+  const before = await stored();
+  await store({ ...before, expiresAt: 0 });
+  await page.goto(`${admin.url}/#/projects/${PROJECT}/flags`);
+  await page.reload();
+  await page.getByRole('link', { name: 'New checkout' }).waitFor();
+  const renewed = await stored();
+  assert.notEqual(renewed.refreshToken, before.refreshToken, 'the refresh token was used (once)');
+  assert.notEqual(renewed.accessToken, before.accessToken);
+  assert.ok(renewed.expiresAt > Date.now());
+  const forged = `${renewed.accessToken.slice(0, -6)}AAAAAA`;
+  await store({ accessToken: forged, refreshToken: 'efr_not-a-token', expiresAt: Date.now() + 600_000 });
+  await page.reload();
+  await page.getByLabel('API key').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('edgeflag.session')), null);
+});
+
 test('no page broke its Content-Security-Policy or threw', () => {
   assert.deepEqual(problems, []);
 });
