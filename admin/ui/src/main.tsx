@@ -105,17 +105,19 @@ function Frame({ session, onSignOut }: { session: Session; onSignOut: () => void
         <a class="brand" href={href('/')}>
           Edgeflag
         </a>
-        <div class="field inline">
-          <label for="project-picker">Project</label>
-          {/* `selected` on the option, not `value` on the select: the options arrive after the project is known. */}
-          <select id="project-picker" onChange={(e) => navigate(`/projects/${encodeURIComponent(e.currentTarget.value)}/flags`)}>
-            {(projects.data ?? []).map((pr) => (
-              <option key={pr.key} value={pr.key} selected={pr.key === project}>
-                {pr.name} ({pr.key})
-              </option>
-            ))}
-          </select>
-        </div>
+        {!!projects.data?.length && (
+          <div class="field inline">
+            <label for="project-picker">Project</label>
+            {/* `selected` on the option, not `value` on the select: the options arrive after the project is known. */}
+            <select id="project-picker" onChange={(e) => navigate(`/projects/${encodeURIComponent(e.currentTarget.value)}/flags`)}>
+              {(projects.data ?? []).map((pr) => (
+                <option key={pr.key} value={pr.key} selected={pr.key === project}>
+                  {pr.name} ({pr.key})
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         <div class="who">
           <span>
             {session.who} · <strong>{session.role}</strong>
