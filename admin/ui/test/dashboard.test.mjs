@@ -175,6 +175,17 @@ test('save, and the Worker serves the saved flag over OFREP', async () => {
   await cell('production', 'saved').getByText('TARGETING_MATCH').waitFor();
   await edgeAnswers(ada, { value: true, reason: 'TARGETING_MATCH' });
   await edgeAnswers(bob, { reason: 'SPLIT' });
+  // The page's snapshot (snapshot.ts) answers what the admin's own (snapshot.rs) does.
+  const context = page.getByLabel('Context (JSON)');
+  for (const who of [ada, bob, { targetingKey: 'user-7' }, { email: 'no-key@example.org' }]) {
+    await context.fill(JSON.stringify(who));
+    const admins = await admin.call('POST', `/v1/projects/${PROJECT}/environments/production/evaluate`, { context: who, flags: ['new-checkout'] });
+    const expected = admins.results['new-checkout'];
+    const shown = await cell('production', 'saved').innerText();
+    const words = expected.reason === 'ERROR' ? [expected.errorCode] : [JSON.stringify(expected.value), expected.variant, expected.reason];
+    for (const word of words) assert.ok(shown.includes(word), `${JSON.stringify(who)}: page shows "${shown}", the admin answers ${JSON.stringify(expected)}`);
+  }
+  await context.fill(JSON.stringify(ada));
 });
 
 test("the engine's validation errors appear at the field their pointer names", async () => {
@@ -298,6 +309,7 @@ test('a viewer sees no edit controls, and the API refuses edits anyway', async (
   await look('flags-viewer');
   await page.goto(flagUrl('new-checkout'));
   await page.getByRole('heading', { name: 'New checkout' }).waitFor();
+  await page.getByLabel('Context (JSON)').fill(JSON.stringify(ada));
   await cell('production', 'saved').getByText('TARGETING_MATCH').waitFor();
   for (const name of ['Save', 'Add rule', 'Add variation', 'Archive flag', 'Discard']) {
     assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} button`);
