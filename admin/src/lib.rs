@@ -28,6 +28,7 @@ pub mod seed;
 pub mod signing;
 pub mod snapshot;
 pub mod targets;
+pub mod ui;
 pub mod validate;
 pub mod webhook_delivery;
 pub mod webhooks;

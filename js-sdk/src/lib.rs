@@ -16,12 +16,16 @@
 mod accept;
 mod encode;
 mod error;
+#[cfg(feature = "preview")]
+mod preview;
 
 use edgeflag_engine::{Context, ContextError, Snapshot, envelope::KeySet};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 pub use accept::Policy;
 pub use error::SdkError;
+#[cfg(feature = "preview")]
+pub use preview::Preview;
 
 /// One client's engine: the trusted keys, the snapshot it serves and the current context.
 #[wasm_bindgen]

@@ -33,6 +33,8 @@ pub fn up() -> Result<(), String> {
     crate::worker::build()?;
     // The browser SDK as a release would publish it, so the README's page works as printed.
     let tarball = crate::jssdk::pack()?;
+    // The dashboard before the admin: the admin binary embeds it.
+    crate::ui::build()?;
     crate::run(
         "cargo",
         &["build", "-p", "edgeflag-admin", "--bin", "edgeflag"],
@@ -278,6 +280,7 @@ fn print_welcome(keys: &DemoKeys, version: u64, tarball: &Path) {
 Edgeflag is up: the admin (SQLite, .edgeflag/dev/admin.db) publishes to the Worker on local workerd.
 Environment `{ENV}` of project `demo` is at snapshot version {version}.
 
+  dashboard   {admin}/        (sign in with the admin key below)
   admin       {admin}        (API docs: {admin}/v1/docs)
   edge        {base}
   admin key   {owner}

@@ -5,6 +5,7 @@
 //! - `test`         every test suite, the same command CI runs; ends with a summary line;
 //! - `conformance`  the per-runtime table of shared-vector results;
 //! - `build-worker` the Cloudflare Worker with worker-build and local tools (wrangler's build command);
+//! - `build-ui`     the dashboard (`admin/ui/dist/`), which the admin binary embeds;
 //! - `pack-js`      the JS SDK's npm tarball (`target/npm/edgeflag-js-<version>.tgz`), as a release publishes it;
 //! - `size`         the engine's size as WebAssembly against its budget, and the other wasm artifacts;
 //! - `up`           the whole system locally: admin on SQLite, the Worker on local workerd,
@@ -22,6 +23,7 @@ mod node;
 mod size;
 mod spin;
 mod suites;
+mod ui;
 mod worker;
 
 use std::{
@@ -38,12 +40,13 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::print(&conformance_dir(), &[]).map(|_| ()),
         Some("up") => demo::up(),
         Some("build-worker") => worker::build(),
+        Some("build-ui") => ui::build(),
         Some("build-components") => spin::build_and_print(),
         Some("size") => size::report(),
         Some("pack-js") => jssdk::pack_and_print(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-components | pack-js | size | up>"
+                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-ui | build-components | pack-js | size | up>"
             );
             return ExitCode::from(2);
         }

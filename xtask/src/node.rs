@@ -1,4 +1,4 @@
-//! Node packages of the repository (`edge-worker/`, `js-sdk/`, `tests/e2e/`): `npm ci`
+//! Node packages of the repository (`edge-worker/`, `js-sdk/`, `tests/e2e/`, `admin/ui/`): `npm ci`
 //! when the lockfile changed, and commands run with the package's own node 22 (npm
 //! package `node`) first on `PATH` — the machine's node may be older than wrangler,
 //! miniflare and the test runner need.

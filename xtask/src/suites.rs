@@ -123,6 +123,11 @@ const SUITES: &[Suite] = &[
         steps: &[Step::Fn(crate::jssdk::build), Step::Fn(crate::jssdk::test)],
     },
     Suite {
+        name: "ui",
+        what: "the dashboard in Chromium against a real admin and the Worker: flows, roles, axe-core, keyboard, screenshots",
+        steps: &[Step::Fn(crate::ui::test)],
+    },
+    Suite {
         name: "e2e",
         what: "end to end across processes: admin (SQLite) publishes to the Worker and the Spin app; OFREP and JS SDK clients; key rotations",
         steps: &[Step::Fn(crate::e2e::test)],

@@ -33,4 +33,5 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(keys::router())
         .merge(webhooks::router())
+        .merge(crate::ui::router())
 }

@@ -1,0 +1,360 @@
+// The dashboard as a person uses it, in Debian's Chromium against a real `edgeflag serve`
+// (throwaway SQLite) publishing to the built Worker on local workerd: sign in with an API
+// key, create a segment and a flag, build a rule on the segment and a rollout, preview
+// contexts with the engine in the page, save, toggle, see the Worker's OFREP answer
+// change, restore an old version; field-level validation errors; other people's changes
+// appearing without a reload; a viewer without edit controls whom the API refuses anyway.
+// Every page is checked with axe-core and photographed; the main ones are walked with Tab.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Admin, ofrep, startWorker, until } from '../../../tests/e2e/harness.mjs';
+import { axe, openBrowser, screenshot, signIn, unreachableByKeyboard } from './browser.mjs';
+
+const PROJECT = 'shop';
+const ada = { targetingKey: 'user-9', email: 'ada@example.com' };
+const bob = { targetingKey: 'user-2', email: 'bob@example.org' };
+
+const admin = new Admin();
+let worker;
+let browser;
+let page;
+let problems;
+let serverKey;
+const visited = [];
+
+/** Checks the page with axe, photographs it, and remembers it. */
+async function look(name) {
+  await page.waitForLoadState('networkidle').catch(() => {});
+  await screenshot(page, name);
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], `axe on ${name}`);
+  visited.push(name);
+}
+
+const flagUrl = (flag) => `${admin.url}/#/projects/${PROJECT}/flags/${flag}`;
+const cell = (env, column) => page.locator(`tr[data-env="${env}"] td.${column}`);
+
+async function edgeAnswers(context, expected) {
+  await until(`the Worker to answer ${JSON.stringify(expected)} for ${context.targetingKey}`, async () => {
+    const res = await ofrep(worker.url, serverKey, 'new-checkout', context);
+    return res.status === 200 && Object.entries(expected).every(([k, v]) => res.body[k] === v);
+  }, 15000, 50);
+}
+
+before(async () => {
+  await admin.init();
+  worker = await startWorker(admin.cli('jwks').trim());
+  await admin.serve({ worker: worker.url });
+  await admin.call('POST', '/v1/projects', { key: PROJECT, name: 'Shop' });
+  for (const [key, name] of [['production', 'Production'], ['staging', 'Staging']]) {
+    await admin.call('POST', `/v1/projects/${PROJECT}/environments`, { key, name });
+  }
+  serverKey = (await admin.call('POST', `/v1/projects/${PROJECT}/environments/production/sdk-keys`, { kind: 'server' })).secret;
+  browser = await openBrowser();
+  ({ page, problems } = await browser.page());
+});
+
+after(async () => {
+  await browser?.close();
+  await admin.stop();
+  await worker?.mf.dispose();
+  console.log(`pages checked with axe and photographed: ${visited.join(', ')}`);
+});
+
+test('the page is served with a strict Content-Security-Policy and cacheable assets', async () => {
+  const res = await fetch(`${admin.url}/`, { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(res.status, 200);
+  const csp = res.headers.get('content-security-policy');
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.match(csp, /style-src 'self'(;|$)/);
+  assert.doesNotMatch(csp, /unsafe-inline/);
+  const html = await res.text();
+  assert.doesNotMatch(html, /<script>|<style|style=/, 'no inline script or style');
+  const js = html.match(/src="(\/assets\/app-[^"]+\.js)"/)?.[1];
+  assert.ok(js, html);
+  const asset = await fetch(`${admin.url}${js}`);
+  assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.equal(asset.headers.get('content-type'), 'text/javascript; charset=utf-8');
+});
+
+test('sign in with an API key', async () => {
+  await page.goto(`${admin.url}/`);
+  await page.getByLabel('API key').waitFor();
+  await look('sign-in');
+  await page.getByLabel('API key').fill('efk_not-a-key');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: /key/i }).waitFor();
+  assert.deepEqual(await unreachableByKeyboard(page), []);
+  await signIn(page, admin.url, admin.ownerKey);
+  await page.getByRole('heading', { name: 'Flags' }).waitFor();
+});
+
+test('create a segment', async () => {
+  await page.getByRole('link', { name: 'Segments' }).click();
+  await page.getByRole('link', { name: 'New segment' }).click();
+  await page.getByLabel('Key', { exact: true }).fill('beta');
+  await page.getByLabel('Name').fill('Beta testers');
+  await page.getByLabel('Included targeting keys').fill('user-7');
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  await page.getByLabel('Values', { exact: true }).fill('@example.com');
+  await look('segment-new');
+  await page.getByRole('button', { name: 'Create segment' }).click();
+  await page.getByText('version 1').waitFor();
+  await page.getByRole('link', { name: 'Segments' }).click();
+  await page.getByRole('link', { name: 'Beta testers' }).waitFor();
+  await look('segments');
+});
+
+test('create a flag, build a rule on the segment and a rollout, and preview contexts', async () => {
+  await page.getByRole('link', { name: 'Flags' }).click();
+  await page.getByRole('link', { name: 'New flag' }).click();
+  await page.getByLabel('Key').fill('new-checkout');
+  await page.getByLabel('Name').fill('New checkout');
+  await look('flag-new');
+  await page.getByRole('button', { name: 'Create flag' }).click();
+  await page.getByRole('heading', { name: 'New checkout' }).waitFor();
+  // The preview's engine is loaded: both columns answer for a new, off flag.
+  await cell('production', 'saved').getByText('DISABLED').waitFor();
+
+  await page.getByRole('switch', { name: 'Enabled in production' }).check();
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  const rule = page.getByRole('group', { name: 'Rule 1', exact: true });
+  await rule.getByLabel('Operator').selectOption('inSegment');
+  await rule.getByRole('checkbox', { name: 'Beta testers (beta)' }).check();
+  const fallback = page.getByRole('group', { name: 'Default rule', exact: true });
+  await fallback.getByRole('radio', { name: 'a percentage rollout' }).check();
+  const handle = fallback.getByRole('slider', { name: 'Boundary between on and off' });
+  await handle.focus();
+  await page.keyboard.press('PageDown');
+  await page.keyboard.press('PageDown');
+  assert.equal(await handle.getAttribute('aria-valuenow'), '30');
+  assert.equal(await fallback.getByLabel('off', { exact: true }).inputValue(), '70');
+  // Dragging the boundary to the bar's middle, then typing a share: the sum stays 100 %.
+  const bar = await fallback.getByRole('group', { name: /Rollout/ }).boundingBox();
+  const at = await handle.boundingBox();
+  await page.mouse.move(at.x + at.width / 2, at.y + at.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(bar.x + bar.width * 0.5, at.y + at.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const dragged = Number(await handle.getAttribute('aria-valuenow'));
+  assert.ok(dragged >= 49 && dragged <= 51, `dragged to ${dragged} %`);
+  await fallback.getByLabel('on', { exact: true }).fill('30');
+  await fallback.getByLabel('on', { exact: true }).press('Tab');
+  assert.equal(await fallback.getByLabel('off', { exact: true }).inputValue(), '70');
+  assert.equal(await handle.getAttribute('aria-valuenow'), '30');
+
+  const context = page.getByLabel('Context (JSON)');
+  await context.fill(JSON.stringify(ada));
+  await cell('production', 'draft').getByText('TARGETING_MATCH').waitFor();
+  assert.match(await cell('production', 'draft').innerText(), /true\s+on\s+TARGETING_MATCH\s+rule 1/);
+  assert.match(await cell('production', 'saved').innerText(), /false\s+off\s+DISABLED/);
+  assert.match(await cell('staging', 'draft').innerText(), /DISABLED/);
+  await context.fill(JSON.stringify(bob));
+  await cell('production', 'draft').getByText('SPLIT').waitFor();
+  await context.fill('{"targetingKey": ');
+  await page.getByText(/Not JSON yet/).waitFor();
+  await context.fill(JSON.stringify(ada));
+  await cell('production', 'draft').getByText('TARGETING_MATCH').waitFor();
+  await look('flag-draft');
+  const unreachable = await unreachableByKeyboard(page, 'main');
+  assert.deepEqual(unreachable, []);
+  // The environment tabs move with the arrow keys.
+  await page.getByRole('tab', { name: /^production/ }).focus();
+  await page.keyboard.press('ArrowRight');
+  const staging = page.getByRole('tab', { name: /^staging/ });
+  assert.equal(await staging.getAttribute('aria-selected'), 'true');
+  assert.equal(await staging.evaluate((el) => el === document.activeElement), true);
+  await page.getByRole('switch', { name: 'Enabled in staging' }).waitFor();
+  await page.keyboard.press('ArrowLeft');
+  await page.getByRole('switch', { name: 'Enabled in production' }).waitFor();
+});
+
+test('save, and the Worker serves the saved flag over OFREP', async () => {
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved as version 2.').waitFor();
+  await cell('production', 'saved').getByText('TARGETING_MATCH').waitFor();
+  await edgeAnswers(ada, { value: true, reason: 'TARGETING_MATCH' });
+  await edgeAnswers(bob, { reason: 'SPLIT' });
+  // The page's snapshot (snapshot.ts) answers what the admin's own (snapshot.rs) does.
+  const context = page.getByLabel('Context (JSON)');
+  for (const who of [ada, bob, { targetingKey: 'user-7' }, { email: 'no-key@example.org' }]) {
+    await context.fill(JSON.stringify(who));
+    const admins = await admin.call('POST', `/v1/projects/${PROJECT}/environments/production/evaluate`, { context: who, flags: ['new-checkout'] });
+    const expected = admins.results['new-checkout'];
+    const shown = await cell('production', 'saved').innerText();
+    const words = expected.reason === 'ERROR' ? [expected.errorCode] : [JSON.stringify(expected.value), expected.variant, expected.reason];
+    for (const word of words) assert.ok(shown.includes(word), `${JSON.stringify(who)}: page shows "${shown}", the admin answers ${JSON.stringify(expected)}`);
+  }
+  await context.fill(JSON.stringify(ada));
+});
+
+test("the engine's validation errors appear at the field their pointer names", async () => {
+  await page.getByRole('button', { name: 'Add rule' }).click();
+  const rule = page.getByRole('group', { name: 'Rule 2', exact: true });
+  await rule.getByLabel('Attribute').fill('email');
+  await rule.getByLabel('Operator').selectOption('matches');
+  const values = rule.getByLabel('Values', { exact: true });
+  await values.fill('(unclosed');
+  // Live, from the preview engine's loader, before anything is sent.
+  await until('the values to be marked invalid', async () => (await values.getAttribute('aria-invalid')) === 'true');
+  const summary = page.getByRole('alert').filter({ hasText: 'The engine would refuse this draft' });
+  await summary.getByRole('button', { name: 'production › rule 2 › condition 1 › value 1' }).click();
+  assert.equal(await values.evaluate((el) => el === document.activeElement), true, 'the summary link focuses the field');
+  // The admin refuses the save with the same pointer: the message lands at the same field.
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'The admin refused the change' }).waitFor();
+  const described = await values.getAttribute('aria-describedby');
+  const message = await page.locator(`[id="${described}"]`).innerText();
+  assert.match(message, /regular expression|unclosed|group|parenthes/i, message);
+  assert.doesNotMatch(await page.locator('main').innerText(), /"error"\s*:|VALIDATION_FAILED/, 'no JSON banner');
+  await look('flag-errors');
+  await page.getByRole('button', { name: 'Discard' }).click();
+  await until('the errors to go', async () => (await page.getByRole('alert').count()) === 0);
+});
+
+test('toggle in the list, and the Worker follows; changes by others appear without a reload', async () => {
+  await page.getByRole('link', { name: 'Flags' }).click();
+  const production = page.getByRole('switch', { name: 'new-checkout in production' });
+  await production.waitFor();
+  assert.equal(await production.isChecked(), true);
+  await production.uncheck();
+  await edgeAnswers(ada, { value: false, reason: 'DISABLED' });
+  // Someone else turns staging on through the API; the page follows by itself.
+  const staging = page.getByRole('switch', { name: 'new-checkout in staging' });
+  assert.equal(await staging.isChecked(), false);
+  await admin.call('POST', `/v1/projects/${PROJECT}/flags/new-checkout/environments/staging/toggle`, { enabled: true });
+  await until('the staging switch to follow', () => staging.isChecked(), 10000, 100);
+  await page.getByLabel('Search').fill('checkout');
+  await page.getByText('1 of 1 flags').waitFor();
+  await page.getByLabel('Search').fill('nothing-like-this');
+  await page.getByText('0 of 1 flags').waitFor();
+  await page.getByLabel('Search').fill('');
+  await look('flags');
+  assert.deepEqual(await unreachableByKeyboard(page), []);
+});
+
+test('restore an old version, and the Worker serves it again', async () => {
+  await page.goto(`${flagUrl('new-checkout')}/history`);
+  await page.getByRole('heading', { name: 'History of new-checkout' }).waitFor();
+  await page.getByRole('button', { name: 'Changes in 2' }).click();
+  await page.getByRole('heading', { name: 'Version 1 → 2' }).waitFor();
+  await page.getByRole('rowheader', { name: /production › enabled/ }).waitFor();
+  await look('history');
+  await page.getByRole('button', { name: 'Restore version 2' }).click();
+  await page.getByText(/Restored as version \d+\./).waitFor();
+  await edgeAnswers(ada, { value: true, reason: 'TARGETING_MATCH' });
+});
+
+test('environments: SDK keys created, rotated and revoked, secrets shown once; publish status', async () => {
+  await page.getByRole('link', { name: 'Environments' }).click();
+  const production = page.getByRole('region', { name: /Production/ });
+  await production.getByText('up to date').waitFor();
+  await production.getByRole('button', { name: 'New client key' }).click();
+  const secret = page.getByRole('region', { name: 'New client SDK key' });
+  assert.match(await secret.getByRole('textbox').inputValue(), /^efc_/);
+  await secret.getByRole('button', { name: 'Copy' }).click();
+  await secret.getByRole('button', { name: 'Copied' }).waitFor();
+  await look('environments');
+  await secret.getByRole('button', { name: 'Done' }).click();
+  assert.equal(await page.getByRole('region', { name: /New .* key/ }).count(), 0, 'the secret is gone');
+  const rotate = production.getByRole('button', { name: /^Rotate efs_/ });
+  await rotate.click();
+  await page.getByRole('region', { name: /New server SDK key/ }).waitFor();
+  await production.getByText('in grace period').waitFor();
+  page.once('dialog', (d) => d.accept());
+  await production.getByRole('button', { name: /^Revoke efc_/ }).click();
+  await production.getByRole('cell', { name: 'revoked' }).waitFor();
+});
+
+test('audit log, webhooks, API keys and users', async () => {
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByLabel('Action').fill('flag.*');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.getByText('flag.restore-version').first().waitFor();
+  assert.equal(await page.getByText('sdk-key.create').count(), 0, 'the filter applies');
+  await page.getByText('flag.restore-version').first().click();
+  await look('audit');
+
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+  await page.getByRole('button', { name: 'Create webhook' }).click();
+  assert.match(await page.getByRole('region', { name: 'New webhook signing secret' }).getByRole('textbox').inputValue(), /^whsec_/);
+  await look('webhooks');
+  await page.getByRole('link', { name: 'Delivery log' }).click();
+  await page.getByRole('heading', { name: 'Webhook deliveries' }).waitFor();
+  await look('webhook-deliveries');
+
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByLabel('Name').fill('ci');
+  await page.getByLabel('Role').selectOption('editor');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  assert.match(await page.getByRole('region', { name: 'New API key' }).getByRole('textbox').inputValue(), /^efk_/);
+  await look('api-keys');
+  await page.getByRole('link', { name: 'Users' }).click();
+  await look('users');
+  await page.getByRole('link', { name: 'Segments' }).click();
+  await page.getByRole('link', { name: 'Beta testers' }).click();
+  await page.getByRole('heading', { name: 'Beta testers' }).waitFor();
+  await look('segment');
+});
+
+test('a viewer sees no edit controls, and the API refuses edits anyway', async () => {
+  const viewer = (await admin.call('POST', '/v1/api-keys', { name: 'support', role: 'viewer' })).secret;
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, admin.url, viewer);
+  await page.getByRole('heading', { name: 'Flags' }).waitFor();
+  await page.getByRole('link', { name: 'New checkout' }).waitFor();
+  assert.equal(await page.getByRole('switch').count(), 0, 'no switches in the list');
+  assert.equal(await page.getByRole('link', { name: 'New flag' }).count(), 0);
+  await look('flags-viewer');
+  await page.goto(flagUrl('new-checkout'));
+  await page.getByRole('heading', { name: 'New checkout' }).waitFor();
+  await page.getByLabel('Context (JSON)').fill(JSON.stringify(ada));
+  await cell('production', 'saved').getByText('TARGETING_MATCH').waitFor();
+  for (const name of ['Save', 'Add rule', 'Add variation', 'Archive flag', 'Discard']) {
+    assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} button`);
+  }
+  // A viewer still moves between environments.
+  await page.getByRole('tab', { name: /^staging/ }).click();
+  await page.getByRole('switch', { name: 'Enabled in staging' }).waitFor();
+  const editable = await page.locator('main input:enabled, main select:enabled').evaluateAll((els) =>
+    els.filter((el) => !el.closest('.evaluate')).map((el) => el.outerHTML));
+  assert.deepEqual(editable, [], 'every definition and targeting input is read-only');
+  await look('flag-viewer');
+  const status = await page.evaluate(async (project) => {
+    const { accessToken } = JSON.parse(sessionStorage.getItem('edgeflag.session'));
+    const res = await fetch(`/v1/projects/${project}/flags/new-checkout/environments/production/toggle`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: false }),
+    });
+    return res.status;
+  }, PROJECT);
+  assert.equal(status, 403);
+  await page.goto(`${flagUrl('new-checkout')}/history`);
+  await page.getByRole('heading', { name: 'History of new-checkout' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: /^Restore/ }).count(), 0);
+});
+
+test('an expired access token is renewed; an unusable refresh token leads back to sign-in', async () => {
+  const stored = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('edgeflag.session')));
+  const store = (s) => page.evaluate((v) => sessionStorage.setItem('edgeflag.session', JSON.stringify(v)), s);
+  const before = await stored();
+  await store({ ...before, expiresAt: 0 });
+  await page.goto(`${admin.url}/#/projects/${PROJECT}/flags`);
+  await page.reload();
+  await page.getByRole('link', { name: 'New checkout' }).waitFor();
+  const renewed = await stored();
+  assert.notEqual(renewed.refreshToken, before.refreshToken, 'the refresh token was used (once)');
+  assert.notEqual(renewed.accessToken, before.accessToken);
+  assert.ok(renewed.expiresAt > Date.now());
+  const forged = `${renewed.accessToken.slice(0, -6)}AAAAAA`;
+  await store({ accessToken: forged, refreshToken: 'efr_not-a-token', expiresAt: Date.now() + 600_000 });
+  await page.reload();
+  await page.getByLabel('API key').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('edgeflag.session')), null);
+});
+
+test('no page broke its Content-Security-Policy or threw', () => {
+  assert.deepEqual(problems, []);
+});
