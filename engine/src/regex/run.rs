@@ -490,12 +490,14 @@ pub(super) struct Vm<'r> {
 
 impl<'r> Vm<'r> {
     pub(super) fn new(re: &'r Regex) -> Self {
+        // Each instruction is added at most once a step, so these never grow.
+        let n = re.program.len();
         Self {
             re,
-            seen: vec![0; re.program.len()],
+            seen: vec![0; n],
             step: 0,
-            next: Vec::new(),
-            stack: Vec::new(),
+            next: Vec::with_capacity(n),
+            stack: Vec::with_capacity(n),
             memo: vec![(0, false); re.classes.len()],
         }
     }
@@ -507,7 +509,7 @@ impl<'r> Vm<'r> {
         if self.add(0, &at) {
             return true;
         }
-        let mut threads = Vec::new();
+        let mut threads = Vec::with_capacity(self.seen.len());
         while let Some(c) = at.after {
             at = at.advance(chars.next(), self.re.words);
             core::mem::swap(&mut threads, &mut self.next);
@@ -568,7 +570,11 @@ impl<'r> Vm<'r> {
             if fresh {
                 match self.re.program.get(pc as usize) {
                     Some(Inst::Split(a, b)) => {
-                        self.stack.push(*b);
+                        // The optional copies of a repetition all skip to its end:
+                        // push it once.
+                        if self.seen.get(*b as usize) != Some(&self.step) {
+                            self.stack.push(*b);
+                        }
                         pc = *a;
                         continue;
                     }
