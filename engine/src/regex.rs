@@ -6,9 +6,9 @@
 //! over precomputed closures, and everything else runs on a Pike VM ([`Strategy`]).
 //!
 //! The work of a test is bounded by construction, the same way on every runtime: a
-//! pattern's size is limited ([`Bounds`]), and a condition is tested only when the sum
-//! of its patterns' sizes times the length of the attribute stays within
-//! [`WORK_LIMIT`] ([`work`]); no clock is involved.
+//! pattern's size is limited ([`Bounds`]), and a condition is tested only when its
+//! patterns' sizes times the bytes of the attribute ([`work`]) stay within
+//! [`WORK_LIMIT`]; no clock is involved.
 //!
 //! The engine carries its own matcher because every runtime ships it to the edge and to
 //! browsers: the `regex` crate's compiler, meta engine and Unicode tables were over half

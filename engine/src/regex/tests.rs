@@ -118,7 +118,11 @@ fn fold_runs_are_simple_case_folding() {
         let c = u32::from(c);
         let ours = class::canonical(orbits[&representative[c as usize]].clone());
         assert_eq!(ours, crate_fold(&[(c, c)]), "the case variants of {c:#X}");
-        assert_eq!(class::case_fold(&[(c, c)]), ours, "case_fold of {c:#X}");
+        // `case_fold` itself, on every character that has variants and on a sample of
+        // the rest (sets of many characters: `case_fold_of_sets`).
+        if ours.len() > 1 || c % 61 == 0 {
+            assert_eq!(class::case_fold(&[(c, c)]), ours, "case_fold of {c:#X}");
+        }
     }
     // Above U+1FFFF nothing has case variants.
     let high = [(0x20000, class::MAX)];
@@ -139,11 +143,7 @@ fn fold_runs_are_simple_case_folding() {
 fn every_cased_character_folds_as_in_the_regex_crate() {
     let cased: Vec<char> = (0..=0x1FFFF)
         .filter_map(char::from_u32)
-        .filter(|&c| {
-            crate_fold(&[(u32::from(c), u32::from(c))]).len() > 1
-                || crate_fold(&[(u32::from(c), u32::from(c))])[0].0
-                    != crate_fold(&[(u32::from(c), u32::from(c))])[0].1
-        })
+        .filter(|&c| crate_fold(&[(u32::from(c), u32::from(c))]) != [(u32::from(c), u32::from(c))])
         .collect();
     assert!(cased.len() > 2_900, "{}", cased.len());
     for &c in &cased {
