@@ -8,6 +8,8 @@
 //!   two conditions of every rule match, the third does not), then a 50/50 rollout;
 //! - `all100`:   evaluate every one of 100 flags (one rule of two conditions + rollout);
 //! - `load`:     parse and compile 1,000 and 10,000 such flags.
+//! - `matches`, `matches-worst`: a regular expression, and the slowest ones the limits
+//!   let through (Edgeflag alone).
 //!
 //! Run: `cargo bench -p edgeflag-engine --bench evaluate`. Results: BENCHMARKS.md.
 
@@ -420,6 +422,60 @@ fn matches(c: &mut Criterion) {
     group.finish();
 }
 
+/// The slowest regular-expression tests the limits allow (`docs/snapshot-format.md`,
+/// Regular expressions): patterns within the size limit whose work (size + 16, times
+/// the attribute's bytes + 1) is at the limit of 131,072, on the inputs that keep every
+/// thread alive; and the largest attribute the edge accepts (its 64 KiB body limit)
+/// against a pattern of the largest size, which the work limit leaves untested.
+fn matches_worst(c: &mut Criterion) {
+    let cases: [(&str, &str, &str, usize); 5] = [
+        // The Pike VM, with every instruction live on every character.
+        ("vm", "(?:.?.?.?.?){63}!", "a", 250),
+        ("nullable", "(?:(?:a?)?){170}!", "a", 247),
+        // The bit-set matcher, its ASCII automaton too large to build.
+        ("closures", "(?:a|b)*a(?:a|b){120}!", "ab", 258),
+        // Many large classes, searched for characters outside ASCII.
+        ("classes", "[\\w!][\\w#][\\w%][\\w&][\\w*]!", "é", 5_956),
+        // The review's shape at the size limit, on a 64 KiB attribute: not tested.
+        ("largest-64KiB", "(?:.{0,255})!", "a", 65_000),
+    ];
+    let flags = cases
+        .iter()
+        .map(|(name, pattern, _, _)| {
+            json!({
+                "key": name, "version": 1, "type": "boolean", "enabled": true,
+                "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+                "offVariation": "off", "defaultRule": {"variation": "off"},
+                "rules": [{"id": "r", "conditions": [{"attribute": "s", "op": "matches", "values": [pattern]}],
+                           "serve": {"variation": "on"}}]
+            })
+        })
+        .collect();
+    let loaded = Snapshot::load(&edgeflag_snapshot(flags)).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let mut group = c.benchmark_group("matches-worst");
+    for (name, _, unit, bytes) in cases {
+        let text = unit.repeat(bytes / unit.len());
+        let ctx = Context::from_value(json!({"targetingKey": "u", "s": text})).unwrap();
+        let detail = loaded.snapshot.evaluate(name, &ctx, NOW);
+        assert_eq!(
+            detail.value,
+            Some(&json!(false)),
+            "{name}: no match, no error"
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    loaded
+                        .snapshot
+                        .evaluate(black_box(name), black_box(&ctx), NOW),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -429,6 +485,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = simple, rules, all100, load, matches
+    targets = simple, rules, all100, load, matches, matches_worst
 }
 criterion_main!(benches);

@@ -20,7 +20,7 @@ use crate::{
     error::FieldError,
     input::{self, CondValue},
     limits::Limits,
-    regex::Regex,
+    regex::{self, Bounds, Regex},
     segment::Segment,
     strings::Strings,
 };
@@ -181,6 +181,7 @@ impl Condition {
                     .any(|&i| env.segments.get(i).is_some_and(|s| s.contains(env)));
                 Some(inside == *member)
             }
+            Test::Regex(patterns) if value.is_some_and(|v| !affordable(patterns, v)) => None,
             test => match value? {
                 Value::Array(items) => {
                     let mut tested = false;
@@ -412,8 +413,24 @@ fn regex(value: &Value, fold: bool, limits: &Limits) -> Result<Regex, String> {
             limits.max_regex_len
         ));
     }
-    Regex::new(pattern, fold, limits.max_regex_compiled_bytes)
+    let bounds = Bounds {
+        size: limits.max_regex_size as u64,
+        class_ranges: limits.max_regex_class_ranges,
+    };
+    Regex::new(pattern, fold, bounds)
         .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))
+}
+
+/// Whether testing `value` against `patterns` stays within the work limit of regular
+/// expressions (`docs/snapshot-format.md`); a test that does not is not made, as for
+/// a value of the wrong type.
+fn affordable(patterns: &[Regex], value: &Value) -> bool {
+    let elements = value.as_array().into_iter().flatten();
+    let strings = value
+        .as_str()
+        .into_iter()
+        .chain(elements.filter_map(Value::as_str));
+    regex::work(patterns, strings.map(str::len)) <= regex::WORK_LIMIT
 }
 
 /// Condition values as JSON, for the operators that read them so.

@@ -25,8 +25,11 @@ pub struct Limits {
     pub max_prerequisite_depth: usize,
     /// Length of one regular expression's source, in bytes.
     pub max_regex_len: usize,
-    /// Heap the compiled form of one regular expression may take, in bytes.
-    pub max_regex_compiled_bytes: usize,
+    /// Size of one regular expression: the instructions of its program, with
+    /// repetitions expanded (the formula of `docs/snapshot-format.md`).
+    pub max_regex_size: usize,
+    /// Ranges the distinct classes of one regular expression may hold together.
+    pub max_regex_class_ranges: usize,
 }
 
 impl Default for Limits {
@@ -43,7 +46,8 @@ impl Default for Limits {
             max_prerequisites: 32,
             max_prerequisite_depth: 16,
             max_regex_len: 1_024,
-            max_regex_compiled_bytes: 256 * 1024,
+            max_regex_size: 512,
+            max_regex_class_ranges: 4_096,
         }
     }
 }
