@@ -6,6 +6,7 @@ use alloc::{
     string::{String, ToString},
 };
 use core::fmt;
+use serde_path_to_error::Segment;
 
 /// Why a whole snapshot was refused. A refused snapshot must never replace a good
 /// one that is already serving.
@@ -13,7 +14,10 @@ use core::fmt;
 pub enum LoadError {
     #[error("snapshot is {size} bytes, over the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
-    #[error("snapshot is not valid JSON: {message} at line {line}, column {column}")]
+    /// Text that cannot be read as JSON, or JSON this format refuses to read (a
+    /// lone surrogate, a number beyond the range of a double) where the snapshot's
+    /// own members are named.
+    #[error("snapshot cannot be read as JSON: {message} at line {line}, column {column}")]
     Json {
         message: String,
         line: usize,
@@ -31,17 +35,129 @@ pub enum LoadError {
         count: usize,
         limit: usize,
     },
-    #[error("{path}: {message}")]
+    /// A member of the snapshot itself is missing, repeated or malformed; `path` is
+    /// its JSON Pointer (empty for the document), `message` names it and says what is wrong.
+    #[error("snapshot refused: {message}")]
     Invalid { path: String, message: String },
 }
 
 impl LoadError {
+    /// The JSON Pointer of the member at fault, when one member is: `None` when the
+    /// text as a whole is (too large, not UTF-8, not JSON).
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { path, .. } => Some(path),
+            Self::UnsupportedSchema { .. } => Some("/schemaVersion"),
+            Self::TooMany { what, .. } => Some(if *what == "flags" {
+                "/flags"
+            } else {
+                "/segments"
+            }),
+            Self::TooLarge { .. } | Self::Json { .. } | Self::NotUtf8 { .. } => None,
+        }
+    }
+
     pub(crate) fn json(err: &serde_json::Error) -> Self {
         Self::Json {
             message: strip_position(err),
             line: err.line(),
             column: err.column(),
         }
+    }
+}
+
+/// Where and why an item fails to parse, as a pointer into the item and a message
+/// for people. Parses `raw` again with its path tracked: the slow path, taken only
+/// for an item already known to be malformed.
+pub(crate) fn locate<'de, T: serde::Deserialize<'de>>(raw: &'de str) -> FieldError {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let Err(err) = serde_path_to_error::deserialize::<_, T>(&mut de) else {
+        return FieldError::new("", "cannot be read");
+    };
+    let mut path = String::new();
+    for segment in err.path() {
+        match segment {
+            Segment::Seq { index } => path.push_str(&format!("/{index}")),
+            Segment::Map { key } => push_token(&mut path, key),
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    let text = strip_position(err.inner());
+    let (member, message) = reword(&text);
+    if let Some(member) = member {
+        push_token(&mut path, member);
+    }
+    FieldError { path, message }
+}
+
+/// Appends one reference token to a JSON Pointer, escaping `~` and `/`.
+fn push_token(pointer: &mut String, token: &str) {
+    pointer.push('/');
+    pointer.push_str(&token.replace('~', "~0").replace('/', "~1"));
+}
+
+/// serde's wording, as a person would say it. A message about one member of the
+/// object the error points at (`missing field `x``) also names that member.
+fn reword(message: &str) -> (Option<&str>, String) {
+    fn quoted(rest: &str) -> Option<&str> {
+        rest.split('`').nth(1)
+    }
+    if let Some(field) = message.strip_prefix("missing field ").and_then(quoted) {
+        return (Some(field), "is missing".to_string());
+    }
+    if let Some(field) = message.strip_prefix("duplicate field ").and_then(quoted) {
+        return (Some(field), "appears more than once".to_string());
+    }
+    let found_expected = message
+        .strip_prefix("invalid type: ")
+        .map(|rest| (rest, true))
+        .or_else(|| message.strip_prefix("invalid value: ").map(|r| (r, false)));
+    if let Some((rest, is_type)) = found_expected
+        && let Some(at) = rest.rfind(", expected ")
+    {
+        let (found, expected) = (
+            rest.get(..at).unwrap_or(rest),
+            rest.get(at + 11..).unwrap_or(""),
+        );
+        let found = if is_type {
+            json_type(found).to_string()
+        } else {
+            // `integer `-1``, `floating point `3.5``: the number itself.
+            quoted(found).unwrap_or(found).to_string()
+        };
+        return (
+            None,
+            format!("expected {}, found {found}", expectation(expected)),
+        );
+    }
+    (None, format!("cannot be read: {message}"))
+}
+
+/// The JSON type of serde's description of an unexpected value.
+fn json_type(found: &str) -> &str {
+    const TYPES: &[(&str, &str)] = &[
+        ("string", "string"),
+        ("integer", "number"),
+        ("floating point", "number"),
+        ("boolean", "boolean"),
+        ("null", "null"),
+        ("unit", "null"),
+        ("map", "object"),
+        ("sequence", "array"),
+    ];
+    TYPES
+        .iter()
+        .find(|(prefix, _)| found.starts_with(prefix))
+        .map_or(found, |(_, name)| name)
+}
+
+/// serde's description of what it expected, in JSON's words.
+fn expectation(expected: &str) -> &str {
+    match expected {
+        "a sequence" => "an array",
+        "a map" => "an object",
+        e if e.starts_with("struct ") => "an object",
+        e => e,
     }
 }
 
@@ -111,6 +227,12 @@ impl FieldError {
             path: path.to_string(),
             message: message.into(),
         }
+    }
+
+    /// Prefixes this error's message with `prefix`.
+    pub(crate) fn prefixed(mut self, prefix: &str) -> Self {
+        self.message.insert_str(0, prefix);
+        self
     }
 
     /// Prefixes this error's path with `prefix` (itself a pointer such as `/rules/3`).
