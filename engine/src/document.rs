@@ -136,11 +136,16 @@ fn member<T>(
 ) -> Result<T, LoadError> {
     let path = format!("/{name}");
     match member {
-        Member::Raw(raw) => {
-            read(raw.get()).map_err(|problem| invalid(&path, format!("`{name}` {problem}")))
-        }
-        Member::Absent => Err(invalid(&path, format!("`{name}` is missing"))),
-        Member::Repeated => Err(invalid(&path, format!("`{name}` appears more than once"))),
+        Member::Raw(raw) => read(raw.get())
+            .map_err(|problem| invalid(&path, format!("the snapshot's `{name}` {problem}"))),
+        Member::Absent => Err(invalid(
+            &path,
+            format!("the snapshot's `{name}` is missing"),
+        )),
+        Member::Repeated => Err(invalid(
+            &path,
+            format!("the snapshot's `{name}` appears more than once"),
+        )),
     }
 }
 
@@ -150,9 +155,12 @@ fn list(list: List, name: &str) -> Result<(), LoadError> {
         List::Empty | List::Read => Ok(()),
         List::NotAnArray(found) => Err(invalid(
             &path,
-            format!("`{name}` must be an array, found {found}"),
+            format!("the snapshot's `{name}` must be an array, found {found}"),
         )),
-        List::Repeated => Err(invalid(&path, format!("`{name}` appears more than once"))),
+        List::Repeated => Err(invalid(
+            &path,
+            format!("the snapshot's `{name}` appears more than once"),
+        )),
     }
 }
 

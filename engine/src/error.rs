@@ -26,7 +26,7 @@ pub enum LoadError {
     #[error("snapshot is not valid UTF-8 (first invalid byte at offset {offset})")]
     NotUtf8 { offset: usize },
     #[error(
-        "snapshot schemaVersion {found} is not supported; this engine reads schemaVersion {supported}"
+        "the snapshot's `schemaVersion` {found} is not supported; this engine reads schemaVersion {supported}"
     )]
     UnsupportedSchema { found: u64, supported: u64 },
     #[error("snapshot holds {count} {what}, over the limit of {limit}")]
@@ -37,7 +37,7 @@ pub enum LoadError {
     },
     /// A member of the snapshot itself is missing, repeated or malformed; `path` is
     /// its JSON Pointer (empty for the document), `message` names it and says what is wrong.
-    #[error("snapshot refused: {message}")]
+    #[error("{message}")]
     Invalid { path: String, message: String },
 }
 

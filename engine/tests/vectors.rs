@@ -69,7 +69,11 @@ fn run_file(name: &str, doc: &Value, suppressed: &BTreeSet<(String, String)>, ta
     for load in doc["loads"].as_array().into_iter().flatten() {
         let load_name = text(load, "name");
         let is_suppressed = suppressed.contains(&(name.to_string(), load_name.clone()));
-        tally.record(format!("{name} / {load_name}"), run_load(load), is_suppressed);
+        tally.record(
+            format!("{name} / {load_name}"),
+            run_load(load),
+            is_suppressed,
+        );
     }
 }
 
