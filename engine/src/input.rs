@@ -807,6 +807,8 @@ mod tests {
             any::<bool>().prop_map(|b| Some(Value::Bool(b))),
             any::<i64>().prop_map(|n| Some(Value::from(n))),
             Just(Some(Value::from(-1.5))),
+            Just(Some(Value::from(3.0))),
+            Just(Some(Value::from(100_001))),
             "[a-z]{0,6}".prop_map(|s| Some(Value::String(s))),
             Just(Some(Value::Array(Vec::new()))),
             Just(Some(Value::Object(Map::new()))),
