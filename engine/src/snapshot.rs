@@ -488,9 +488,8 @@ fn refers_to_segments(flag: &input::Flag<'_>) -> bool {
 fn parse_flag<'a>(i: usize, raw: &'a RawValue) -> Item<input::Flag<'a>> {
     match serde_json::from_str(raw.get()) {
         Ok(flag) => Item::Parsed(flag),
-        Err(_) => Item::Malformed {
-            problem: locate::<input::Flag<'_>>(raw.get())
-                .prefixed(&format!("flag #{i} is malformed: ")),
+        Err(e) => Item::Malformed {
+            problem: locate(raw.get(), &e).prefixed(&format!("flag #{i} is malformed: ")),
             header: ItemHeader::read(raw.get()),
         },
     }
@@ -499,9 +498,8 @@ fn parse_flag<'a>(i: usize, raw: &'a RawValue) -> Item<input::Flag<'a>> {
 fn parse_segment<'a>(i: usize, raw: &'a RawValue) -> Item<input::Segment<'a>> {
     match serde_json::from_str(raw.get()) {
         Ok(segment) => Item::Parsed(segment),
-        Err(_) => Item::Malformed {
-            problem: locate::<input::Segment<'_>>(raw.get())
-                .prefixed(&format!("segment #{i} is malformed: ")),
+        Err(e) => Item::Malformed {
+            problem: locate(raw.get(), &e).prefixed(&format!("segment #{i} is malformed: ")),
             header: ItemHeader::read(raw.get()),
         },
     }
