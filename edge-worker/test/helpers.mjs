@@ -18,9 +18,10 @@ export function publisher(kid = 'test-publisher') {
   return {
     kid,
     jwk,
-    sign(payload, header) {
+    /** Signs `payload`: a value, serialized, or JSON text (a string), byte for byte. */
+    sign(payload, header, { raw = false } = {}) {
       const protectedHeader = b64url(JSON.stringify({ alg: 'EdDSA', typ: 'edgeflag-snapshot+jws', kid, ...header }));
-      const input = `${protectedHeader}.${b64url(JSON.stringify(payload))}`;
+      const input = `${protectedHeader}.${b64url(raw ? payload : JSON.stringify(payload))}`;
       return `${input}.${b64url(sign(null, Buffer.from(input), privateKey))}`;
     },
   };
@@ -63,6 +64,19 @@ export function publishBody(signer, snapshot, keys) {
     server: signer.sign(snapshot, { env, ver, aud: 'server' }),
     client: signer.sign(client, { env, ver, aud: 'client' }),
     keys: signer.sign(keyIndex, { env, ver, aud: 'keys' }),
+  };
+}
+
+/**
+ * A publish of a snapshot given as JSON text (a vector's load), signed byte for byte as
+ * both the server and the client snapshot, under `env` at version 1.
+ */
+export function publishTextBody(signer, text, env, keys) {
+  const header = { env, ver: 1 };
+  return {
+    server: signer.sign(text, { ...header, aud: 'server' }, { raw: true }),
+    client: signer.sign(text, { ...header, aud: 'client' }, { raw: true }),
+    keys: signer.sign({ environment: env, version: 1, keys }, { ...header, aud: 'keys' }),
   };
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { OpenFeature } from '@openfeature/server-sdk';
-import { keysFor, ofrep, publish, publishBody, publisher, root, startWorker, writeConformance } from './helpers.mjs';
+import { keysFor, ofrep, publish, publishBody, publishTextBody, publisher, root, startWorker, writeConformance } from './helpers.mjs';
 
 const DEFAULT_NOW = 1_795_608_000_000;
 const vectorsDir = join(root, 'tests', 'vectors');
@@ -70,6 +70,27 @@ async function viaBulk(key, c) {
   return Object.fromEntries(body.flags.map((f) => [f.key, f]));
 }
 
+// A load (tests/vectors/README.md, "Loads") is published as its text, byte for byte,
+// into an environment of its own: its text names the environment `vectors`, which the
+// runner renames. A refused snapshot's publish must answer 422 SNAPSHOT_REFUSED naming
+// the member at fault; an accepted one must answer as `expectAll` says over OFREP bulk.
+async function runLoad(env, load) {
+  const key = `srv_${env}`;
+  const text = load.text.replace('"environment":"vectors"', `"environment":"${env}"`);
+  const res = await publish(url, env, publishTextBody(signer, text, env, keysFor(key, `cli_${env}`)));
+  if (load.refused !== undefined) {
+    if (res.status !== 422 || res.body.error?.code !== 'SNAPSHOT_REFUSED') return `publish answered ${res.status} ${JSON.stringify(res.body)}`;
+    const member = (load.refused ?? '').replace(/^\//, '');
+    return member === '' || res.body.error.message.includes(`\`${member}\``) ? null : `the refusal does not name ${member}: ${res.body.error.message}`;
+  }
+  if (res.status !== 200) return `publish answered ${res.status} ${JSON.stringify(res.body)}`;
+  const got = await viaBulk(key, { context: {} });
+  const keys = Object.keys(load.expectAll);
+  if (Object.keys(got).length !== keys.length) return `flags ${JSON.stringify(Object.keys(got))}, expected ${JSON.stringify(keys)}`;
+  const wrong = keys.filter((flag) => !got[flag] || !compare(load.expectAll[flag], got[flag]));
+  return wrong.length === 0 ? null : `wrong answers for ${wrong.join(', ')}: ${JSON.stringify(got)}`;
+}
+
 it('passes every shared vector', async () => {
   const counts = { passed: 0, failed: 0, suppressed: 0, total: 0 };
   const failures = [];
@@ -106,6 +127,20 @@ it('passes every shared vector', async () => {
       } else {
         counts.failed += 1;
         failures.push(`${file} / ${c.name}`);
+      }
+    }
+    for (const [i, load] of (vectors.loads ?? []).entries()) {
+      counts.total += 1;
+      if (suppressed.some((s) => s.file === file && s.case === load.name)) {
+        counts.suppressed += 1;
+        continue;
+      }
+      const problem = await runLoad(`${env}-l${i}`, load);
+      if (problem === null) {
+        counts.passed += 1;
+      } else {
+        counts.failed += 1;
+        failures.push(`${file} / ${load.name}: ${problem}`);
       }
     }
   }

@@ -67,7 +67,10 @@ fn metadata(info: Option<FlagInfo<'_>>) -> Value {
                 out.insert(k.clone(), v.clone());
             }
         }
-        out.insert("flagVersion".into(), json!(info.version));
+        // An invalid flag whose `version` could not be read has none to report.
+        if let Some(version) = info.version {
+            out.insert("flagVersion".into(), json!(version));
+        }
     }
     Value::Object(out)
 }

@@ -9,7 +9,6 @@
 use alloc::{borrow::Cow, format, string::String, sync::Arc, vec::Vec};
 use core::cmp::Ordering;
 use hashbrown::{HashMap, HashSet};
-use semver::Version;
 use serde_json::Value;
 use smallvec::SmallVec;
 
@@ -22,6 +21,7 @@ use crate::{
     limits::Limits,
     regex::{self, Bounds, Regex},
     segment::Segment,
+    semver::{self, OwnedVersion},
     strings::Strings,
 };
 
@@ -93,7 +93,7 @@ enum Test {
     },
     Semver {
         order: &'static [Ordering],
-        values: Vec<Version>,
+        values: Vec<OwnedVersion>,
     },
     /// `before` (`Less`) and `after` (`Greater`), in epoch milliseconds.
     Date {
@@ -272,7 +272,7 @@ impl Test {
     fn semver(order: &'static [Ordering], values: &[CondValue<'_>]) -> Result<Self, FieldError> {
         let values = each(values, |v| match v {
             CondValue::String(s) => {
-                parse_semver(s).ok_or_else(|| format!("`{s}` is not a semantic version"))
+                OwnedVersion::parse(s).ok_or_else(|| format!("`{s}` is not a semantic version"))
             }
             other => Err(format!(
                 "expected a semantic version string, found {}",
@@ -347,11 +347,11 @@ impl Test {
                 )
             }
             Self::Semver { order, values } => {
-                let version = parse_semver(value.as_str()?)?;
+                let version = semver::parse(value.as_str()?)?;
                 Some(
                     values
                         .iter()
-                        .any(|v| order.contains(&cmp_semver(&version, v))),
+                        .any(|v| order.contains(&semver::compare(&version, &v.view()))),
                 )
             }
             Self::Date { order, values } => {
@@ -436,26 +436,6 @@ fn affordable(patterns: &[Regex], value: &Value) -> bool {
 /// Condition values as JSON, for the operators that read them so.
 fn json_values(values: Vec<CondValue<'_>>) -> Vec<Value> {
     values.into_iter().map(CondValue::into_value).collect()
-}
-
-/// Parses a semantic version, accepting `1` and `1.2` as `1.0.0` and `1.2.0`.
-pub(crate) fn parse_semver(text: &str) -> Option<Version> {
-    if let Ok(v) = Version::parse(text) {
-        return Some(v);
-    }
-    let core_end = text.find(['-', '+']).unwrap_or(text.len());
-    let (core, tail) = text.split_at(core_end);
-    let padding = match core.split('.').count() {
-        1 => ".0.0",
-        2 => ".0",
-        _ => return None,
-    };
-    Version::parse(&format!("{core}{padding}{tail}")).ok()
-}
-
-/// SemVer precedence: build metadata is ignored (SemVer 2.0.0, section 10).
-fn cmp_semver(a: &Version, b: &Version) -> Ordering {
-    (a.major, a.minor, a.patch, &a.pre).cmp(&(b.major, b.minor, b.patch, &b.pre))
 }
 
 /// The right-hand side of `in` / `notIn`, split by JSON type for typed lookups.

@@ -54,7 +54,7 @@ impl Snapshot {
                     "flag `{key}` is of type {}, not {expected}",
                     flag.value_type
                 ),
-                Some(entry.version),
+                entry.version,
             );
         }
         self.evaluate(key, ctx, now_ms)
@@ -112,7 +112,7 @@ where
                 None,
             );
         };
-        let version = Some(entry.version);
+        let version = entry.version;
         let flag = match &entry.body {
             Ok(flag) => flag,
             Err(why) => {
@@ -318,7 +318,7 @@ fn served(
 mod tests {
     use super::*;
     use crate::Limits;
-    use alloc::{format, vec::Vec};
+    use alloc::{format, string::String, vec::Vec};
     use serde_json::json;
 
     /// `chain-0 -> chain-1 -> … -> chain-{links}`: evaluating `chain-0` nests `links` deep.
@@ -374,5 +374,111 @@ mod tests {
         let too_deep = chain(17, &limits);
         let detail = too_deep.evaluate("chain-0", &ctx, 0);
         assert_eq!(detail.error_code(), Some(ErrorCode::General));
+    }
+
+    /// One flag: key, enabled, prerequisites as `(flag, variation)`, valid.
+    type Spec<'a> = (&'a str, bool, &'a [(&'a str, &'a str)], bool);
+
+    /// A snapshot of the given flags.
+    fn flags(specs: &[Spec<'_>]) -> Snapshot {
+        let flags: Vec<Value> = specs
+            .iter()
+            .map(|(key, enabled, prerequisites, valid)| {
+                let prerequisites: Vec<Value> = prerequisites
+                    .iter()
+                    .map(|(flag, variation)| json!({"flag": flag, "variation": variation}))
+                    .collect();
+                json!({"key": key, "type": if *valid { "boolean" } else { "bool" }, "enabled": enabled,
+                       "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+                       "offVariation": "off", "defaultRule": {"variation": "on"},
+                       "prerequisites": prerequisites})
+            })
+            .collect();
+        let doc = json!({"schemaVersion": 1, "environment": "t", "version": 1,
+                         "generatedAt": "2026-11-25T12:00:00Z", "flags": flags});
+        Snapshot::load(&serde_json::to_vec(&doc).unwrap())
+            .unwrap()
+            .snapshot
+    }
+
+    #[test]
+    fn the_depth_limit_is_checked_before_the_prerequisite_is_evaluated() {
+        let ctx = Context::new();
+        let mut links: Vec<(String, String)> = Vec::new();
+        for i in 0..17 {
+            links.push((format!("c{i}"), format!("c{}", i + 1)));
+        }
+        let prerequisites: Vec<[(&str, &str); 1]> = links
+            .iter()
+            .map(|(_, next)| [(next.as_str(), "on")])
+            .collect();
+        let mut specs: Vec<Spec<'_>> = links
+            .iter()
+            .zip(&prerequisites)
+            .map(|((key, _), p)| (key.as_str(), true, p.as_slice(), true))
+            .collect();
+        specs.push(("c17", true, &[], false));
+        let snapshot = flags(&specs);
+        // c0 would evaluate c17 17 deep: refused before c17 is looked at.
+        assert_eq!(
+            snapshot.evaluate("c0", &ctx, 0).error_code(),
+            Some(ErrorCode::General)
+        );
+        // c1 reaches c17 16 deep and finds it invalid.
+        assert_eq!(
+            snapshot.evaluate("c1", &ctx, 0).error_code(),
+            Some(ErrorCode::ParseError)
+        );
+    }
+
+    #[test]
+    fn an_invalid_prerequisite_is_found_by_evaluating_it() {
+        let ctx = Context::new();
+        // `p` is invalid on its own, so `f`'s required variation is not checked at
+        // load: `f` answers with `p`'s error when it reaches `p`, and is not reached
+        // when `f` is off.
+        let snapshot = flags(&[
+            ("f", true, &[("p", "zzz")], true),
+            ("g", false, &[("p", "zzz")], true),
+            ("p", true, &[], false),
+        ]);
+        assert_eq!(
+            snapshot.evaluate("f", &ctx, 0).error_code(),
+            Some(ErrorCode::ParseError)
+        );
+        assert_eq!(snapshot.evaluate("g", &ctx, 0).reason, Reason::Disabled);
+        // A valid `p` without the variation makes `f` invalid, off or not.
+        let snapshot = flags(&[("g", false, &[("p", "zzz")], true), ("p", true, &[], true)]);
+        assert_eq!(
+            snapshot.evaluate("g", &ctx, 0).error_code(),
+            Some(ErrorCode::ParseError)
+        );
+    }
+
+    #[test]
+    fn a_prerequisite_is_met_by_its_variation_when_it_is_enabled() {
+        let ctx = Context::new();
+        // `p` is on, but its own prerequisite is off: it serves `off` (DISABLED).
+        // `f` requires exactly that and is met; `g` requires `on` and is not.
+        let snapshot = flags(&[
+            ("f", true, &[("p", "off")], true),
+            ("g", true, &[("p", "on")], true),
+            ("p", true, &[("q", "on")], true),
+            ("q", false, &[], true),
+            ("r", true, &[("q", "off")], true),
+        ]);
+        assert_eq!(snapshot.evaluate("p", &ctx, 0).reason, Reason::Disabled);
+        assert_eq!(snapshot.evaluate("f", &ctx, 0).reason, Reason::Default);
+        let g = snapshot.evaluate("g", &ctx, 0);
+        assert_eq!(
+            (g.reason, g.failed_prerequisite),
+            (Reason::Disabled, Some("p"))
+        );
+        // A prerequisite that is off fails whatever variation is required.
+        let r = snapshot.evaluate("r", &ctx, 0);
+        assert_eq!(
+            (r.reason, r.failed_prerequisite),
+            (Reason::Disabled, Some("q"))
+        );
     }
 }

@@ -15,7 +15,7 @@ use serde::{
     de::value::SeqAccessDeserializer,
     de::{self, MapAccess, SeqAccess, Visitor, value::MapAccessDeserializer},
 };
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Number, Value, value::RawValue};
 
 use crate::wire;
 
@@ -187,13 +187,211 @@ impl<'de: 'a, 'a> Deserialize<'de> for CondValue<'a> {
     }
 }
 
+/// An optional member whose value is `null` counts as absent: the default.
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Whole numbers as the format reads them: any JSON number whose value, read as
+/// the nearest double, is a whole number (`7`, `7.0` and `0.7e1` are all 7).
+#[derive(Debug)]
+pub(crate) struct Whole;
+
+impl Whole {
+    /// The value of `n` when it is a whole number from 0 to 2^64 − 1.
+    pub(crate) fn of(n: &Number) -> Option<u64> {
+        if let Some(u) = n.as_u64() {
+            return Some(u);
+        }
+        let f = n.as_f64()?;
+        // Below 2^64 the cast is exact for whole numbers; `-0.0` is 0.
+        ((0.0..18_446_744_073_709_551_616.0).contains(&f) && f == (f as u64) as f64)
+            .then_some(f as u64)
+    }
+}
+
+/// Reads a whole number from 0 to `max`.
+struct WholeVisitor(u64);
+
+impl WholeVisitor {
+    fn check<E: de::Error>(
+        &self,
+        value: Option<u64>,
+        unexpected: de::Unexpected<'_>,
+    ) -> Result<u64, E> {
+        value
+            .filter(|v| *v <= self.0)
+            .ok_or_else(|| E::invalid_value(unexpected, self))
+    }
+}
+
+impl<'de> Visitor<'de> for WholeVisitor {
+    type Value = u64;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a whole number from 0 to {}", self.0)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+        self.check(Some(v), de::Unexpected::Unsigned(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+        self.check(u64::try_from(v).ok(), de::Unexpected::Signed(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<u64, E> {
+        self.check(
+            Number::from_f64(v).as_ref().and_then(Whole::of),
+            de::Unexpected::Float(v),
+        )
+    }
+}
+
+/// The largest version: 2^53 − 1, the largest whole number every JSON reader,
+/// JavaScript's included, reads exactly.
+pub(crate) const MAX_VERSION: u64 = (1 << 53) - 1;
+
+/// A flag's or segment's `version`: a whole number from 0 to 2^53 − 1; absent or
+/// `null` is 0.
+pub(crate) fn version<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct Optional;
+    impl<'de> Visitor<'de> for Optional {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            WholeVisitor(MAX_VERSION).expecting(f)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<u64, E> {
+            Ok(0)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<u64, E> {
+            Ok(0)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+            d.deserialize_any(WholeVisitor(MAX_VERSION))
+        }
+    }
+    d.deserialize_option(Optional)
+}
+
+/// The snapshot's `version` or `schemaVersion` in [`wire::SnapshotDocument`]: a
+/// whole number from 0 to 2^53 − 1, required.
+pub(crate) fn required_version<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    d.deserialize_any(WholeVisitor(MAX_VERSION))
+}
+
+/// A rollout weight: a whole number from 0 to 100,000.
+pub(crate) fn weight<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let w = d.deserialize_any(WholeVisitor(u64::from(crate::rollout::BUCKETS)))?;
+    // Cannot fail: the visitor refuses anything above 100,000.
+    u32::try_from(w).map_err(|_| de::Error::custom("weight out of range"))
+}
+
+/// A member of an object whose type is checked later, as read: its raw text, or
+/// the note that it appears more than once (and so cannot be trusted).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) enum Member<'a> {
+    #[default]
+    Absent,
+    Raw(&'a RawValue),
+    Repeated,
+}
+
+impl<'a> Member<'a> {
+    /// Reads the value of a member named again or for the first time.
+    pub(crate) fn read<'de: 'a, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error> {
+        *self = match self {
+            Self::Absent => Self::Raw(map.next_value()?),
+            _ => {
+                map.next_value::<de::IgnoredAny>()?;
+                Self::Repeated
+            }
+        };
+        Ok(())
+    }
+}
+
+/// What can still be read of a flag or segment that is malformed: its `key`,
+/// `version` and `clientVisible`, each when it appears once with the right type.
+#[derive(Debug)]
+pub(crate) struct ItemHeader {
+    pub key: Option<String>,
+    /// `None` when `version` is malformed: the item's version is unknown.
+    pub version: Option<u64>,
+    pub client_visible: bool,
+}
+
+impl ItemHeader {
+    pub(crate) fn read(raw: &str) -> Self {
+        let members = serde_json::from_str::<HeaderMembers<'_>>(raw).unwrap_or_default();
+        #[derive(Deserialize)]
+        struct Version(#[serde(deserialize_with = "version")] u64);
+        Self {
+            key: match members.key {
+                Member::Raw(raw) => serde_json::from_str(raw.get()).ok(),
+                _ => None,
+            },
+            version: match members.version {
+                Member::Absent => Some(0),
+                Member::Raw(raw) => serde_json::from_str::<Version>(raw.get()).ok().map(|v| v.0),
+                Member::Repeated => None,
+            },
+            client_visible: match members.client_visible {
+                Member::Raw(raw) => serde_json::from_str::<Option<bool>>(raw.get())
+                    .ok()
+                    .flatten()
+                    .unwrap_or(false),
+                _ => false,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct HeaderMembers<'a> {
+    key: Member<'a>,
+    version: Member<'a>,
+    client_visible: Member<'a>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for HeaderMembers<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = HeaderMembers<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut members = HeaderMembers::default();
+                while let Some(key) = map.next_key::<Str<'de>>()? {
+                    match key.as_str() {
+                        "key" => members.key.read(&mut map)?,
+                        "version" => members.version.read(&mut map)?,
+                        "clientVisible" => members.client_visible.read(&mut map)?,
+                        _ => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(members)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// [`wire::WireFlag`], borrowing.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Flag<'a> {
     #[serde(borrow)]
     pub key: Str<'a>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "version")]
     pub version: u64,
     #[serde(rename = "type", borrow)]
     pub value_type: Str<'a>,
@@ -202,23 +400,23 @@ pub(crate) struct Flag<'a> {
     pub enabled: bool,
     #[serde(borrow)]
     pub off_variation: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub targets: Vec<Target<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub rules: Vec<Rule<'a>>,
     #[serde(borrow)]
     pub default_rule: Serve<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub prerequisites: Vec<Prerequisite<'a>>,
     #[serde(borrow, default)]
     pub salt: Option<Str<'a>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub client_visible: bool,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub metadata: Map<String, Value>,
 }
 
@@ -241,7 +439,7 @@ pub(crate) struct Target<'a> {
 pub(crate) struct Rule<'a> {
     #[serde(borrow, default)]
     pub id: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub conditions: Vec<Condition<'a>>,
     #[serde(borrow)]
     pub serve: Serve<'a>,
@@ -268,6 +466,7 @@ pub(crate) struct Rollout<'a> {
 pub(crate) struct WeightedVariation<'a> {
     #[serde(borrow)]
     pub variation: Str<'a>,
+    #[serde(deserialize_with = "weight")]
     pub weight: u32,
 }
 
@@ -282,15 +481,15 @@ pub(crate) struct Prerequisite<'a> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Condition<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub attribute: Str<'a>,
     #[serde(borrow)]
     pub op: Str<'a>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub values: Vec<CondValue<'a>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub case_insensitive: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub negate: bool,
 }
 
@@ -301,13 +500,13 @@ pub(crate) struct Condition<'a> {
 pub(crate) struct Segment<'a> {
     #[serde(borrow)]
     pub key: Str<'a>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "version")]
     pub version: u64,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub included: Vec<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub excluded: Vec<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "nullable")]
     pub rules: Vec<SegmentRule<'a>>,
     #[serde(borrow, default)]
     pub description: Option<Str<'a>>,
@@ -355,6 +554,7 @@ mod tests {
     use super::*;
     use alloc::{format, string::ToString};
     use proptest::prelude::*;
+    use std::boxed::Box;
 
     /// Every flag and segment of the shared vectors (the invalid ones included),
     /// parsed once.
@@ -403,6 +603,156 @@ mod tests {
         for (is_flag, item) in items {
             agree(*is_flag, &item.to_string()).unwrap();
         }
+    }
+
+    /// Loads one flag written as `text` and returns its listing and its warnings as
+    /// `(pointer, message)`.
+    fn load_flag(text: &str) -> (Option<crate::FlagInfo<'static>>, Vec<(String, String)>) {
+        let json = format!(
+            r#"{{"schemaVersion":1,"environment":"e","version":1,"generatedAt":"2026-11-25T12:00:00Z","flags":[{text}]}}"#
+        );
+        let loaded = crate::Snapshot::load(json.as_bytes()).unwrap();
+        let warnings = loaded
+            .warnings
+            .iter()
+            .map(|w| (w.path.clone(), w.message.clone()))
+            .collect();
+        // Leaked so that the listing can outlive the function in a test.
+        let snapshot: &'static crate::Snapshot = Box::leak(Box::new(loaded.snapshot));
+        (snapshot.flags().next(), warnings)
+    }
+
+    const HEAD: &str = r#""key":"f","type":"boolean","variations":[{"key":"a","value":true}],"offVariation":"a","defaultRule":{"variation":"a"}"#;
+
+    #[test]
+    fn an_optional_member_that_is_null_is_absent() {
+        let (info, warnings) = load_flag(&format!(
+            r#"{{{HEAD},"enabled":true,"version":null,"targets":null,"rules":null,"prerequisites":null,"salt":null,"clientVisible":null,"description":null,"tags":null,"metadata":null}}"#
+        ));
+        assert_eq!(warnings, []);
+        let info = info.unwrap();
+        assert!(info.valid);
+        assert_eq!((info.version, info.client_visible), (Some(0), false));
+        let (info, warnings) = load_flag(&format!(
+            r#"{{{HEAD},"enabled":true,"rules":[{{"conditions":[{{"attribute":"a","op":"exists","values":null,"negate":null,"caseInsensitive":null}}],"serve":{{"variation":"a","rollout":null}}}}]}}"#
+        ));
+        assert_eq!((info.unwrap().valid, warnings), (true, Vec::new()));
+    }
+
+    #[test]
+    fn a_required_member_that_is_null_is_the_wrong_type() {
+        let (info, warnings) = load_flag(&format!(r#"{{{HEAD},"enabled":null}}"#));
+        assert!(!info.unwrap().valid);
+        assert_eq!(warnings[0].0, "/enabled");
+        assert!(
+            warnings[0].1.ends_with("expected a boolean, found null"),
+            "{}",
+            warnings[0].1
+        );
+    }
+
+    #[test]
+    fn a_malformed_member_is_located_by_a_pointer() {
+        let at = |text: String| load_flag(&text).1.into_iter().next().unwrap();
+        let (path, message) = at(format!(r#"{{{HEAD},"enabled":"yes"}}"#));
+        assert_eq!(path, "/enabled");
+        assert!(
+            message.ends_with("expected a boolean, found string"),
+            "{message}"
+        );
+        let (path, message) = at(format!(
+            r#"{{{HEAD},"enabled":true,"rules":[{{"conditions":[{{"attribute":"a","op":"exists","negate":"no"}}],"serve":{{"variation":"a"}}}}]}}"#
+        ));
+        assert_eq!(path, "/rules/0/conditions/0/negate", "{message}");
+        let (path, message) = at(r#"{"key":"f","type":"boolean"}"#.to_string());
+        assert_eq!(path, "/variations", "{message}");
+        assert!(message.ends_with("is missing"), "{message}");
+        let rollout = r#"{"rollout":{"variations":[{"variation":"a","weight":100001}]}}"#;
+        let (path, message) = at(format!(
+            r#"{{"key":"f","type":"boolean","variations":[{{"key":"a","value":true}}],"offVariation":"a","enabled":true,"defaultRule":{rollout}}}"#
+        ));
+        assert_eq!(
+            path, "/defaultRule/rollout/variations/0/weight",
+            "{message}"
+        );
+        assert!(
+            message.ends_with("expected a whole number from 0 to 100000, found 100001"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_member_written_twice_makes_the_item_malformed() {
+        let (info, warnings) = load_flag(&format!(r#"{{{HEAD},"enabled":true,"enabled":true}}"#));
+        assert!(!info.unwrap().valid);
+        assert_eq!(warnings[0].0, "/enabled");
+        assert!(
+            warnings[0].1.ends_with("appears more than once"),
+            "{}",
+            warnings[0].1
+        );
+        // Unknown members are ignored, however often; data objects keep the last member.
+        let (info, warnings) = load_flag(&format!(
+            r#"{{{HEAD},"enabled":true,"x":1,"x":2,"metadata":{{"owner":"a","owner":"b"}}}}"#
+        ));
+        assert_eq!(warnings, []);
+        assert_eq!(info.unwrap().metadata["owner"], "b");
+    }
+
+    #[test]
+    fn numbers_beyond_a_double_and_lone_surrogates_make_the_item_malformed() {
+        for (variations, path) in [
+            (r#"[{"key":"a","value":1e400}]"#, "/variations/0/value"),
+            (r#"[{"key":"a","value":"\ud800"}]"#, "/variations/0/value"),
+            (r#"[{"key":"a\udc00","value":"x"}]"#, "/variations/0/key"),
+        ] {
+            let text = format!(
+                r#"{{"key":"f","type":"string","variations":{variations},"offVariation":"a","defaultRule":{{"variation":"a"}},"enabled":true}}"#
+            );
+            let (info, warnings) = load_flag(&text);
+            assert!(!info.unwrap().valid, "{text}");
+            assert_eq!(warnings[0].0, path, "{text}: {warnings:?}");
+            assert!(warnings[0].1.contains("cannot be read"), "{warnings:?}");
+        }
+        // Members this format does not define are not read.
+        let (info, warnings) = load_flag(&format!(
+            r#"{{{HEAD},"enabled":true,"x":[1e400,"\ud800"]}}"#
+        ));
+        assert_eq!((info.unwrap().valid, warnings), (true, Vec::new()));
+    }
+
+    #[test]
+    fn a_flag_version_is_a_whole_number_up_to_two_to_the_53_minus_one() {
+        for (version, want) in [
+            ("3.0", Some(3)),
+            ("9007199254740991", Some(9_007_199_254_740_991)),
+        ] {
+            let (info, warnings) =
+                load_flag(&format!(r#"{{{HEAD},"enabled":true,"version":{version}}}"#));
+            let info = info.unwrap();
+            assert_eq!(
+                (info.valid, info.version, warnings),
+                (true, want, Vec::new()),
+                "{version}"
+            );
+        }
+        for version in [
+            "-1",
+            r#""7""#,
+            "3.5",
+            "9007199254740992",
+            "18446744073709551616",
+            "true",
+        ] {
+            let (info, warnings) =
+                load_flag(&format!(r#"{{{HEAD},"enabled":true,"version":{version}}}"#));
+            let info = info.unwrap();
+            assert_eq!((info.valid, info.version), (false, None), "{version}");
+            assert_eq!(warnings[0].0, "/version", "{version}");
+        }
+        // A flag malformed elsewhere keeps a readable version.
+        let (info, _) = load_flag(&format!(r#"{{{HEAD},"enabled":"yes","version":9}}"#));
+        assert_eq!(info.unwrap().version, Some(9));
     }
 
     /// Replaces the value at a path (object keys / array indices, chosen by index
@@ -457,6 +807,8 @@ mod tests {
             any::<bool>().prop_map(|b| Some(Value::Bool(b))),
             any::<i64>().prop_map(|n| Some(Value::from(n))),
             Just(Some(Value::from(-1.5))),
+            Just(Some(Value::from(3.0))),
+            Just(Some(Value::from(100_001))),
             "[a-z]{0,6}".prop_map(|s| Some(Value::String(s))),
             Just(Some(Value::Array(Vec::new()))),
             Just(Some(Value::Object(Map::new()))),

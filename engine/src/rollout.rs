@@ -46,31 +46,43 @@ pub fn bucket(salt: &str, value: &str) -> u32 {
     (hash % u64::from(BUCKETS)) as u32
 }
 
+/// The largest whole number a double holds together with all its neighbours,
+/// 2^53 − 1 (JavaScript's `Number.MAX_SAFE_INTEGER`).
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
 /// The bucket of a JSON attribute value, or `None` when the value cannot be
-/// bucketed (only strings and integers can).
+/// bucketed. Strings can; numbers can when they are whole and within
+/// ±(2^53 − 1), so that every runtime, JavaScript's included, writes the same
+/// decimal text for them (`42.0` and `-0` are `42` and `0`).
 pub fn bucket_value(salt: &str, value: &Value) -> Option<u32> {
     match value {
         Value::String(s) => Some(bucket(salt, s)),
         Value::Number(n) => {
-            let mut buf = itoa::Buffer::new();
-            let text = if let Some(i) = n.as_i64() {
-                buf.format(i)
-            } else if let Some(u) = n.as_u64() {
-                buf.format(u)
-            } else {
-                let f = n.as_f64()?;
-                // 2^63: beyond it the f64 cannot be an exact i64. `f64::fract` is not in `core`.
-                if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
-                    || f != (f as i64) as f64
-                {
-                    return None;
-                }
-                buf.format(f as i64)
-            };
-            Some(bucket(salt, text))
+            let whole = safe_integer(n)?;
+            Some(bucket(salt, itoa::Buffer::new().format(whole)))
         }
         _ => None,
     }
+}
+
+/// A number as a whole number within ±(2^53 − 1), judged on its double: an integer
+/// literal beyond that range is not one, whatever its digits.
+pub(crate) fn safe_integer(n: &serde_json::Number) -> Option<i64> {
+    let whole = match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => i,
+        (None, Some(_)) => return None, // above i64::MAX, so far above 2^53
+        (None, None) => {
+            let f = n.as_f64()?;
+            // Within ±2^53 the cast is exact, so a round trip tells a fraction apart.
+            if !(-9_007_199_254_740_992.0..=9_007_199_254_740_992.0).contains(&f)
+                || f != (f as i64) as f64
+            {
+                return None;
+            }
+            f as i64
+        }
+    };
+    (whole.unsigned_abs() <= MAX_SAFE_INTEGER.unsigned_abs()).then_some(whole)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +187,30 @@ mod tests {
         assert_eq!(bucket_value("f", &json!(-7)), Some(bucket("f", "-7")));
         assert_eq!(bucket_value("f", &json!(4.5)), None);
         assert_eq!(bucket_value("f", &json!(true)), None);
+        assert_eq!(bucket_value("f", &json!(-0.0)), Some(bucket("f", "0")));
+    }
+
+    #[test]
+    fn only_safe_integers_bucket() {
+        let max = 9_007_199_254_740_991_i64;
+        assert_eq!(
+            bucket_value("f", &json!(max)),
+            Some(bucket("f", "9007199254740991"))
+        );
+        assert_eq!(
+            bucket_value("f", &json!(-max)),
+            Some(bucket("f", "-9007199254740991"))
+        );
+        assert_eq!(
+            bucket_value("f", &json!(max as f64)),
+            Some(bucket("f", "9007199254740991"))
+        );
+        assert_eq!(bucket_value("f", &json!(max + 1)), None);
+        assert_eq!(bucket_value("f", &json!(-max - 1)), None);
+        assert_eq!(bucket_value("f", &json!(9_007_199_254_740_992.0)), None);
+        assert_eq!(bucket_value("f", &json!(u64::MAX)), None);
+        assert_eq!(bucket_value("f", &json!(1e20)), None);
+        assert_eq!(bucket_value("f", &json!(1e21)), None);
     }
 
     fn rollout(weights: &[(&str, u32)]) -> Result<Rollout, FieldError> {

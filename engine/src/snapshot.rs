@@ -18,14 +18,14 @@ use serde_json::{Map, Value, value::RawValue};
 
 use crate::{
     condition::SegmentLookup,
-    error::{FieldError, ItemKind, LoadError, Warning, strip_position},
+    document::{Header, Items, TopLevel},
+    error::{FieldError, ItemKind, LoadError, Warning, locate},
     flag::{Flag, FlagMeta},
-    input,
+    input::{self, ItemHeader},
     limits::Limits,
     reason::ValueType,
     segment::Segment,
     strings::Strings,
-    wire::{WireFlagHeader, WireKeyOnly, WireSnapshot},
 };
 
 /// The snapshot schema version this engine reads.
@@ -48,7 +48,8 @@ pub struct Snapshot {
 #[derive(Debug, Clone)]
 pub(crate) struct FlagEntry {
     pub key: Box<str>,
-    pub version: u64,
+    /// `None` when the flag is malformed and its `version` could not be read.
+    pub version: Option<u64>,
     pub client_visible: bool,
     pub meta: FlagMeta,
     pub body: Result<Flag, String>,
@@ -65,7 +66,8 @@ pub struct Loaded {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FlagInfo<'a> {
     pub key: &'a str,
-    pub version: u64,
+    /// `None` when the flag is invalid and its `version` could not be read.
+    pub version: Option<u64>,
     /// `None` when the flag is invalid and its type could not be read.
     pub value_type: Option<ValueType>,
     pub client_visible: bool,
@@ -95,7 +97,7 @@ impl Snapshot {
             offset: e.valid_up_to(),
         })?;
         let (header, loader) = match load_in_one_pass(json, limits) {
-            Some(done) => done,
+            Some(done) => done?,
             None => load_item_by_item(json, limits)?,
         };
         Ok(Self::assemble(header, loader))
@@ -264,13 +266,6 @@ impl FlagEntry {
     }
 }
 
-fn check_count(what: &'static str, count: usize, limit: usize) -> Result<(), LoadError> {
-    if count > limit {
-        return Err(LoadError::TooMany { what, count, limit });
-    }
-    Ok(())
-}
-
 fn warning(kind: ItemKind, key: Option<&str>, err: FieldError) -> Warning {
     Warning {
         kind,
@@ -284,56 +279,23 @@ fn warning(kind: ItemKind, key: Option<&str>, err: FieldError) -> Warning {
 enum Item<T> {
     Parsed(T),
     Malformed {
-        message: String,
-        key: Option<String>,
-        version: u64,
-        client_visible: bool,
+        problem: FieldError,
+        header: ItemHeader,
     },
-}
-
-/// The snapshot's own fields.
-struct Header {
-    schema_version: u64,
-    environment: String,
-    version: u64,
-    generated_at: String,
-}
-
-impl Header {
-    /// The snapshot-wide checks, made once the items are counted.
-    fn check(&self, flags: usize, segments: usize, limits: &Limits) -> Result<(), LoadError> {
-        if self.schema_version != SCHEMA_VERSION {
-            return Err(LoadError::UnsupportedSchema {
-                found: self.schema_version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        check_count("flags", flags, limits.max_flags)?;
-        check_count("segments", segments, limits.max_segments)?;
-        if crate::date::parse_rfc3339(&self.generated_at).is_none() {
-            return Err(LoadError::Invalid {
-                path: "/generatedAt".to_string(),
-                message: format!("`{}` is not an RFC 3339 date-time", self.generated_at),
-            });
-        }
-        Ok(())
-    }
 }
 
 /// The normal case, a well-formed snapshot: one typed pass over the JSON that
 /// compiles each flag and segment as soon as it is read, so the parsed form of one
-/// item is freed before the next is read. `None` when any part fails to parse:
-/// then [`load_item_by_item`] starts over, so that a malformed item degrades alone
-/// and a snapshot-wide defect is reported as such.
-fn load_in_one_pass<'a, 'l>(json: &'a str, limits: &'l Limits) -> Option<(Header, Loader<'a, 'l>)> {
+/// item is freed before the next is read. `None` when any item fails to parse:
+/// then [`load_item_by_item`] starts over, so that a malformed item degrades alone.
+fn load_in_one_pass<'a, 'l>(
+    json: &'a str,
+    limits: &'l Limits,
+) -> Option<Result<(Header, Loader<'a, 'l>), LoadError>> {
     let mut loader = Loader::new(limits);
-    let mut de = serde_json::Deserializer::from_str(json);
-    let header = de::Deserializer::deserialize_map(&mut de, OnePass(&mut loader)).ok()?;
-    de.end().ok()?;
-    header
-        .check(loader.flags_read, loader.segments_read, limits)
-        .ok()?;
-    Some((header, loader))
+    let top = TopLevel::read(json, &mut Compile(&mut loader)).ok()?;
+    let header = top.check(loader.flags_read, loader.segments_read, limits);
+    Some(header.map(|header| (header, loader)))
 }
 
 /// Reads the snapshot's own fields and splits off each flag and segment as raw
@@ -342,23 +304,58 @@ fn load_item_by_item<'a, 'l>(
     json: &'a str,
     limits: &'l Limits,
 ) -> Result<(Header, Loader<'a, 'l>), LoadError> {
-    let wire: WireSnapshot<'a> = serde_json::from_str(json).map_err(|e| LoadError::json(&e))?;
-    let header = Header {
-        schema_version: wire.schema_version,
-        environment: wire.environment,
-        version: wire.version,
-        generated_at: wire.generated_at,
-    };
-    header.check(wire.flags.len(), wire.segments.len(), limits)?;
+    let mut raw = RawItems::default();
+    let top = TopLevel::read(json, &mut raw)?;
+    let header = top.check(raw.flags.len(), raw.segments.len(), limits)?;
     let mut loader = Loader::new(limits);
-    for (i, raw) in wire.segments.iter().enumerate() {
+    for (i, raw) in raw.segments.iter().enumerate() {
         loader.add_segment(parse_segment(i, raw));
     }
     loader.segments_done = true;
-    for (i, raw) in wire.flags.iter().enumerate() {
+    for (i, raw) in raw.flags.iter().enumerate() {
         loader.add_flag(parse_flag(i, raw));
     }
     Ok((header, loader))
+}
+
+/// Flags and segments kept as raw text, to be parsed one by one.
+#[derive(Default)]
+struct RawItems<'a> {
+    flags: Vec<&'a RawValue>,
+    segments: Vec<&'a RawValue>,
+}
+
+impl<'de> Items<'de> for RawItems<'de> {
+    fn read<A: de::SeqAccess<'de>>(&mut self, segments: bool, mut seq: A) -> Result<(), A::Error> {
+        let list = if segments {
+            &mut self.segments
+        } else {
+            &mut self.flags
+        };
+        while let Some(raw) = seq.next_element()? {
+            list.push(raw);
+        }
+        Ok(())
+    }
+}
+
+/// Flags and segments compiled as they are read.
+struct Compile<'x, 'a, 'l>(&'x mut Loader<'a, 'l>);
+
+impl<'de> Items<'de> for Compile<'_, 'de, '_> {
+    fn read<A: de::SeqAccess<'de>>(&mut self, segments: bool, mut seq: A) -> Result<(), A::Error> {
+        if segments {
+            while let Some(segment) = seq.next_element()? {
+                self.0.add_segment(Item::Parsed(segment));
+            }
+            self.0.segments_done = true;
+        } else {
+            while let Some(flag) = seq.next_element()? {
+                self.0.add_flag(Item::Parsed(flag));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Compiles flags and segments in the order they are read.
@@ -405,10 +402,10 @@ impl<'a, 'l> Loader<'a, 'l> {
         let warnings = &mut self.segment_warnings;
         let mut wire = match item {
             Item::Parsed(wire) => wire,
-            Item::Malformed { message, key, .. } => {
-                let err = FieldError::new("", message.clone());
-                warnings.push(warning(ItemKind::Segment, key.as_deref(), err));
-                if let Some(key) = key {
+            Item::Malformed { problem, header } => {
+                let message = problem.to_string();
+                warnings.push(warning(ItemKind::Segment, header.key.as_deref(), problem));
+                if let Some(key) = header.key {
                     self.lookup.insert(Cow::Owned(key), Err(message));
                 }
                 return;
@@ -488,106 +485,13 @@ fn refers_to_segments(flag: &input::Flag<'_>) -> bool {
     })
 }
 
-/// The top level of a snapshot, as [`WireSnapshot`] reads it, but compiling each
-/// flag and segment as it comes.
-struct OnePass<'x, 'a, 'l>(&'x mut Loader<'a, 'l>);
-
-impl<'de, 'l> de::Visitor<'de> for OnePass<'_, 'de, 'l> {
-    type Value = Header;
-
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("a snapshot")
-    }
-
-    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
-        use de::Error;
-        let mut schema_version = None;
-        let mut environment = None;
-        let mut version = None;
-        let mut generated_at = None;
-        let (mut flags, mut segments) = (false, false);
-        while let Some(key) = map.next_key::<input::Str<'de>>()? {
-            match key.as_str() {
-                "schemaVersion" if schema_version.is_none() => {
-                    schema_version = Some(map.next_value::<u64>()?);
-                }
-                "environment" if environment.is_none() => {
-                    environment = Some(map.next_value::<String>()?);
-                }
-                "version" if version.is_none() => version = Some(map.next_value::<u64>()?),
-                "generatedAt" if generated_at.is_none() => {
-                    generated_at = Some(map.next_value::<String>()?);
-                }
-                "flags" if !flags => {
-                    flags = true;
-                    map.next_value_seed(Items(&mut *self.0, Loader::add_flag))?;
-                }
-                "segments" if !segments => {
-                    segments = true;
-                    map.next_value_seed(Items(&mut *self.0, Loader::add_segment))?;
-                    self.0.segments_done = true;
-                }
-                "schemaVersion" | "environment" | "version" | "generatedAt" | "flags"
-                | "segments" => return Err(A::Error::custom("duplicate field")),
-                _ => {
-                    map.next_value::<de::IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(Header {
-            schema_version: schema_version
-                .ok_or_else(|| A::Error::missing_field("schemaVersion"))?,
-            environment: environment.ok_or_else(|| A::Error::missing_field("environment"))?,
-            version: version.ok_or_else(|| A::Error::missing_field("version"))?,
-            generated_at: generated_at.ok_or_else(|| A::Error::missing_field("generatedAt"))?,
-        })
-    }
-}
-
-/// An array of flags or segments, each handed to the loader as it is parsed.
-struct Items<'x, 'a, 'l, T>(&'x mut Loader<'a, 'l>, fn(&mut Loader<'a, 'l>, Item<T>));
-
-impl<'de, 'l, T: de::Deserialize<'de>> de::DeserializeSeed<'de> for Items<'_, 'de, 'l, T> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, 'l, T: de::Deserialize<'de>> de::Visitor<'de> for Items<'_, 'de, 'l, T> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("an array")
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(item) = seq.next_element::<T>()? {
-            (self.1)(self.0, Item::Parsed(item));
-        }
-        Ok(())
-    }
-}
-
 fn parse_flag<'a>(i: usize, raw: &'a RawValue) -> Item<input::Flag<'a>> {
     match serde_json::from_str(raw.get()) {
         Ok(flag) => Item::Parsed(flag),
-        Err(e) => {
-            let header = serde_json::from_str::<WireFlagHeader>(raw.get()).ok();
-            Item::Malformed {
-                message: format!("flag #{i} is malformed: {}", strip_position(&e)),
-                key: header.as_ref().map(|h| h.key.clone()),
-                version: header
-                    .as_ref()
-                    .and_then(|h| h.version.as_ref()?.as_u64())
-                    .unwrap_or(0),
-                client_visible: header
-                    .as_ref()
-                    .and_then(|h| h.client_visible.as_ref()?.as_bool())
-                    .unwrap_or(false),
-            }
-        }
+        Err(e) => Item::Malformed {
+            problem: locate(raw.get(), &e).prefixed(&format!("flag #{i} is malformed: ")),
+            header: ItemHeader::read(raw.get()),
+        },
     }
 }
 
@@ -595,12 +499,8 @@ fn parse_segment<'a>(i: usize, raw: &'a RawValue) -> Item<input::Segment<'a>> {
     match serde_json::from_str(raw.get()) {
         Ok(segment) => Item::Parsed(segment),
         Err(e) => Item::Malformed {
-            message: format!("segment #{i} is malformed: {}", strip_position(&e)),
-            key: serde_json::from_str::<WireKeyOnly>(raw.get())
-                .ok()
-                .map(|k| k.key),
-            version: 0,
-            client_visible: false,
+            problem: locate(raw.get(), &e).prefixed(&format!("segment #{i} is malformed: ")),
+            header: ItemHeader::read(raw.get()),
         },
     }
 }
@@ -615,18 +515,13 @@ fn load_flag(
 ) -> (Option<FlagEntry>, Option<Warning>) {
     let mut wire = match item {
         Item::Parsed(wire) => wire,
-        Item::Malformed {
-            message,
-            key,
-            version,
-            client_visible,
-        } => {
-            let err = FieldError::new("", message.clone());
-            let warning = warning(ItemKind::Flag, key.as_deref(), err);
-            let entry = key.map(|key| FlagEntry {
+        Item::Malformed { problem, header } => {
+            let message = problem.to_string();
+            let warning = warning(ItemKind::Flag, header.key.as_deref(), problem);
+            let entry = header.key.map(|key| FlagEntry {
                 key: key.into_boxed_str(),
-                version,
-                client_visible,
+                version: header.version,
+                client_visible: header.client_visible,
                 meta: FlagMeta::default(),
                 body: Err(message),
             });
@@ -640,7 +535,7 @@ fn load_flag(
         metadata: core::mem::take(&mut wire.metadata),
     };
     let key: Box<str> = core::mem::take(&mut wire.key).into_boxed();
-    let (version, client_visible) = (wire.version, wire.client_visible);
+    let (version, client_visible) = (Some(wire.version), wire.client_visible);
     let mut problem = None;
     let body = Flag::compile(wire, segments, limits, strings).map_err(|err| {
         let message = err.to_string();
@@ -747,14 +642,14 @@ mod tests {
             loaded.warnings[0]
         );
         let bad_info = loaded.snapshot.flag("bad").unwrap();
-        assert_eq!((bad_info.valid, bad_info.version), (false, 9));
+        assert_eq!((bad_info.valid, bad_info.version), (false, Some(9)));
         assert!(loaded.snapshot.flag("good").unwrap().valid);
     }
 
     /// Both ways of loading, side by side: `None` when the one-pass load gives up.
     fn both(json: &str) -> Option<(Loaded, Loaded)> {
         let limits = Limits::default();
-        let (header, loader) = load_in_one_pass(json, &limits)?;
+        let (header, loader) = load_in_one_pass(json, &limits)?.ok()?;
         let one = Snapshot::assemble(header, loader);
         let (header, loader) = load_item_by_item(json, &limits).unwrap();
         Some((one, Snapshot::assemble(header, loader)))

@@ -9,64 +9,39 @@
 
 use alloc::{string::String, vec::Vec};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, value::RawValue};
+use serde_json::{Map, Value};
 
-/// The top level of a snapshot. Flags and segments stay raw here so that each one
-/// can be parsed on its own and a malformed one degrades alone.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct WireSnapshot<'a> {
-    pub schema_version: u64,
-    pub environment: String,
-    pub version: u64,
-    pub generated_at: String,
-    #[serde(borrow, default)]
-    pub flags: Vec<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub segments: Vec<&'a RawValue>,
-}
+use crate::input::{nullable, required_version, version, weight};
 
 /// One flag definition.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireFlag {
     pub key: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "version")]
     pub version: u64,
     #[serde(rename = "type")]
     pub value_type: String,
     pub variations: Vec<WireVariation>,
     pub enabled: bool,
     pub off_variation: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub targets: Vec<WireTarget>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub rules: Vec<WireRule>,
     pub default_rule: WireServe,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub prerequisites: Vec<WirePrerequisite>,
     #[serde(default)]
     pub salt: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub client_visible: bool,
     #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub metadata: Map<String, Value>,
-}
-
-/// The fields of a flag that are still readable when the rest of it is not, so a
-/// malformed flag can be reported under its key (and its version, when present).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct WireFlagHeader {
-    pub key: String,
-    #[serde(default)]
-    pub version: Option<Value>,
-    #[serde(default)]
-    pub client_visible: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -85,7 +60,7 @@ pub struct WireTarget {
 pub struct WireRule {
     #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub conditions: Vec<WireCondition>,
     pub serve: WireServe,
 }
@@ -110,6 +85,7 @@ pub struct WireRollout {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct WireWeightedVariation {
     pub variation: String,
+    #[serde(deserialize_with = "weight")]
     pub weight: u32,
 }
 
@@ -122,27 +98,27 @@ pub struct WirePrerequisite {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireCondition {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub attribute: String,
     pub op: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub case_insensitive: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub negate: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct WireSegment {
     pub key: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "version")]
     pub version: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub included: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub excluded: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub rules: Vec<WireSegmentRule>,
     #[serde(default)]
     pub description: Option<String>,
@@ -155,24 +131,20 @@ pub struct WireSegmentRule {
     pub conditions: Vec<WireCondition>,
 }
 
-/// Only the key of a segment, to report a malformed one under its name.
-#[derive(Debug, Deserialize)]
-pub(crate) struct WireKeyOnly {
-    pub key: String,
-}
-
 /// A whole snapshot as a publisher writes it. The admin builds this and serializes
 /// it; the engine itself reads snapshots through [`crate::Snapshot::load`], which
 /// tolerates malformed flags where this strict type would not.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotDocument {
+    #[serde(deserialize_with = "required_version")]
     pub schema_version: u64,
     pub environment: String,
+    #[serde(deserialize_with = "required_version")]
     pub version: u64,
     pub generated_at: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub flags: Vec<WireFlag>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub segments: Vec<WireSegment>,
 }

@@ -66,6 +66,42 @@ fn run_file(name: &str, doc: &Value, suppressed: &BTreeSet<(String, String)>, ta
         let is_suppressed = suppressed.contains(&(name.to_string(), case_name.clone()));
         tally.record(format!("{name} / {case_name}"), outcome, is_suppressed);
     }
+    for load in doc["loads"].as_array().into_iter().flatten() {
+        let load_name = text(load, "name");
+        let is_suppressed = suppressed.contains(&(name.to_string(), load_name.clone()));
+        tally.record(
+            format!("{name} / {load_name}"),
+            run_load(load),
+            is_suppressed,
+        );
+    }
+}
+
+/// A snapshot given as text: refused at the expected member, or loaded with the
+/// expected warnings and answers (every flag, empty context, default time).
+fn run_load(load: &Value) -> Result<(), String> {
+    let json = load["text"].as_str().ok_or("`text` is not a string")?;
+    match (load.get("refused"), Snapshot::load(json.as_bytes())) {
+        (Some(expected), Err(e)) if expected.as_str() == e.path() => Ok(()),
+        (Some(expected), Err(e)) => Err(format!(
+            "refused at {:?}, expected at {expected}: {e}",
+            e.path()
+        )),
+        (Some(_), Ok(_)) => Err("the snapshot loaded; expected a refusal".into()),
+        (None, Err(e)) => Err(format!("the snapshot was refused: {e}")),
+        (None, Ok(loaded)) => {
+            if let Some(problem) = compare_warnings(&load["expectWarnings"], &loaded.warnings) {
+                return Err(format!("load warnings: {problem}"));
+            }
+            let answers: Map<String, Value> = loaded
+                .snapshot
+                .evaluate_all(&Context::new(), edgeflag_vectors::DEFAULT_NOW_MS)
+                .into_iter()
+                .map(|(key, detail)| (key.to_string(), result(&detail)))
+                .collect();
+            compare(&load["expectAll"], &answers.into())
+        }
+    }
 }
 
 /// Compares load warnings as sets of `{kind, key, path}`; an expected warning
@@ -212,12 +248,8 @@ fn suppressions_name_real_cases() {
         for entry in list.as_array().unwrap() {
             let (file, case) = (text(entry, "file"), text(entry, "case"));
             let known = FILES.iter().any(|(name, body)| {
-                *name == file
-                    && parse(name, body)["cases"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|c| c["name"] == case.as_str())
+                let doc = parse(name, body);
+                *name == file && names(&doc).any(|n| n == case.as_str())
             });
             if !known || text(entry, "reason").is_empty() {
                 problems.push(format!(
@@ -229,13 +261,20 @@ fn suppressions_name_real_cases() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The names of a file's cases and loads.
+fn names(doc: &Value) -> impl Iterator<Item = &str> {
+    ["cases", "loads"]
+        .into_iter()
+        .flat_map(|field| doc[field].as_array().into_iter().flatten())
+        .filter_map(|c| c["name"].as_str())
+}
+
 #[test]
 fn case_names_are_unique_within_a_file() {
     for (name, text) in FILES {
         let doc = parse(name, text);
         let mut seen = BTreeSet::new();
-        for case in doc["cases"].as_array().unwrap() {
-            let case_name = case["name"].as_str().unwrap();
+        for case_name in names(&doc) {
             assert!(
                 seen.insert(case_name),
                 "{name}: duplicate case name `{case_name}`"

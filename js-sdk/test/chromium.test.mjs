@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { openPage, pages } from './browser.mjs';
 import { snapshot } from './fixtures.mjs';
-import { demoSnapshot, publisher, sdk, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
+import { demoSnapshot, publisher, sdk, signedLoads, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
 
 const CLIENT_KEY = 'cli_browser';
 const signer = publisher('k1');
@@ -21,7 +21,13 @@ after(() => browser?.close());
 
 it('passes every shared vector in Chromium', async () => {
   const files = vectorFiles();
-  const data = { files, tokens: signedVectors(signer, files), jwk: signer.jwk, suppressed: suppressionsFor('js-chromium') };
+  const data = {
+    files,
+    tokens: signedVectors(signer, files),
+    loadTokens: signedLoads(signer, files),
+    jwk: signer.jwk,
+    suppressed: suppressionsFor('js-chromium'),
+  };
   const { counts, failures } = await browser.page.evaluate((d) => window.edgeflagTests.vectors(d), data);
   writeConformance('js-chromium', counts);
   console.log(`js-chromium vectors: ${JSON.stringify(counts)}`);

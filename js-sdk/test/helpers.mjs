@@ -21,7 +21,7 @@ export function publisher(kid = 'test-publisher') {
     jwk,
     /** Signs `snapshot` (an object, or JSON text) as the edge serves client snapshots. */
     sign(snapshot, header = {}) {
-      const doc = typeof snapshot === 'string' ? JSON.parse(snapshot) : snapshot;
+      const doc = typeof snapshot === 'string' ? parseOrNothing(snapshot) : snapshot;
       const claims = { env: doc.environment, ver: doc.version, aud: 'client', ...header };
       const protectedHeader = b64url(JSON.stringify({ alg: 'EdDSA', typ: 'edgeflag-snapshot+jws', kid, ...claims }));
       const input = `${protectedHeader}.${b64url(typeof snapshot === 'string' ? snapshot : JSON.stringify(snapshot))}`;
@@ -40,6 +40,27 @@ export function vectorFiles() {
 
 export function suppressionsFor(runtime) {
   return JSON.parse(readFileSync(join(vectorsDir, 'suppressions.json'), 'utf8'))[runtime] ?? [];
+}
+
+/** `text` as JSON, or `{}` when it is not JSON (a vector's refused snapshot text). */
+function parseOrNothing(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * One signed token per load of every vector file (`{file: {name: token}}`): the text
+ * signed byte for byte, its header claiming the environment and version every load's
+ * text uses, so that only the engine's load decides.
+ */
+export function signedLoads(signer, files) {
+  return Object.fromEntries(Object.entries(files).map(([f, doc]) => [
+    f,
+    Object.fromEntries((doc.loads ?? []).map((l) => [l.name, signer.sign(l.text, { env: 'vectors', ver: 1 })])),
+  ]));
 }
 
 /** One signed token per vector file, each file's snapshot signed as a client snapshot. */

@@ -1,7 +1,7 @@
 // Runs the shared vectors (tests/vectors/) through the SDK's public API. Shared by
 // the node suite and the Chromium page, so it imports nothing: the caller passes
 // `createClient` (of the entry under test), the vector files, one signed token per
-// file, the trusted key and this runtime's suppressions.
+// file and per load, the trusted key and this runtime's suppressions.
 
 const DEFAULT_NOW = 1_795_608_000_000;
 
@@ -37,10 +37,45 @@ function runCase(client, c) {
   return same(got, c.expect) ? null : `expected ${JSON.stringify(c.expect)}, got ${JSON.stringify(got)}`;
 }
 
+/**
+ * One load of a vector file (tests/vectors/README.md, "Loads"): a refused snapshot must
+ * make `createClient` throw SNAPSHOT_REFUSED naming the member at fault; an accepted
+ * one must give the expected warnings and answers.
+ */
+async function runLoad(createClient, load, token, jwk) {
+  let client;
+  try {
+    client = await createClient({ bootstrap: token, publicKeys: [jwk], refreshIntervalMs: 0, now: () => DEFAULT_NOW });
+  } catch (e) {
+    if (load.refused === undefined) return `the snapshot was refused: ${e}`;
+    if (e.code !== 'SNAPSHOT_REFUSED') return `refused with ${e.code}: ${e.message}`;
+    const member = (load.refused ?? '').replace(/^\//, '');
+    return member === '' || e.message.includes(`\`${member}\``) ? null : `the refusal does not name \`${member}\`: ${e.message}`;
+  }
+  try {
+    if (load.refused !== undefined) return 'the snapshot loaded; expected a refusal';
+    if (!warningsMatch(load.expectWarnings, client.warnings)) return `load warnings ${JSON.stringify(client.warnings)}`;
+    const got = Object.fromEntries(Object.entries(client.evaluateAll({})).map(([k, v]) => [k, strip(v)]));
+    return same(got, load.expectAll) ? null : `expected ${JSON.stringify(load.expectAll)}, got ${JSON.stringify(got)}`;
+  } finally {
+    client.close();
+  }
+}
+
 /** Returns `{counts, failures}`; counts as tests/vectors/README.md describes them. */
-export async function runVectors({ createClient, files, tokens, jwk, suppressed }) {
+export async function runVectors({ createClient, files, tokens, loadTokens = {}, jwk, suppressed }) {
   const counts = { passed: 0, failed: 0, suppressed: 0, total: 0 };
   const failures = [];
+  const record = (file, name, problem) => {
+    counts.total += 1;
+    const isSuppressed = suppressed.some((s) => s.file === file && s.case === name);
+    if (problem === null && !isSuppressed) counts.passed += 1;
+    else if (problem !== null && isSuppressed) counts.suppressed += 1;
+    else {
+      counts.failed += 1;
+      failures.push(`${file} / ${name}: ${problem ?? 'passes but is suppressed; remove it from suppressions.json'}`);
+    }
+  };
   let now = DEFAULT_NOW;
   for (const [file, doc] of Object.entries(files)) {
     const client = await createClient({
@@ -53,7 +88,6 @@ export async function runVectors({ createClient, files, tokens, jwk, suppressed 
       failures.push(`${file}: load warnings ${JSON.stringify(client.warnings)}`);
     }
     for (const c of doc.cases) {
-      counts.total += 1;
       now = c.now ?? DEFAULT_NOW;
       let problem;
       try {
@@ -61,15 +95,18 @@ export async function runVectors({ createClient, files, tokens, jwk, suppressed 
       } catch (e) {
         problem = `threw ${e}`;
       }
-      const isSuppressed = suppressed.some((s) => s.file === file && s.case === c.name);
-      if (problem === null && !isSuppressed) counts.passed += 1;
-      else if (problem !== null && isSuppressed) counts.suppressed += 1;
-      else {
-        counts.failed += 1;
-        failures.push(`${file} / ${c.name}: ${problem ?? 'passes but is suppressed; remove it from suppressions.json'}`);
-      }
+      record(file, c.name, problem);
     }
     client.close();
+    for (const load of doc.loads ?? []) {
+      let problem;
+      try {
+        problem = await runLoad(createClient, load, loadTokens[file]?.[load.name], jwk);
+      } catch (e) {
+        problem = `threw ${e}`;
+      }
+      record(file, load.name, problem);
+    }
   }
   return { counts, failures };
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { createClient } from '../dist/node.js';
-import { publisher, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
+import { publisher, signedLoads, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
 import { runVectors } from './vectors-core.mjs';
 
 it('passes every shared vector in node', async () => {
@@ -14,6 +14,7 @@ it('passes every shared vector in node', async () => {
     createClient,
     files,
     tokens: signedVectors(signer, files),
+    loadTokens: signedLoads(signer, files),
     jwk: signer.jwk,
     suppressed: suppressionsFor('js-node'),
   });

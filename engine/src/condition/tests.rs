@@ -151,11 +151,3 @@ fn bad_values_report_their_index() {
             .contains("over the limit")
     );
 }
-
-#[test]
-fn semver_padding() {
-    assert_eq!(parse_semver("1").unwrap().to_string(), "1.0.0");
-    assert_eq!(parse_semver("1.2-rc.1").unwrap().to_string(), "1.2.0-rc.1");
-    assert!(parse_semver("1.2.3.4").is_none());
-    assert!(parse_semver("").is_none());
-}

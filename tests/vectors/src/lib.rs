@@ -31,6 +31,7 @@ pub const FILES: &[(&str, &str)] = vector_files![
     "13-invalid-and-unknown.json",
     "14-evaluate-all.json",
     "15-regex.json",
+    "16-spec-edges.json",
 ];
 
 pub const INDEX: &str = include_str!("../index.json");

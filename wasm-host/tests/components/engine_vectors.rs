@@ -37,8 +37,79 @@ fn every_vector_passes_through_the_component() {
             let is_suppressed = suppressed.contains(&(name.to_string(), text(case, "name")));
             tally.record(label, outcome, is_suppressed);
         }
+        for load in doc["loads"].as_array().into_iter().flatten() {
+            let label = format!("{name} / {}", text(load, "name"));
+            let outcome = run_load(&mut instance, load);
+            let is_suppressed = suppressed.contains(&(name.to_string(), text(load, "name")));
+            tally.record(label, outcome, is_suppressed);
+        }
     }
     tally.finish(RUNTIME);
+}
+
+/// A load (tests/vectors/README.md, "Loads") through the component and natively: both
+/// refuse it alike, at the expected member, or both load it with the expected warnings
+/// and answers.
+fn run_load(instance: &mut EngineInstance, load: &Value) -> Result<(), String> {
+    let json = load["text"].as_str().ok_or("`text` is not a string")?;
+    match (
+        instance.load(json.as_bytes()).unwrap(),
+        Snapshot::load(json.as_bytes()),
+    ) {
+        (Err(ours), Err(theirs)) => {
+            if ours.message != theirs.to_string() {
+                return Err(format!("component: {}; native: {theirs}", ours.message));
+            }
+            match load.get("refused") {
+                Some(expected) if expected.as_str() == theirs.path() => Ok(()),
+                Some(expected) => Err(format!(
+                    "refused at {:?}, expected {expected}",
+                    theirs.path()
+                )),
+                None => Err(format!("the snapshot was refused: {theirs}")),
+            }
+        }
+        (Ok(handle), Ok(native)) => {
+            if load.get("refused").is_some() {
+                return Err("the snapshot loaded; expected a refusal".into());
+            }
+            let ours: Vec<Value> = instance
+                .warnings(handle)
+                .unwrap()
+                .iter()
+                .map(|w| json!({"kind": kind_name(w.kind), "key": w.key, "path": w.path}))
+                .collect();
+            let fits = |e: &Value, a: &Value| {
+                e["kind"] == a["kind"]
+                    && e["key"] == a["key"]
+                    && (e.get("path").is_none() || e["path"] == a["path"])
+            };
+            let expected: Vec<Value> = load["expectWarnings"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if !(expected.iter().all(|e| ours.iter().any(|a| fits(e, a)))
+                && ours.iter().all(|a| expected.iter().any(|e| fits(e, a))))
+            {
+                return Err(format!("expected warnings {expected:?}, got {ours:?}"));
+            }
+            let all = json!({"all": true, "context": {}, "expectAll": load["expectAll"]});
+            run_case(instance, handle, &native.snapshot, &all)
+        }
+        (ours, theirs) => Err(format!(
+            "the component and the engine disagree: {:?} / {:?}",
+            ours.map(drop),
+            theirs.map(drop)
+        )),
+    }
+}
+
+fn kind_name(kind: edgeflag_wasm_host::engine::ItemKind) -> &'static str {
+    match kind {
+        edgeflag_wasm_host::engine::ItemKind::Flag => "flag",
+        edgeflag_wasm_host::engine::ItemKind::Segment => "segment",
+        edgeflag_wasm_host::engine::ItemKind::Snapshot => "snapshot",
+    }
 }
 
 #[test]

@@ -6,7 +6,9 @@
 use edgeflag_vectors::{FILES, Tally, now, parse, same, suppressions, text};
 use serde_json::{Map, Value, json};
 
-use crate::support::{ofrep, publish, publish_body, send, signer, spin_app, variables};
+use crate::support::{
+    ofrep, publish, publish_body, publish_text_body, send, signer, spin_app, variables,
+};
 
 const RUNTIME: &str = "spin-app";
 
@@ -35,8 +37,53 @@ async fn every_vector_passes_through_the_spin_app() {
             let is_suppressed = suppressed.contains(&(name.to_string(), text(case, "name")));
             tally.record(label, outcome, is_suppressed);
         }
+        for (i, load) in doc["loads"].as_array().into_iter().flatten().enumerate() {
+            let label = format!("{name} / {}", text(load, "name"));
+            let outcome = run_load(&app, &publisher, &format!("{env}-l{i}"), load).await;
+            let is_suppressed = suppressed.contains(&(name.to_string(), text(load, "name")));
+            tally.record(label, outcome, is_suppressed);
+        }
     }
     tally.finish(RUNTIME);
+}
+
+/// A load (tests/vectors/README.md, "Loads"), published as its text, byte for byte, into
+/// an environment of its own (the text names the environment `vectors`, renamed here). A
+/// refused snapshot's publish must answer 422 SNAPSHOT_REFUSED naming the member at
+/// fault; an accepted one must answer as `expectAll` says over OFREP bulk.
+async fn run_load(
+    app: &edgeflag_wasm_host::spin::SpinApp,
+    publisher: &edgeflag_engine::envelope::SigningKey,
+    env: &str,
+    load: &Value,
+) -> Result<(), String> {
+    let key = format!("srv_{env}");
+    let json = load["text"].as_str().ok_or("`text` is not a string")?;
+    let json = json.replacen(
+        r#""environment":"vectors""#,
+        &format!(r#""environment":"{env}""#),
+        1,
+    );
+    let body = publish_text_body(&json, env, &key, &format!("cli_{env}"), publisher);
+    let res = publish(app, env, body).await;
+    let answer = res.json();
+    if let Some(refused) = load.get("refused") {
+        let error = &answer["error"];
+        if res.status != 422 || error["code"] != "SNAPSHOT_REFUSED" {
+            return Err(format!("publish answered {}: {answer}", res.status));
+        }
+        let member = refused.as_str().unwrap_or_default().trim_start_matches('/');
+        let message = error["message"].as_str().unwrap_or_default();
+        if !member.is_empty() && !message.contains(&format!("`{member}`")) {
+            return Err(format!("the refusal does not name `{member}`: {message}"));
+        }
+        return Ok(());
+    }
+    if res.status != 200 {
+        return Err(format!("publish answered {}: {answer}", res.status));
+    }
+    let all = json!({"all": true, "context": {}, "expectAll": load["expectAll"]});
+    run_case(app, &key, &all).await
 }
 
 async fn run_case(

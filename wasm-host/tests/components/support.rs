@@ -105,6 +105,25 @@ pub fn publish_body(doc: &Value, server: &str, client: &str, signer: &SigningKey
     .unwrap()
 }
 
+/// A publish of a snapshot given as JSON text (a vector's load), signed byte for byte
+/// as both the server and the client snapshot, under `env` at version 1.
+pub fn publish_text_body(
+    text: &str,
+    env: &str,
+    server: &str,
+    client: &str,
+    signer: &SigningKey,
+) -> Vec<u8> {
+    let sign = |payload: &[u8], aud: &str| signer.sign(payload, Some(env), Some(1), Some(aud));
+    let keys = serde_json::to_vec(&keys_for(env, 1, server, client)).unwrap();
+    serde_json::to_vec(&json!({
+        "server": sign(text.as_bytes(), "server"),
+        "client": sign(text.as_bytes(), "client"),
+        "keys": sign(&keys, "keys"),
+    }))
+    .unwrap()
+}
+
 /// A response, its body parsed as JSON when it is JSON.
 #[derive(Debug)]
 pub struct Answer {
