@@ -1,0 +1,97 @@
+//! The client's per-call overhead over calling the engine directly, on the same
+//! snapshot, context and flag: the snapshot load (one atomic read) and the clock the
+//! client reads on every call. The direct calls read the same clock, since a host
+//! calling the engine must pass the time too. Run:
+//!
+//! ```sh
+//! cargo bench -p edgeflag --bench overhead
+//! ```
+
+use std::{
+    hint::black_box,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use edgeflag::{Client, Context, Evaluation, ValueType};
+use edgeflag_engine::{
+    Snapshot,
+    envelope::{KeySet, SigningKey},
+};
+use serde_json::Value;
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn setup() -> (Client, Snapshot) {
+    let demo = include_bytes!("../../../examples/demo-snapshot.json");
+    let doc: Value = serde_json::from_slice(demo).unwrap();
+    let publisher = SigningKey::from_seed("bench", [5; 32]);
+    let token = publisher.sign(
+        demo,
+        doc["environment"].as_str(),
+        doc["version"].as_u64(),
+        Some("server"),
+    );
+    let jwks =
+        serde_json::to_string(&KeySet::new(vec![publisher.verifying_key()]).to_jwks()).unwrap();
+    let client = Client::builder()
+        .jwks(jwks)
+        .bootstrap(token)
+        .build_blocking()
+        .unwrap();
+    let snapshot = Snapshot::load(demo).unwrap().snapshot;
+    (client, snapshot)
+}
+
+fn overhead(c: &mut Criterion) {
+    let (client, snapshot) = setup();
+    let ctx =
+        Context::from_json(br#"{"targetingKey":"user-2","email":"ada@example.com"}"#).unwrap();
+    let flag = "new-checkout";
+    assert!(client.bool_value(flag, &ctx, false));
+    let mut group = c.benchmark_group("bool value");
+    group.bench_function("engine directly", |b| {
+        b.iter(|| {
+            snapshot
+                .evaluate_as(
+                    black_box(flag),
+                    ValueType::Boolean,
+                    black_box(&ctx),
+                    now_ms(),
+                )
+                .value
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        });
+    });
+    group.bench_function("client", |b| {
+        b.iter(|| client.bool_value(black_box(flag), black_box(&ctx), false));
+    });
+    group.finish();
+    let mut group = c.benchmark_group("details");
+    group.bench_function("engine directly, copied out", |b| {
+        b.iter(|| {
+            let detail = snapshot.evaluate_as(
+                black_box(flag),
+                ValueType::Boolean,
+                black_box(&ctx),
+                now_ms(),
+            );
+            Evaluation::from_detail(flag, &detail)
+        });
+    });
+    group.bench_function("client", |b| {
+        b.iter(|| client.bool_details(black_box(flag), black_box(&ctx), false));
+    });
+    group.finish();
+    let mut group = c.benchmark_group("clock");
+    group.bench_function("SystemTime::now", |b| b.iter(now_ms));
+    group.finish();
+}
+
+criterion_group!(benches, overhead);
+criterion_main!(benches);
