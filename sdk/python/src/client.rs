@@ -596,7 +596,9 @@ impl PyClient {
         callback: Py<PyAny>,
     ) -> u64 {
         let id = self.client.on_event(move |event| {
-            Python::attach(|py| {
+            // `try_attach`: while the interpreter shuts down, callbacks are skipped rather
+            // than attaching a foreign thread to a finalizing interpreter.
+            Python::try_attach(|py| {
                 let outcome = match payload(py, event) {
                     None => return,
                     Some(Ok(arg)) => callback.call1(py, (arg,)).map(drop),

@@ -8,18 +8,15 @@
 //! package's node; `cargo xtask test sdks` provides all three.
 
 use std::{
+    io::{BufRead, BufReader},
     path::PathBuf,
-    process::Stdio,
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use edgeflag::{Client, Context, Event, Reason};
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-    sync::broadcast,
-};
+use tokio::sync::broadcast;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -37,12 +34,29 @@ fn required(path: PathBuf, what: &str) -> PathBuf {
 /// The admin and the Worker behind the tampering proxy, and what `stack.mjs` printed.
 struct Stack {
     info: Value,
-    // Closing its stdin (dropping the child) stops the stack; kill_on_drop is the backstop.
-    _child: Child,
+    child: Child,
+}
+
+/// Closing the stack's standard input stops it: it stops the admin and Miniflare (and
+/// with it workerd) itself, which a kill would leave running. Runs on a panic too.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Stack {
-    async fn start() -> Self {
+    /// Starts the stack and waits (blocking) for its first line.
+    fn start() -> Self {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map_or_else(|| root().join("target"), PathBuf::from);
         let admin = std::env::var_os("EDGEFLAG_ADMIN_BIN")
@@ -60,21 +74,17 @@ impl Stack {
             .env("EDGEFLAG_ADMIN_BIN", required(admin, "the admin binary"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()
             .expect("start sdk/testing/stack.mjs");
         let stdout = child.stdout.take().expect("stack stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("the stack did not start within 60 s")
-            .expect("read the stack's output")
-            .expect("the stack exited before it was ready (its error is above)");
-        let info = serde_json::from_str(&line).expect("the stack's first line is JSON");
-        Self {
-            info,
-            _child: child,
-        }
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the stack's output");
+        let info = serde_json::from_str(&line).unwrap_or_else(|_| {
+            panic!("the stack exited before it was ready (its error is above): {line:?}")
+        });
+        Self { info, child }
     }
 
     fn get(&self, field: &str) -> String {
@@ -157,7 +167,7 @@ fn changed(flag: &str) -> impl Fn(&Event) -> bool + '_ {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follows_the_admin_through_the_worker_and_refuses_tampering() {
-    let stack = Stack::start().await;
+    let stack = tokio::task::spawn_blocking(Stack::start).await.unwrap();
     let flag = stack.get("flag");
     let client = Client::builder()
         .url(stack.get("edge"))
