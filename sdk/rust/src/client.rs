@@ -30,7 +30,10 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 /// `*_details` getters say why.
 #[derive(Clone)]
 pub struct Client {
-    handle: Arc<Handle>,
+    /// Read on every evaluation: one pointer away from the snapshot store.
+    inner: Arc<Inner>,
+    /// Shared by the clones; closes the client when the last one goes.
+    _open: Arc<Handle>,
 }
 
 impl std::fmt::Debug for Client {
@@ -172,17 +175,20 @@ impl std::fmt::Debug for SnapshotGuard {
 impl Client {
     pub(crate) fn from_inner(inner: Arc<Inner>) -> Self {
         Self {
-            handle: Arc::new(Handle { inner }),
+            _open: Arc::new(Handle {
+                inner: inner.clone(),
+            }),
+            inner,
         }
     }
 
     #[inline]
     pub(crate) fn inner(&self) -> &Inner {
-        &self.handle.inner
+        &self.inner
     }
 
     pub(crate) fn inner_arc(&self) -> Arc<Inner> {
-        self.handle.inner.clone()
+        self.inner.clone()
     }
 
     /// `flag`'s boolean value for `context`, or `default` when the engine answers `ERROR`.
@@ -235,31 +241,42 @@ impl Client {
     }
 
     pub fn bool_details(&self, flag: &str, context: &Context, default: bool) -> Details<bool> {
-        self.evaluate_as(flag, ValueType::Boolean, context)
-            .typed(default, |v| v.as_bool())
+        self.typed(flag, ValueType::Boolean, context, default, Value::as_bool)
     }
 
     pub fn string_details(&self, flag: &str, context: &Context, default: &str) -> Details<String> {
-        self.evaluate_as(flag, ValueType::String, context)
-            .typed(default.to_string(), |v| match v {
-                Value::String(s) => Some(s),
-                _ => None,
-            })
+        self.typed(flag, ValueType::String, context, default.to_string(), |v| {
+            v.as_str().map(str::to_string)
+        })
     }
 
     pub fn number_details(&self, flag: &str, context: &Context, default: f64) -> Details<f64> {
-        self.evaluate_as(flag, ValueType::Number, context)
-            .typed(default, |v| v.as_f64())
+        self.typed(flag, ValueType::Number, context, default, Value::as_f64)
     }
 
     pub fn int_details(&self, flag: &str, context: &Context, default: i64) -> Details<i64> {
-        self.evaluate_as(flag, ValueType::Number, context)
-            .typed(default, |v| as_int(&v))
+        self.typed(flag, ValueType::Number, context, default, as_int)
     }
 
     pub fn json_details(&self, flag: &str, context: &Context, default: Value) -> Details<Value> {
-        self.evaluate_as(flag, ValueType::Object, context)
-            .typed(default, Some)
+        self.typed(flag, ValueType::Object, context, default, |v| {
+            Some(v.clone())
+        })
+    }
+
+    fn typed<T>(
+        &self,
+        flag: &str,
+        value_type: ValueType,
+        context: &Context,
+        default: T,
+        convert: impl FnOnce(&Value) -> Option<T>,
+    ) -> Details<T> {
+        let current = self.inner().store.load();
+        let detail = current
+            .snapshot
+            .evaluate_as(flag, value_type, context, self.now_ms());
+        Evaluation::typed_from(flag, &detail, default, convert)
     }
 
     /// The engine's answer for `flag`, untyped: no default, no `value` on `ERROR`.

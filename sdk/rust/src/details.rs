@@ -76,6 +76,37 @@ impl Evaluation {
         }
     }
 
+    /// The engine's answer with the caller's default applied, read straight from the
+    /// borrowed detail (no copy of the value): `convert` reads the value, whose JSON type
+    /// the engine already checked; when it cannot, the answer becomes `TYPE_MISMATCH`.
+    pub(crate) fn typed_from<T>(
+        flag_key: &str,
+        detail: &EvaluationDetail<'_>,
+        default: T,
+        convert: impl FnOnce(&Value) -> Option<T>,
+    ) -> Details<T> {
+        let converted = if detail.is_error() {
+            None
+        } else {
+            detail.value.and_then(convert)
+        };
+        match converted {
+            Some(value) => Details {
+                flag_key: flag_key.to_string(),
+                value,
+                variant: detail.variant.map(str::to_string),
+                reason: detail.reason,
+                error_code: None,
+                error_message: None,
+                rule_index: detail.rule_index,
+                rule_id: detail.rule_id.map(str::to_string),
+                failed_prerequisite: detail.failed_prerequisite.map(str::to_string),
+                flag_version: detail.flag_version,
+            },
+            None => Evaluation::from_detail(flag_key, detail).typed(default, |_| None),
+        }
+    }
+
     /// Applies the caller's default: `convert` reads the value (the engine already
     /// checked its type); when it cannot, the answer becomes `TYPE_MISMATCH`.
     pub(crate) fn typed<T>(
