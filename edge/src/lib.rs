@@ -6,7 +6,8 @@
 //! turns the [`Response`] back. Adapters hold no routing or evaluation logic.
 //!
 //! Surfaces (`docs/edge-api.md`): `POST /ofrep/v1/evaluate/flags[/{key}]`,
-//! `GET|POST /v1/evaluate`, `GET /v1/flags`, `GET /.well-known/flags/{client-key}`,
+//! `GET|POST /v1/evaluate`, `GET /v1/flags`, `GET /v1/snapshot` (server SDKs),
+//! `GET /.well-known/flags/{client-key}`,
 //! `GET /.well-known/jwks.json`, `PUT /publish/v1/environments/{env}`,
 //! `PUT /publish/v1/trusted-keys`, `GET /healthz`.
 
@@ -18,6 +19,7 @@ pub mod keys;
 pub mod kv;
 pub mod layout;
 pub mod publish;
+mod server_snapshot;
 pub mod state;
 pub mod trust;
 
@@ -91,6 +93,7 @@ impl Edge {
                 self.with_server_env(req, kv, now_ms, Surface::Native, eval::list_flags)
                     .await
             }
+            ("GET", ["v1", "snapshot"]) => self.server_snapshot(req, kv, now_ms).await,
             ("GET", [".well-known", "flags", client_key]) => {
                 self.client_snapshot(req, client_key, kv, now_ms).await
             }

@@ -100,6 +100,7 @@ pub async fn publish(
             snapshot: docs.snapshot,
             keys: docs.keys,
             client_jws: request.client,
+            server_jws: request.server,
             loaded_at_ms: now_ms,
         },
         now_ms,

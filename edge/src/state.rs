@@ -29,6 +29,8 @@ pub struct EnvState {
     pub keys: KeyIndex,
     /// The signed client snapshot, served as is to browsers.
     pub client_jws: String,
+    /// The signed server snapshot, served as is to server SDKs (`GET /v1/snapshot`).
+    pub server_jws: String,
     pub loaded_at_ms: i64,
 }
 
@@ -241,6 +243,7 @@ async fn load(env: &str, kv: &impl Kv, config: &Config, now_ms: i64) -> Result<E
         snapshot: docs.snapshot,
         keys: docs.keys,
         client_jws: client,
+        server_jws: server,
         loaded_at_ms: now_ms,
     })
 }

@@ -11,7 +11,8 @@
 //! (format v1, `docs/snapshot-format.md`); [`Snapshot::evaluate`] answers with an
 //! [`EvaluationDetail`] that carries the value and OpenFeature's reason and error
 //! code. Errors during evaluation are data, never panics. [`envelope`] signs and
-//! verifies snapshots (Ed25519 JWS).
+//! verifies snapshots (Ed25519 JWS); [`accept`] holds the rules by which every SDK
+//! accepts a verified snapshot (audience, environment, never an older version).
 //!
 //! Depend on it from hosts and bindings; never re-implement any of its rules.
 //!
@@ -47,6 +48,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod accept;
 mod attribute;
 mod condition;
 mod context;

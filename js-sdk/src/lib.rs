@@ -4,25 +4,28 @@
 //! (`js-sdk/ts/`): it decodes what JavaScript passes (strings of JSON), calls
 //! `edgeflag-engine` — which alone evaluates flags and verifies signed snapshots —
 //! and encodes the answer as JSON. It holds no evaluation rule of its own. Its only
-//! decisions are which signed snapshots to accept ([`accept`]: trusted key, expected
-//! audience and environment, never older than the one held), so that a browser
-//! keeps its last good snapshot whatever arrives.
+//! decisions are which signed snapshots to accept (the engine's shared
+//! [`edgeflag_engine::accept`] rules: trusted key, expected audience and environment,
+//! never older than the one held), so that a browser keeps its last good snapshot
+//! whatever arrives.
 //!
 //! Everything that can fail answers with one envelope, `{"ok": …}` or
 //! `{"error": {"code", "message"}}` (see [`error::SdkError`]); evaluation errors are
 //! data in the result, as in the engine. The module is pure: no clock (JavaScript
 //! passes `now`), no randomness, no imports. Depend on the npm package, not on this crate.
 
-mod accept;
 mod encode;
 mod error;
 #[cfg(feature = "preview")]
 mod preview;
 
-use edgeflag_engine::{Context, ContextError, Snapshot, envelope::KeySet};
+use edgeflag_engine::{
+    Context, ContextError, Snapshot,
+    accept::{self, Policy},
+    envelope::KeySet,
+};
 use wasm_bindgen::prelude::wasm_bindgen;
 
-pub use accept::Policy;
 pub use error::SdkError;
 #[cfg(feature = "preview")]
 pub use preview::Preview;
@@ -59,7 +62,7 @@ impl Engine {
     /// Trusts the keys of a JWKS document (added to those already trusted).
     /// Answers the envelope `{"ok": {"kids": […]}}` or `{"error": …}`.
     pub fn trust(&mut self, jwks_json: &str) -> String {
-        let result = accept::parse_jwks(jwks_json).map(|found| {
+        let result = accept::parse_jwks(jwks_json.as_bytes()).map(|found| {
             for key in found {
                 self.keys.push(key);
             }
@@ -83,7 +86,8 @@ impl Engine {
         let current = self.snapshot.as_ref().map(Snapshot::version);
         match accept::accept(token, &self.keys, &self.policy, current) {
             Ok(None) => encode::envelope(Ok(encode::status(false, self.snapshot.as_ref(), &[]))),
-            Ok(Some(loaded)) => {
+            Ok(Some(accepted)) => {
+                let loaded = accepted.loaded;
                 self.snapshot = Some(loaded.snapshot);
                 encode::envelope(Ok(encode::status(
                     true,

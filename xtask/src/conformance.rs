@@ -15,6 +15,8 @@ pub const RUNTIMES: &[(&str, Option<&str>)] = &[
     ("spin-app", Some("wasm-host")),
     ("js-node", Some("js-sdk")),
     ("js-chromium", Some("js-sdk")),
+    ("rust-client", Some("sdks")),
+    ("python", Some("sdks")),
 ];
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -33,7 +33,41 @@ pub fn run_all() -> Result<(), String> {
     for (binary, krate, version, locked) in CARGO_TOOLS {
         cargo_tool(binary, krate, version, *locked)?;
     }
-    apt_packages()
+    apt_packages()?;
+    python_venv().map(drop)
+}
+
+/// The pinned Python tools of the `sdks` suite (maturin, pytest, the OpenFeature SDK).
+const PYTHON_REQUIREMENTS: &str = "sdk/python/requirements-dev.txt";
+
+/// The virtualenv of the Python SDK's build and tests, `$CARGO_TARGET_DIR/python/venv`,
+/// made with the machine's `python3` (3.9 or newer) and kept out of the system
+/// site-packages. Creates it if missing and installs the pinned requirements (pip skips
+/// what is already there, without asking PyPI). Returns its `python`.
+pub fn python_venv() -> Result<String, String> {
+    let venv = crate::target_dir().join("python").join("venv");
+    let python = venv.join("bin").join("python").display().to_string();
+    if !std::path::Path::new(&python).exists() {
+        println!("xtask install: a Python virtualenv at {}", venv.display());
+        exec("python3", &["-m", "venv", &venv.display().to_string()])?;
+    }
+    let requirements = crate::root()
+        .join(PYTHON_REQUIREMENTS)
+        .display()
+        .to_string();
+    exec(
+        &python,
+        &[
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+            &requirements,
+        ],
+    )?;
+    Ok(python)
 }
 
 pub fn run() -> Result<(), String> {

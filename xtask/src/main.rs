@@ -7,6 +7,7 @@
 //! - `build-worker` the Cloudflare Worker with worker-build and local tools (wrangler's build command);
 //! - `build-ui`     the dashboard (`admin/ui/dist/`), which the admin binary embeds;
 //! - `pack-js`      the JS SDK's npm tarball (`target/npm/edgeflag-js-<version>.tgz`), as a release publishes it;
+//! - `python-wheel` the Python SDK's abi3 wheel with maturin, into `$CARGO_TARGET_DIR/wheels`;
 //! - `size`         the engine's size as WebAssembly against its budget, and the other wasm artifacts;
 //! - `up`           the whole system locally: admin on SQLite, the Worker on local workerd,
 //!   demo flags published (see `demo.rs`).
@@ -20,6 +21,7 @@ mod e2e;
 mod install;
 mod jssdk;
 mod node;
+mod sdks;
 mod size;
 mod spin;
 mod suites;
@@ -44,9 +46,10 @@ fn main() -> ExitCode {
         Some("build-components") => spin::build_and_print(),
         Some("size") => size::report(),
         Some("pack-js") => jssdk::pack_and_print(),
+        Some("python-wheel") => sdks::python_wheel_and_print(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-ui | build-components | pack-js | size | up>"
+                "usage: cargo xtask <install | test [suite…] | conformance | build-worker | build-ui | build-components | pack-js | python-wheel | size | up>"
             );
             return ExitCode::from(2);
         }

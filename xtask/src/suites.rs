@@ -66,7 +66,8 @@ const SUITES: &[Suite] = &[
     Suite {
         name: "rust",
         what: "unit, vector, property and router tests of the native crates",
-        // The wasm host's tests need the built components: they run in `wasm-host`.
+        // The wasm host's tests need the built components: they run in `wasm-host`. The
+        // server SDKs' tests need the built Worker and the Python wheel: they run in `sdks`.
         steps: &[Step::Cmd(
             "cargo",
             &[
@@ -75,6 +76,10 @@ const SUITES: &[Suite] = &[
                 "--workspace",
                 "--exclude",
                 "edgeflag-wasm-host",
+                "--exclude",
+                "edgeflag",
+                "--exclude",
+                "edgeflag-python",
             ],
         )],
     },
@@ -126,6 +131,11 @@ const SUITES: &[Suite] = &[
         name: "ui",
         what: "the dashboard in Chromium against a real admin and the Worker: flows, roles, axe-core, keyboard, screenshots",
         steps: &[Step::Fn(crate::ui::test)],
+    },
+    Suite {
+        name: "sdks",
+        what: "the Rust and Python server SDKs: unit, vectors, OpenFeature; the wheel pip-installed; both against the Worker and the admin",
+        steps: &[Step::Fn(crate::sdks::test)],
     },
     Suite {
         name: "e2e",
