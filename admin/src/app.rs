@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::{Extension, Router, extract::DefaultBodyLimit, http::StatusCode, middleware};
+use edgeflag_admin_core::{db, publisher::Publisher, signing, webhook_delivery::Deliverer};
 use sqlx::AnyPool;
 use tokio::sync::Notify;
 use tower_http::{
@@ -36,7 +37,7 @@ impl AppState {
     /// Builds the state over a migrated pool; creates the token key on first start.
     pub async fn new(pool: AnyPool, config: Config) -> Result<Self, sqlx::Error> {
         let token_key = TokenKey::load_or_create(&pool).await?;
-        crate::signing::ensure_snapshot_key(&pool).await?;
+        signing::ensure_snapshot_key(&pool).await?;
         Ok(Self {
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
             pool,
@@ -49,9 +50,24 @@ impl AppState {
 
     /// Connects, migrates and builds the state from a configuration.
     pub async fn from_config(config: Config) -> anyhow::Result<Self> {
-        let pool = crate::db::connect(&config.database_url).await?;
-        crate::db::migrate(&pool, &config.database_url).await?;
+        let pool = db::connect(&config.database_url).await?;
+        db::migrate(&pool, &config.database_url).await?;
         Ok(Self::new(pool, config).await?)
+    }
+
+    /// The background publisher over this state's pool and settings, woken by its
+    /// `publish_wake`.
+    pub fn publisher(&self) -> Publisher {
+        Publisher::new(
+            self.pool.clone(),
+            self.config.publish.clone(),
+            self.publish_wake.clone(),
+        )
+    }
+
+    /// The background webhook deliverer over this state's pool and settings.
+    pub fn deliverer(&self) -> Deliverer {
+        Deliverer::new(self.pool.clone(), self.config.webhooks.clone())
     }
 }
 

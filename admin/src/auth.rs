@@ -5,84 +5,28 @@
 //! Handlers take a [`Principal`] extractor, which accepts the JWT (or, for scripts,
 //! the API key itself) as `Authorization: Bearer …` and reloads the key's
 //! organization and role from the database on every request, so revocation is
-//! immediate. The same extractor applies the per-key rate limit.
+//! immediate; it yields the domain's [`Actor`], which is all a handler passes on. The
+//! same extractor applies the per-key rate limit.
 
 use std::{collections::HashMap, sync::Mutex, time::Instant};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
+pub use edgeflag_admin_core::Role;
+use edgeflag_admin_core::{
+    Actor, api_keys,
+    db::{self, now_ms},
+    signing::seed_key,
+};
 use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken, alg::Ed25519};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::{
-    app::AppState,
-    db::{self, now_ms},
-    error::ApiError,
-};
+use crate::{app::AppState, error::ApiError};
 
-/// A role in an organization, weakest first; each includes the ones before it.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Editor,
-    Admin,
-    Owner,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Viewer => "viewer",
-            Self::Editor => "editor",
-            Self::Admin => "admin",
-            Self::Owner => "owner",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "viewer" => Some(Self::Viewer),
-            "editor" => Some(Self::Editor),
-            "admin" => Some(Self::Admin),
-            "owner" => Some(Self::Owner),
-            _ => None,
-        }
-    }
-}
-
-/// Who is calling: the API key, its organization and role.
+/// The extractor of an authenticated caller: the [`Actor`] its credential acts as,
+/// with the request's id. Handlers destructure it, `Principal(who): Principal`.
 #[derive(Debug, Clone)]
-pub struct Principal {
-    pub org_id: String,
-    pub role: Role,
-    pub key_id: String,
-    pub key_name: String,
-    pub request_id: Option<String>,
-}
-
-impl Principal {
-    /// Refuses the request unless the caller holds at least `role`.
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.role >= role {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "this needs the {} role; the key `{}` is {}",
-                role.as_str(),
-                self.key_name,
-                self.role.as_str()
-            )))
-        }
-    }
-
-    /// How the audit log names the caller.
-    pub fn actor(&self) -> String {
-        format!("{} ({})", self.key_id, self.key_name)
-    }
-}
+pub struct Principal(pub Actor);
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -156,31 +100,6 @@ impl TokenKey {
     }
 }
 
-/// Decodes a hex seed into a key.
-pub fn seed_key(seed_hex: &str) -> Option<ed25519_dalek::SigningKey> {
-    let bytes: [u8; 32] = hex::decode(seed_hex).ok()?.try_into().ok()?;
-    Some(ed25519_dalek::SigningKey::from_bytes(&bytes))
-}
-
-/// A new secret with a prefix, e.g. `efk_…` for API keys.
-pub fn new_secret(prefix: &str) -> String {
-    use base64ct::{Base64UrlUnpadded, Encoding};
-    format!(
-        "{prefix}_{}",
-        Base64UrlUnpadded::encode_string(&db::random_bytes::<24>())
-    )
-}
-
-/// The stored form of a secret.
-pub fn hash_secret(secret: &str) -> String {
-    edgeflag_edge::keys::hash_key(secret)
-}
-
-/// The first characters of a secret, shown in listings so people can tell keys apart.
-pub fn display_prefix(secret: &str) -> String {
-    secret.chars().take(10).collect()
-}
-
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -193,20 +112,24 @@ impl FromRequestParts<AppState> for Principal {
         } else {
             state.token_key.verify(&credential)?.sub
         };
-        let mut principal = load_principal(state, &key_id).await?;
-        principal.request_id = parts
+        let mut actor = api_keys::actor(&state.pool, &key_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the API key behind this token was revoked".into())
+            })?;
+        actor.request_id = parts
             .headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let outcome = state.limiter.check(&principal.key_id);
+        let outcome = state.limiter.check(&actor.id);
         if let Some(slot) = parts.extensions.get::<RateSlot>() {
             let info = match &outcome {
                 Ok(info) => *info,
                 Err(_) => RateInfo {
                     limit: state.limiter.limit,
                     remaining: 0,
-                    reset_secs: state.limiter.reset_secs(&principal.key_id),
+                    reset_secs: state.limiter.reset_secs(&actor.id),
                 },
             };
             *slot
@@ -215,7 +138,7 @@ impl FromRequestParts<AppState> for Principal {
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(info);
         }
         outcome?;
-        Ok(principal)
+        Ok(Principal(actor))
     }
 }
 
@@ -233,36 +156,11 @@ fn bearer(parts: &Parts) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-/// The id of the live API key with this secret.
+/// The id of the live API key with this secret, or 401.
 pub async fn key_id_for_secret(state: &AppState, secret: &str) -> Result<String, ApiError> {
-    let row = sqlx::query("SELECT id FROM api_keys WHERE hash = $1 AND revoked_at IS NULL")
-        .bind(hash_secret(secret))
-        .fetch_optional(&state.pool)
-        .await?;
-    match row {
-        Some(row) => Ok(row.try_get("id")?),
-        None => Err(ApiError::Unauthorized("unknown or revoked API key".into())),
-    }
-}
-
-async fn load_principal(state: &AppState, key_id: &str) -> Result<Principal, ApiError> {
-    let row = sqlx::query(
-        "SELECT k.id, k.name, k.role, k.org_id FROM api_keys k JOIN organizations o ON o.id = k.org_id \
-         WHERE k.id = $1 AND k.revoked_at IS NULL AND o.archived_at IS NULL",
-    )
-    .bind(key_id)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or_else(|| ApiError::Unauthorized("the API key behind this token was revoked".into()))?;
-    let role: String = row.try_get("role")?;
-    Ok(Principal {
-        org_id: row.try_get("org_id")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| ApiError::internal(format!("stored role `{role}`")))?,
-        key_id: row.try_get("id")?,
-        key_name: row.try_get("name")?,
-        request_id: None,
-    })
+    api_keys::live_key_id(&state.pool, secret)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked API key".into()))
 }
 
 /// The rate-limit state of one request, for the `X-RateLimit-*` headers.
@@ -355,15 +253,6 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn roles_are_ordered() {
-        assert!(
-            Role::Owner > Role::Admin && Role::Admin > Role::Editor && Role::Editor > Role::Viewer
-        );
-        assert_eq!(Role::parse("editor"), Some(Role::Editor));
-        assert_eq!(Role::parse("root"), None);
-    }
 
     #[test]
     fn limiter_refuses_over_the_limit() {

@@ -5,10 +5,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{Row, any::AnyRow};
 
+use edgeflag_admin_core::db::rfc3339;
+
 use crate::{
     app::AppState,
     auth::Principal,
-    db::rfc3339,
     error::{ApiError, ApiResult},
     extract::QueryParams,
 };
@@ -66,7 +67,7 @@ fn entry(row: &AnyRow) -> ApiResult<Value> {
 #[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200)))]
 pub async fn list(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
     let page = read(&state, &who.org_id, &q).await?;

@@ -6,15 +6,18 @@ use axum::{
     http::StatusCode,
     routing::{delete, post},
 };
+use edgeflag_admin_core::{
+    api_keys, audit,
+    db::{self, now_ms, rfc3339},
+    secret::{hash_secret, new_secret},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{AnyPool, Row, any::AnyRow};
 
 use crate::{
     app::AppState,
-    audit,
     auth::{self, Principal, Role, TokenClaims},
-    db::{self, now_ms, rfc3339},
     error::{ApiError, ApiResult},
     extract::JsonBody,
 };
@@ -74,7 +77,7 @@ pub async fn refresh(
          AND api_key_id IN (SELECT id FROM api_keys WHERE revoked_at IS NULL)",
     )
     .bind(now_ms())
-    .bind(auth::hash_secret(&req.refresh_token))
+    .bind(hash_secret(&req.refresh_token))
     .execute(&state.pool)
     .await?;
     if used.rows_affected() != 1 {
@@ -83,7 +86,7 @@ pub async fn refresh(
         ));
     }
     let row = sqlx::query("SELECT api_key_id FROM refresh_tokens WHERE hash = $1")
-        .bind(auth::hash_secret(&req.refresh_token))
+        .bind(hash_secret(&req.refresh_token))
         .fetch_one(&state.pool)
         .await?;
     issue(&state, &row.try_get::<String, _>("api_key_id")?)
@@ -104,9 +107,9 @@ async fn issue(state: &AppState, key_id: &str) -> ApiResult<TokenResponse> {
     };
     let ttl = state.config.access_token_ttl_secs;
     let access_token = state.token_key.issue(claims, ttl)?;
-    let refresh_token = auth::new_secret("efr");
+    let refresh_token = new_secret("efr");
     sqlx::query("INSERT INTO refresh_tokens (hash, api_key_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(auth::hash_secret(&refresh_token))
+        .bind(hash_secret(&refresh_token))
         .bind(key_id)
         .bind(now_ms() + state.config.refresh_token_ttl_secs * 1000)
         .execute(&state.pool)
@@ -157,44 +160,18 @@ fn key_view(row: &AnyRow) -> Result<ApiKeyView, sqlx::Error> {
     })
 }
 
-/// Inserts an API key and returns its id and secret (shown once).
-pub async fn insert_key(
-    conn: &mut sqlx::AnyConnection,
-    org_id: &str,
-    name: &str,
-    role: Role,
-    created_by: Option<&str>,
-) -> Result<(String, String), sqlx::Error> {
-    let id = db::new_id("key");
-    let secret = auth::new_secret("efk");
-    sqlx::query(
-        "INSERT INTO api_keys (id, org_id, name, role, prefix, hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(org_id)
-    .bind(name)
-    .bind(role.as_str())
-    .bind(auth::display_prefix(&secret))
-    .bind(auth::hash_secret(&secret))
-    .bind(now_ms())
-    .bind(created_by.map(str::to_string))
-    .execute(conn)
-    .await?;
-    Ok((id, secret))
-}
-
 /// Creates an API key; the secret is in this response only. Needs admin, and owner to mint an owner.
 #[utoipa::path(post, path = "/v1/api-keys", request_body = CreateApiKey, responses((status = 201, body = ApiKeyView)))]
 pub async fn create_key(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     JsonBody(req): JsonBody<CreateApiKey>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyView>)> {
     who.require(Role::Admin)?;
     who.require(req.role)?;
-    let mut tx = crate::db::begin(&state.pool).await?;
+    let mut tx = db::begin(&state.pool).await?;
     let (id, secret) =
-        insert_key(&mut tx, &who.org_id, &req.name, req.role, Some(&who.key_id)).await?;
+        api_keys::insert(&mut tx, &who.org_id, &req.name, req.role, Some(&who.id)).await?;
     let after = json!({"id": id, "name": req.name, "role": req.role});
     audit::record(
         &mut tx,
@@ -225,7 +202,7 @@ async fn fetch_key(pool: &AnyPool, org_id: &str, id: &str) -> ApiResult<ApiKeyVi
 #[utoipa::path(get, path = "/v1/api-keys", responses((status = 200, body = [ApiKeyView])))]
 pub async fn list_keys(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
 ) -> ApiResult<Json<serde_json::Value>> {
     who.require(Role::Admin)?;
     let rows = sqlx::query("SELECT * FROM api_keys WHERE org_id = $1 ORDER BY created_at, id")
@@ -240,13 +217,13 @@ pub async fn list_keys(
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", responses((status = 200, body = ApiKeyView)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ApiKeyView>> {
     who.require(Role::Admin)?;
     let before = fetch_key(&state.pool, &who.org_id, &id).await?;
     who.require(Role::parse(&before.role).unwrap_or(Role::Owner))?;
-    let mut tx = crate::db::begin(&state.pool).await?;
+    let mut tx = db::begin(&state.pool).await?;
     sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL",
     )

@@ -2,19 +2,21 @@
 //! create another one, which comes with its own first owner key.
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+/// Kept here for the callers that knew it as a route helper (the CLI, tests, the load example).
+pub use edgeflag_admin_core::orgs::create_org;
+use edgeflag_admin_core::{
+    audit,
+    db::{self, rfc3339},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::{AnyPool, Row, any::AnyRow};
 
 use crate::{
     app::AppState,
-    audit,
     auth::{Principal, Role},
-    db::{self, now_ms, rfc3339},
     error::{ApiError, ApiResult},
     extract::JsonBody,
-    routes::auth::insert_key,
-    scope::check_key,
 };
 
 pub fn router() -> Router<AppState> {
@@ -58,27 +60,6 @@ fn view(row: &AnyRow) -> Result<OrgView, sqlx::Error> {
     })
 }
 
-/// Creates an organization and its first owner key; returns (org id, secret).
-pub async fn create_org(
-    pool: &AnyPool,
-    key: &str,
-    name: &str,
-) -> Result<(String, String), ApiError> {
-    check_key("/key", key)?;
-    let id = db::new_id("org");
-    let mut tx = crate::db::begin(pool).await?;
-    sqlx::query("INSERT INTO organizations (id, key, name, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&id)
-        .bind(key)
-        .bind(name)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    let (_, secret) = insert_key(&mut tx, &id, "first owner", Role::Owner, None).await?;
-    tx.commit().await?;
-    Ok((id, secret))
-}
-
 async fn fetch(pool: &AnyPool, id: &str) -> ApiResult<OrgView> {
     let row = sqlx::query("SELECT * FROM organizations WHERE id = $1")
         .bind(id)
@@ -92,7 +73,7 @@ async fn fetch(pool: &AnyPool, id: &str) -> ApiResult<OrgView> {
 #[utoipa::path(get, path = "/v1/organizations", responses((status = 200, body = [OrgView])))]
 pub async fn list(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
 ) -> ApiResult<Json<serde_json::Value>> {
     let org = fetch(&state.pool, &who.org_id).await?;
     Ok(Json(json!({ "items": [org] })))
@@ -100,7 +81,10 @@ pub async fn list(
 
 /// The caller's organization.
 #[utoipa::path(get, path = "/v1/organizations/current", responses((status = 200, body = OrgView)))]
-pub async fn current(State(state): State<AppState>, who: Principal) -> ApiResult<Json<OrgView>> {
+pub async fn current(
+    State(state): State<AppState>,
+    Principal(who): Principal,
+) -> ApiResult<Json<OrgView>> {
     Ok(Json(fetch(&state.pool, &who.org_id).await?))
 }
 
@@ -108,12 +92,12 @@ pub async fn current(State(state): State<AppState>, who: Principal) -> ApiResult
 #[utoipa::path(patch, path = "/v1/organizations/current", request_body = UpdateOrg, responses((status = 200, body = OrgView)))]
 pub async fn update(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     JsonBody(req): JsonBody<UpdateOrg>,
 ) -> ApiResult<Json<OrgView>> {
     who.require(Role::Owner)?;
     let before = fetch(&state.pool, &who.org_id).await?;
-    let mut tx = crate::db::begin(&state.pool).await?;
+    let mut tx = db::begin(&state.pool).await?;
     sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
         .bind(&req.name)
         .bind(&who.org_id)
@@ -136,12 +120,12 @@ pub async fn update(
 #[utoipa::path(post, path = "/v1/organizations", request_body = CreateOrg, responses((status = 201, body = OrgView)))]
 pub async fn create(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     JsonBody(req): JsonBody<CreateOrg>,
 ) -> ApiResult<(StatusCode, Json<OrgView>)> {
     who.require(Role::Owner)?;
     let (id, secret) = create_org(&state.pool, &req.key, &req.name).await?;
-    let mut tx = crate::db::begin(&state.pool).await?;
+    let mut tx = db::begin(&state.pool).await?;
     audit::record(
         &mut tx,
         &who,

@@ -7,18 +7,20 @@ use axum::{
     http::StatusCode,
     routing::get,
 };
+use edgeflag_admin_core::{
+    Actor, audit,
+    db::{self, now_ms, rfc3339},
+    scope, secret, webhooks,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{Row, any::AnyRow};
 
 use crate::{
     app::AppState,
-    audit,
-    auth::{self, Principal, Role},
-    db::{self, now_ms, rfc3339},
+    auth::{Principal, Role},
     error::{ApiError, ApiResult},
     extract::JsonBody,
-    scope, webhooks,
 };
 
 pub fn router() -> Router<AppState> {
@@ -90,7 +92,7 @@ fn view(row: &AnyRow) -> ApiResult<WebhookView> {
     })
 }
 
-async fn fetch(state: &AppState, who: &Principal, id: &str) -> ApiResult<WebhookView> {
+async fn fetch(state: &AppState, who: &Actor, id: &str) -> ApiResult<WebhookView> {
     let row = sqlx::query(&format!("{SELECT} WHERE w.org_id = $1 AND w.id = $2"))
         .bind(&who.org_id)
         .bind(id)
@@ -119,7 +121,7 @@ fn events_text(events: &[String]) -> ApiResult<String> {
 #[utoipa::path(post, path = "/v1/webhooks", request_body = CreateWebhook, responses((status = 201, body = WebhookView), (status = 403), (status = 422)))]
 pub async fn create(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     JsonBody(req): JsonBody<CreateWebhook>,
 ) -> ApiResult<(StatusCode, Json<WebhookView>)> {
     who.require(Role::Admin)?;
@@ -127,11 +129,11 @@ pub async fn create(
     let event_list = req.events.unwrap_or_else(webhooks::default_events);
     let events = events_text(&event_list)?;
     let project = match &req.project {
-        Some(key) => Some(scope::project(&state, &who, key).await?),
+        Some(key) => Some(scope::project(&state.pool, &who.org_id, key).await?),
         None => None,
     };
     let id = db::new_id("whk");
-    let secret = auth::new_secret("whsec");
+    let secret = secret::new_secret("whsec");
     let now = now_ms();
     let mut tx = db::begin(&state.pool).await?;
     sqlx::query(
@@ -166,7 +168,10 @@ pub async fn create(
 
 /// Lists the organization's webhooks (without secrets).
 #[utoipa::path(get, path = "/v1/webhooks", responses((status = 200, body = [WebhookView])))]
-pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Principal(who): Principal,
+) -> ApiResult<Json<Value>> {
     let rows = sqlx::query(&format!(
         "{SELECT} WHERE w.org_id = $1 ORDER BY w.created_at, w.id"
     ))
@@ -181,7 +186,7 @@ pub async fn list(State(state): State<AppState>, who: Principal) -> ApiResult<Js
 #[utoipa::path(get, path = "/v1/webhooks/{id}", responses((status = 200, body = WebhookView)))]
 pub async fn show(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookView>> {
     Ok(Json(fetch(&state, &who, &id).await?))
@@ -191,7 +196,7 @@ pub async fn show(
 #[utoipa::path(patch, path = "/v1/webhooks/{id}", request_body = UpdateWebhook, responses((status = 200, body = WebhookView), (status = 422)))]
 pub async fn update(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<UpdateWebhook>,
 ) -> ApiResult<Json<WebhookView>> {
@@ -209,7 +214,7 @@ pub async fn update(
 #[utoipa::path(delete, path = "/v1/webhooks/{id}", responses((status = 200, body = WebhookView)))]
 pub async fn disable(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WebhookView>> {
     who.require(Role::Admin)?;
@@ -229,7 +234,7 @@ pub async fn disable(
 
 async fn write(
     state: &AppState,
-    who: &Principal,
+    who: &Actor,
     before: &WebhookView,
     url: &str,
     events: &str,
@@ -284,7 +289,7 @@ async fn write(
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", params(DeliveryQuery), responses((status = 200)))]
 pub async fn deliveries(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path(id): Path<String>,
     Query(q): Query<DeliveryQuery>,
 ) -> ApiResult<Json<Value>> {
