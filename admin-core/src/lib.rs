@@ -11,9 +11,9 @@
 //! Edgeflag talks to the admin over HTTP.
 //!
 //! Modules point one way (`tests/layers.rs` keeps them acyclic): services (`orgs`,
-//! `projects`, `environments`, `flags`, `segments`, `sdk_keys`, `seed`) use the stores
-//! and records (`flagstore`, `audit`, `outbox`, `webhooks`), which use the leaves
-//! (`db`, `model`, `actor`, `error`). Publishing (`publisher` → `snapshot`, `targets`,
+//! `api_keys`, `projects`, `environments`, `flags`, `versions`, `segments`, `sdk_keys`,
+//! `webhook_store`, `seed`) use the stores and records (`flagstore`, `audit`, `outbox`,
+//! `webhooks`), which use the leaves (`db`, `model`, `scope`, `list`, `actor`, `error`). Publishing (`publisher` → `snapshot`, `targets`,
 //! `endorse`, `signing`) and `webhook_delivery` are background work over the same tables.
 
 pub mod actor;
@@ -45,6 +45,7 @@ pub mod targets;
 pub mod validate;
 pub mod versions;
 pub mod webhook_delivery;
+pub mod webhook_store;
 pub mod webhooks;
 
 pub use actor::{Actor, ActorKind, Role};

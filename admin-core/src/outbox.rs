@@ -2,7 +2,7 @@
 //! transaction of the change that needs it, so a committed change is never left
 //! unpublished (the publisher drains them, see `publisher`).
 
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyPool, Transaction};
 
 use crate::{db::now_ms, error::Error};
 
@@ -35,6 +35,19 @@ pub async fn enqueue_project(
     .bind(now_ms())
     .bind(project_id)
     .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Asks the publisher to rebuild every live environment (`edgeflag publish`).
+pub async fn enqueue_all(pool: &AnyPool, reason: &str) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO outbox (environment_id, reason, created_at) \
+         SELECT id, $1, $2 FROM environments WHERE archived_at IS NULL",
+    )
+    .bind(reason)
+    .bind(now_ms())
+    .execute(pool)
     .await?;
     Ok(())
 }

@@ -340,3 +340,16 @@ pub async fn status(pool: &AnyPool, env_id: &str, config: &PublishConfig) -> Res
         "targets": targets,
     }))
 }
+
+/// The publish status of every live environment.
+pub async fn status_all(pool: &AnyPool, config: &PublishConfig) -> Result<Vec<Value>, Error> {
+    let envs =
+        sqlx::query_as::<_, (String,)>("SELECT id FROM environments WHERE archived_at IS NULL")
+            .fetch_all(pool)
+            .await?;
+    let mut out = Vec::with_capacity(envs.len());
+    for (id,) in envs {
+        out.push(status(pool, &id, config).await?);
+    }
+    Ok(out)
+}

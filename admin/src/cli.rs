@@ -11,7 +11,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use edgeflag_admin::{AppState, local::Local};
-use edgeflag_admin_core::{db, publisher};
+use edgeflag_admin_core::{outbox, publisher};
 
 #[derive(Debug, Subcommand)]
 pub enum SdkKeysCommand {
@@ -76,23 +76,9 @@ pub enum FlagsCommand {
 }
 
 pub async fn publish_all(state: &AppState) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO outbox (environment_id, reason, created_at) SELECT id, 'cli-publish', $1 FROM environments WHERE archived_at IS NULL")
-        .bind(db::now_ms())
-        .execute(&state.pool)
-        .await?;
-    state
-        .publisher()
-        .tick()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let envs =
-        sqlx::query_as::<_, (String,)>("SELECT id FROM environments WHERE archived_at IS NULL")
-            .fetch_all(&state.pool)
-            .await?;
-    for (id,) in envs {
-        let status = publisher::status(&state.pool, &id, &state.config.publish)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    outbox::enqueue_all(&state.pool, "cli-publish").await?;
+    state.publisher().tick().await?;
+    for status in publisher::status_all(&state.pool, &state.config.publish).await? {
         println!("{status}");
     }
     Ok(())

@@ -4,18 +4,14 @@
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 /// Kept here for the callers that knew it as a route helper (the CLI, tests, the load example).
 pub use edgeflag_admin_core::orgs::create_org;
-use edgeflag_admin_core::{
-    audit,
-    db::{self, rfc3339},
-};
-use serde::{Deserialize, Serialize};
+use edgeflag_admin_core::orgs::{self, OrgView};
+use serde::Deserialize;
 use serde_json::json;
-use sqlx::{AnyPool, Row, any::AnyRow};
 
 use crate::{
     app::AppState,
     auth::{Principal, Role},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::JsonBody,
 };
 
@@ -23,18 +19,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/organizations", get(list).post(create))
         .route("/v1/organizations/current", get(current).patch(update))
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OrgView {
-    pub id: String,
-    pub key: String,
-    pub name: String,
-    pub created_at: String,
-    /// The first owner key, only in the response that creates the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner_api_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -50,32 +34,13 @@ pub struct UpdateOrg {
     pub name: String,
 }
 
-fn view(row: &AnyRow) -> Result<OrgView, sqlx::Error> {
-    Ok(OrgView {
-        id: row.try_get("id")?,
-        key: row.try_get("key")?,
-        name: row.try_get("name")?,
-        created_at: rfc3339(row.try_get("created_at")?),
-        owner_api_key: None,
-    })
-}
-
-async fn fetch(pool: &AnyPool, id: &str) -> ApiResult<OrgView> {
-    let row = sqlx::query("SELECT * FROM organizations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization", id))?;
-    Ok(view(&row)?)
-}
-
 /// Lists the organizations the caller can see: its own.
 #[utoipa::path(get, path = "/v1/organizations", responses((status = 200, body = [OrgView])))]
 pub async fn list(
     State(state): State<AppState>,
     Principal(who): Principal,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let org = fetch(&state.pool, &who.org_id).await?;
+    let org = orgs::fetch(&state.pool, &who.org_id).await?;
     Ok(Json(json!({ "items": [org] })))
 }
 
@@ -85,7 +50,7 @@ pub async fn current(
     State(state): State<AppState>,
     Principal(who): Principal,
 ) -> ApiResult<Json<OrgView>> {
-    Ok(Json(fetch(&state.pool, &who.org_id).await?))
+    Ok(Json(orgs::fetch(&state.pool, &who.org_id).await?))
 }
 
 /// Renames the caller's organization. Needs owner.
@@ -96,24 +61,7 @@ pub async fn update(
     JsonBody(req): JsonBody<UpdateOrg>,
 ) -> ApiResult<Json<OrgView>> {
     who.require(Role::Owner)?;
-    let before = fetch(&state.pool, &who.org_id).await?;
-    let mut tx = db::begin(&state.pool).await?;
-    sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
-        .bind(&req.name)
-        .bind(&who.org_id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "organization.update",
-        &format!("organization/{}", before.key),
-        Some(&json!(before)),
-        Some(&json!({"name": req.name})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(fetch(&state.pool, &who.org_id).await?))
+    Ok(Json(orgs::rename(&state.pool, &who, &req.name).await?))
 }
 
 /// Creates a new organization (a separate tenant) with its own owner key. Needs owner.
@@ -124,19 +72,6 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateOrg>,
 ) -> ApiResult<(StatusCode, Json<OrgView>)> {
     who.require(Role::Owner)?;
-    let (id, secret) = create_org(&state.pool, &req.key, &req.name).await?;
-    let mut tx = db::begin(&state.pool).await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "organization.create",
-        &format!("organization/{}", req.key),
-        None,
-        Some(&json!({"id": id, "key": req.key})),
-    )
-    .await?;
-    tx.commit().await?;
-    let mut org = fetch(&state.pool, &id).await?;
-    org.owner_api_key = Some(secret);
+    let org = orgs::create_by(&state.pool, &who, &req.key, &req.name).await?;
     Ok((StatusCode::CREATED, Json(org)))
 }
