@@ -14,10 +14,14 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod local;
 pub mod metrics;
 pub mod routes;
+pub mod state;
+pub mod token;
 pub mod ui;
 
-pub use app::{AppState, router};
+pub use app::router;
 pub use config::Config;
+pub use state::AppState;

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// An API client that calls the router in-process.
 #[derive(Debug, Clone)]

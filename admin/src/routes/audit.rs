@@ -4,7 +4,7 @@ use axum::{Json, Router, extract::State, routing::get};
 use edgeflag_admin_core::audit::{self, AuditQuery};
 use serde_json::Value;
 
-use crate::{app::AppState, auth::Principal, error::ApiResult, extract::QueryParams};
+use crate::{auth::Principal, error::ApiResult, extract::QueryParams, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/audit", get(list))

@@ -16,10 +16,11 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::{
-    app::AppState,
-    auth::{self, Principal, Role, TokenClaims},
+    auth::{self, Principal, Role},
     error::{ApiError, ApiResult},
     extract::JsonBody,
+    state::AppState,
+    token::TokenClaims,
 };
 
 pub fn router() -> Router<AppState> {

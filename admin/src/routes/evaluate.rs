@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    app::AppState,
     auth::Principal,
     error::{ApiError, ApiResult},
     extract::JsonBody,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

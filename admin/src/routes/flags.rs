@@ -18,10 +18,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState,
     auth::{Principal, Role},
     error::ApiResult,
     extract::{JsonBody, QueryParams},
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -12,7 +12,7 @@ use sqlx::Row;
 
 use edgeflag_admin_core::{db::now_ms, signing};
 
-use crate::{app::AppState, error::ApiResult};
+use crate::{error::ApiResult, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()

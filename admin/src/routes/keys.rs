@@ -18,10 +18,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState,
     auth::{Principal, Role},
     error::ApiResult,
     extract::JsonBody,
+    state::AppState,
 };
 
 const ENV: &str = "/v1/projects/{project}/environments/{env}";

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::{
-    app::AppState,
     auth::{Principal, Role},
     error::ApiResult,
     extract::JsonBody,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

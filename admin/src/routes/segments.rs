@@ -15,10 +15,10 @@ use edgeflag_admin_core::{
 use serde::Deserialize;
 
 use crate::{
-    app::AppState,
     auth::{Principal, Role},
     error::ApiResult,
     extract::{JsonBody, QueryParams},
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState, auth::Principal, error::ApiResult, extract::QueryParams, routes::flags::modify,
+    auth::Principal, error::ApiResult, extract::QueryParams, routes::flags::modify, state::AppState,
 };
 
 pub fn router() -> Router<AppState> {

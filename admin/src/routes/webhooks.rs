@@ -12,10 +12,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
-    app::AppState,
     auth::{Principal, Role},
     error::ApiResult,
     extract::JsonBody,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
