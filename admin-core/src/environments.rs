@@ -169,3 +169,26 @@ pub async fn set_archived(
     tx.commit().await?;
     fetch(pool, &actor.org_id, project, env).await
 }
+
+/// Asks the publisher to rebuild and redeliver an environment now.
+pub async fn republish(
+    pool: &AnyPool,
+    actor: &Actor,
+    project: &str,
+    env: &str,
+) -> Result<(), Error> {
+    let (_, e) = scope::project_env(pool, &actor.org_id, project, env).await?;
+    let mut tx = db::begin(pool).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "environment.publish",
+        &format!("project/{project}/environment/{env}"),
+        None,
+        None,
+    )
+    .await?;
+    outbox::enqueue(&mut tx, &e.id, "republish").await?;
+    tx.commit().await?;
+    Ok(())
+}

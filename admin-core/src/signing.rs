@@ -5,7 +5,12 @@
 use edgeflag_engine::envelope::{Jwks, KeySet, SigningKey};
 use sqlx::{AnyPool, Row};
 
-use crate::db::{self, now_ms};
+use crate::{
+    actor::Actor,
+    audit,
+    db::{self, now_ms},
+    error::Error,
+};
 
 /// Creates the first snapshot key if there is none.
 pub async fn ensure_snapshot_key(pool: &AnyPool) -> Result<(), sqlx::Error> {
@@ -88,6 +93,24 @@ pub async fn rotate(pool: &AnyPool) -> Result<String, sqlx::Error> {
     )
     .bind(now_ms())
     .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(kid)
+}
+
+/// [`rotate`] on behalf of `actor`, recorded in the audit log (the CLI's `rotate-signing-key`
+/// acts as no one and calls [`rotate`] itself).
+pub async fn rotate_by(pool: &AnyPool, actor: &Actor) -> Result<String, Error> {
+    let kid = rotate(pool).await?;
+    let mut tx = db::begin(pool).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "signing-key.rotate",
+        &format!("signing-key/{kid}"),
+        None,
+        None,
+    )
     .await?;
     tx.commit().await?;
     Ok(kid)

@@ -8,9 +8,8 @@ use axum::{
     routing::{get, post},
 };
 use edgeflag_admin_core::{
-    audit,
-    db::{self, rfc3339},
-    outbox, publisher, scope,
+    db::rfc3339,
+    environments, publisher, scope,
     sdk_keys::{self, SdkKeyView},
     signing,
 };
@@ -133,19 +132,7 @@ pub async fn republish(
     Path((project, env_key)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     who.require(Role::Editor)?;
-    let (_, env) = scope::project_env(&state.pool, &who.org_id, &project, &env_key).await?;
-    let mut tx = db::begin(&state.pool).await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "environment.publish",
-        &format!("project/{project}/environment/{env_key}"),
-        None,
-        None,
-    )
-    .await?;
-    outbox::enqueue(&mut tx, &env.id, "republish").await?;
-    tx.commit().await?;
+    environments::republish(&state.pool, &who, &project, &env_key).await?;
     state.publish_wake.notify_one();
     Ok((
         StatusCode::ACCEPTED,
@@ -176,18 +163,7 @@ pub async fn rotate_signing_key(
     Principal(who): Principal,
 ) -> ApiResult<Json<Value>> {
     who.require(Role::Owner)?;
-    let kid = signing::rotate(&state.pool).await?;
-    let mut tx = db::begin(&state.pool).await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "signing-key.rotate",
-        &format!("signing-key/{kid}"),
-        None,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    let kid = signing::rotate_by(&state.pool, &who).await?;
     state.publish_wake.notify_one();
     Ok(Json(
         json!({ "kid": kid, "jwks": signing::jwks(&state.pool).await? }),
