@@ -1,6 +1,6 @@
 //! The CLI commands that are more than a call into the library: publishing
 //! everything, tailing the audit log, and the `flags` / `sdk-keys` groups, which act
-//! through the router in-process (`edgeflag_admin::seed::Local`) with `EDGEFLAG_API_KEY`, so
+//! through the router in-process (`edgeflag_admin::local::Local`) with `EDGEFLAG_API_KEY`, so
 //! the CLI gets the same validation, roles and audit as any HTTP caller.
 
 use std::path::PathBuf;
@@ -10,7 +10,8 @@ use axum::http::Method;
 use clap::Subcommand;
 use serde_json::json;
 
-use edgeflag_admin::{AppState, db, publisher::Publisher, seed};
+use edgeflag_admin::{AppState, local::Local};
+use edgeflag_admin_core::{outbox, publisher};
 
 #[derive(Debug, Subcommand)]
 pub enum SdkKeysCommand {
@@ -75,20 +76,9 @@ pub enum FlagsCommand {
 }
 
 pub async fn publish_all(state: &AppState) -> anyhow::Result<()> {
-    sqlx::query("INSERT INTO outbox (environment_id, reason, created_at) SELECT id, 'cli-publish', $1 FROM environments WHERE archived_at IS NULL")
-        .bind(db::now_ms())
-        .execute(&state.pool)
-        .await?;
-    let publisher = Publisher::new(state);
-    publisher.tick().await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let envs =
-        sqlx::query_as::<_, (String,)>("SELECT id FROM environments WHERE archived_at IS NULL")
-            .fetch_all(&state.pool)
-            .await?;
-    for (id,) in envs {
-        let status = edgeflag_admin::publisher::status(&state.pool, &id, &state.config)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    outbox::enqueue_all(&state.pool, "cli-publish").await?;
+    state.publisher().tick().await?;
+    for status in publisher::status_all(&state.pool, &state.config.publish).await? {
         println!("{status}");
     }
     Ok(())
@@ -101,7 +91,7 @@ fn api_key() -> anyhow::Result<String> {
 
 pub async fn audit_tail(state: &AppState, limit: u32, follow: bool) -> anyhow::Result<()> {
     let secret = api_key()?;
-    let api = seed::Local::new(state, &secret);
+    let api = Local::new(state, &secret);
     let page = api
         .ok(Method::GET, &format!("/v1/audit?limit={limit}"), None)
         .await?;
@@ -144,7 +134,7 @@ fn print_audit(item: &serde_json::Value) {
 }
 
 pub async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()> {
-    let api = seed::Local::new(state, &api_key()?);
+    let api = Local::new(state, &api_key()?);
     match command {
         FlagsCommand::List { project } => {
             for flag in all_flags(&api, &project).await? {
@@ -265,7 +255,7 @@ pub async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()
 }
 
 pub async fn sdk_keys(state: &AppState, command: SdkKeysCommand) -> anyhow::Result<()> {
-    let api = seed::Local::new(state, &api_key()?);
+    let api = Local::new(state, &api_key()?);
     let base = |p: &str, e: &str| format!("/v1/projects/{p}/environments/{e}/sdk-keys");
     let result = match command {
         SdkKeysCommand::List { project, env } => {
@@ -306,7 +296,7 @@ pub async fn sdk_keys(state: &AppState, command: SdkKeysCommand) -> anyhow::Resu
     Ok(())
 }
 
-async fn all_flags(api: &seed::Local, project: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+async fn all_flags(api: &Local, project: &str) -> anyhow::Result<Vec<serde_json::Value>> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {

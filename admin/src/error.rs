@@ -2,12 +2,17 @@
 //! `{"error": {"code": "...", "message": "...", "path": "/rules/0/..."}}`
 //! (`path` only on validation errors). Each variant says which status it becomes;
 //! database and unexpected errors are logged and answered with a bare 500.
+//!
+//! The domain (`edgeflag_admin_core`) fails with its own [`CoreError`], which says
+//! what went wrong; `From<CoreError>` below is the one place that decides which status
+//! each of those becomes.
 
 use axum::{
     Json,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use edgeflag_admin_core::Error as CoreError;
 use serde::Serialize;
 
 /// Everything a handler can fail with.
@@ -31,10 +36,29 @@ pub enum ApiError {
     RateLimited(u64),
     #[error("{0}")]
     Unavailable(String),
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("internal error: {0}")]
+    /// A failure the client is told nothing about; the text is for the log.
+    #[error("{0}")]
     Internal(String),
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        match err {
+            CoreError::NotFound(m) => Self::NotFound(m),
+            CoreError::Conflict(m) => Self::Conflict(m),
+            CoreError::Invalid { path, message } => Self::Unprocessable { path, message },
+            CoreError::Forbidden(m) => Self::Forbidden(m),
+            e @ (CoreError::Database(_) | CoreError::Internal(_)) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// Handlers that query the database directly get the domain's reading of the error
+/// (a unique-constraint violation is a conflict).
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        CoreError::from(err).into()
+    }
 }
 
 #[derive(Serialize)]
@@ -63,7 +87,7 @@ impl ApiError {
     }
 
     pub fn internal(err: impl std::fmt::Display) -> Self {
-        Self::Internal(err.to_string())
+        Self::Internal(format!("internal error: {err}"))
     }
 
     pub fn status(&self) -> StatusCode {
@@ -77,8 +101,7 @@ impl ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Database(e) if is_unique_violation(e) => StatusCode::CONFLICT,
-            Self::Database(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -93,32 +116,17 @@ impl ApiError {
             Self::Unprocessable { .. } => "VALIDATION_FAILED",
             Self::RateLimited(_) => "RATE_LIMITED",
             Self::Unavailable(_) => "UNAVAILABLE",
-            Self::Database(e) if is_unique_violation(e) => "CONFLICT",
-            Self::Database(_) | Self::Internal(_) => "INTERNAL",
+            Self::Internal(_) => "INTERNAL",
         }
     }
 
     fn public_message(&self) -> String {
         match self {
-            Self::Database(e) if is_unique_violation(e) => {
-                "a resource with this key already exists".to_string()
-            }
-            Self::Database(_) | Self::Internal(_) => {
+            Self::Internal(_) => {
                 "internal error; the request id in X-Request-Id finds it in the logs".to_string()
             }
             other => other.to_string(),
         }
-    }
-}
-
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                || db.code().as_deref() == Some("23505")
-                || db.message().contains("UNIQUE constraint failed")
-        }
-        _ => false,
     }
 }
 
@@ -150,3 +158,51 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every domain error becomes the status the API promised before the split.
+    #[test]
+    fn domain_errors_become_their_statuses() {
+        let cases = [
+            (
+                CoreError::not_found("flag", "f"),
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+            ),
+            (
+                CoreError::Conflict("in use".into()),
+                StatusCode::CONFLICT,
+                "CONFLICT",
+            ),
+            (
+                CoreError::invalid("/rules/0", "bad"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "VALIDATION_FAILED",
+            ),
+            (
+                CoreError::Forbidden("no".into()),
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+            ),
+            (
+                CoreError::Database(sqlx::Error::RowNotFound),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+            ),
+            (
+                CoreError::internal("x"),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+            ),
+        ];
+        for (core, status, code) in cases {
+            let api = ApiError::from(core);
+            assert_eq!((api.status(), api.code()), (status, code), "{api:?}");
+        }
+        let hidden = ApiError::from(CoreError::Database(sqlx::Error::RowNotFound));
+        assert!(!hidden.public_message().contains("no rows"));
+    }
+}

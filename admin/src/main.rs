@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use cli::{FlagsCommand, SdkKeysCommand};
-use edgeflag_admin::{AppState, Config, db, publisher::Publisher, routes::orgs::create_org, seed};
+use edgeflag_admin::{AppState, Config};
+use edgeflag_admin_core::{db, orgs::create_org, seed, signing};
 
 #[derive(Debug, Parser)]
 #[command(name = "edgeflag", version, about = "Edgeflag admin: server and CLI")]
@@ -96,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::SeedDemo => {
-            let keys = seed::demo(&state).await?;
+            let keys = seed::demo(&state.pool).await?;
             println!("demo organization, project `demo`, environment `production` created.");
             println!("owner API key:  {}", keys.owner_api_key);
             println!("server SDK key: {}", keys.server_sdk_key);
@@ -107,12 +108,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Jwks => {
             println!(
                 "{}",
-                serde_json::to_string(&edgeflag_admin::signing::jwks(&state.pool).await?)?
+                serde_json::to_string(&signing::jwks(&state.pool).await?)?
             );
             Ok(())
         }
         Command::RotateSigningKey => {
-            let kid = edgeflag_admin::signing::rotate(&state.pool).await?;
+            let kid = signing::rotate(&state.pool).await?;
             println!("new signing key `{kid}`; every environment is queued for republishing");
             Ok(())
         }
@@ -127,12 +128,12 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         .config
         .publish
         .enabled
-        .then(|| Publisher::new(&state).spawn());
+        .then(|| state.publisher().spawn());
     let deliverer = state
         .config
         .webhooks
         .enabled
-        .then(|| edgeflag_admin::webhook_delivery::Deliverer::new(&state).spawn());
+        .then(|| state.deliverer().spawn());
     let listener = tokio::net::TcpListener::bind(state.config.listen)
         .await
         .context("binding the listen address")?;

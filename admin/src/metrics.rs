@@ -2,15 +2,18 @@
 //! counter and latency histogram per route and status class, plus gauges that the
 //! `/metrics` handler reads from the database at scrape time (publish lag).
 
-use std::{collections::BTreeMap, fmt::Write, sync::Mutex, time::Instant};
+use std::{
+    collections::BTreeMap,
+    fmt::Write,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use axum::{
     extract::{MatchedPath, Request, State},
     middleware::Next,
     response::Response,
 };
-
-use crate::app::AppState;
 
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
@@ -94,7 +97,7 @@ impl Metrics {
 }
 
 /// Middleware that records every request.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = request.method().to_string();
     let route = request
@@ -103,9 +106,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    state
-        .metrics
-        .observe(&method, &route, status, start.elapsed().as_secs_f64());
+    metrics.observe(&method, &route, status, start.elapsed().as_secs_f64());
     response
 }
 

@@ -115,7 +115,7 @@ async fn errors_share_one_shape() {
 async fn api_keys_become_tokens_and_refresh_once() {
     let t = app().await;
     let router = edgeflag_admin::router(t.state.clone());
-    let anon = edgeflag_admin::seed::Local::new(&t.state, "none");
+    let anon = edgeflag_admin::local::Local::new(&t.state, "none");
     let (status, tokens) = call(
         &anon,
         Method::POST,
@@ -125,7 +125,7 @@ async fn api_keys_become_tokens_and_refresh_once() {
     .await;
     assert_eq!(status, StatusCode::OK);
     let access = tokens["accessToken"].as_str().unwrap();
-    let with_jwt = edgeflag_admin::seed::Local::new(&t.state, access);
+    let with_jwt = edgeflag_admin::local::Local::new(&t.state, access);
     let (status, org) = call(&with_jwt, Method::GET, "/v1/organizations/current", None).await;
     assert_eq!(
         (status, org["key"].as_str()),
@@ -159,7 +159,7 @@ async fn api_keys_become_tokens_and_refresh_once() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let tampered = format!("{}x", &access[..access.len() - 1]);
     let (status, _) = call(
-        &edgeflag_admin::seed::Local::new(&t.state, &tampered),
+        &edgeflag_admin::local::Local::new(&t.state, &tampered),
         Method::GET,
         "/v1/projects",
         None,
@@ -201,7 +201,7 @@ async fn api_keys_are_shown_once_listed_and_revoked() {
         .await
         .unwrap();
     assert_ne!(stored, secret, "only the hash is stored");
-    let ci = edgeflag_admin::seed::Local::new(&t.state, &secret);
+    let ci = edgeflag_admin::local::Local::new(&t.state, &secret);
     assert_eq!(
         call(&ci, Method::GET, "/v1/projects", None).await.0,
         StatusCode::OK
@@ -353,7 +353,7 @@ async fn nobody_reaches_another_organizations_data() {
         .await
         .unwrap();
     let other =
-        edgeflag_admin::seed::Local::new(&t.state, created["ownerApiKey"].as_str().unwrap());
+        edgeflag_admin::local::Local::new(&t.state, created["ownerApiKey"].as_str().unwrap());
     for path in [
         "/v1/projects/web",
         "/v1/projects/web/flags",
@@ -433,9 +433,11 @@ async fn rate_limit_answers_429_with_retry_after() {
 #[tokio::test]
 async fn seed_demo_matches_the_demo_snapshot() {
     let t = app().await;
-    let keys = edgeflag_admin::seed::demo(&t.state).await.unwrap();
+    let keys = edgeflag_admin_core::seed::demo(&t.state.pool)
+        .await
+        .unwrap();
     assert!(keys.server_sdk_key.starts_with("efs_") && keys.client_sdk_key.starts_with("efc_"));
-    let demo = edgeflag_admin::seed::Local::new(&t.state, &keys.owner_api_key);
+    let demo = edgeflag_admin::local::Local::new(&t.state, &keys.owner_api_key);
     let preview = "/v1/projects/demo/environments/production/evaluate";
     let context = json!({"targetingKey": "user-2", "email": "ada@example.com"});
     let result = demo

@@ -138,7 +138,7 @@ async fn client_snapshots_carry_what_visible_flags_need() {
         .await
         .unwrap()
         .get("id");
-    let docs = edgeflag_admin::snapshot::build(&mut conn, &env_id, 1)
+    let docs = edgeflag_admin_core::snapshot::build(&mut conn, &env_id, 1)
         .await
         .unwrap();
     let keys = |doc: &Value, list: &str| -> Vec<String> {

@@ -18,7 +18,7 @@ use axum::{
 };
 use base64ct::{Base64UrlUnpadded, Encoding};
 use common::{TestApp, app_with, bool_flag};
-use edgeflag_admin::{AppState, Config, config::TargetConfig, publisher::Publisher};
+use edgeflag_admin::{AppState, Config, config::TargetConfig};
 use edgeflag_edge::publish::{PublishRequest, verify_documents};
 use edgeflag_engine::envelope::KeySet;
 use serde_json::{Value, json};
@@ -81,7 +81,7 @@ async fn builds_signed_documents_the_edge_accepts_into_a_directory() {
         )
         .await
         .unwrap();
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
 
     let env_dir = out.path().join("env/web-production");
     let version: u64 = std::fs::read_to_string(env_dir.join("version"))
@@ -125,7 +125,7 @@ async fn bursts_coalesce_into_one_version() {
     let out = tempfile::tempdir().unwrap();
     let t = dir_app(out.path()).await;
     t.project().await;
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
     let before = status(&t, "production").await["latestVersion"]
         .as_i64()
         .unwrap();
@@ -139,7 +139,7 @@ async fn bursts_coalesce_into_one_version() {
             .await
             .unwrap();
     }
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
     let after = status(&t, "production").await;
     assert_eq!(after["latestVersion"].as_i64().unwrap(), before + 1);
     assert_eq!(
@@ -153,7 +153,7 @@ async fn a_publisher_killed_mid_publish_converges_after_restart() {
     let out = tempfile::tempdir().unwrap();
     let t = dir_app(out.path()).await;
     t.project().await;
-    let task = Publisher::new(&t.state).spawn();
+    let task = t.state.publisher().spawn();
     for i in 0..8 {
         t.owner
             .ok(
@@ -183,7 +183,7 @@ async fn a_publisher_killed_mid_publish_converges_after_restart() {
             .fetch_one(&t.state.pool)
             .await
             .unwrap();
-    Publisher::new(&t.state).build(&env_id).await.unwrap();
+    t.state.publisher().build(&env_id).await.unwrap();
     // A new process: fresh state over the same database.
     let config = Config {
         database_url: t.url.clone(),
@@ -191,7 +191,7 @@ async fn a_publisher_killed_mid_publish_converges_after_restart() {
         ..Config::default()
     };
     let restarted = AppState::from_config(config).await.unwrap();
-    let publisher = Publisher::new(&restarted);
+    let publisher = restarted.publisher();
     publisher.tick().await.unwrap();
     let s = status(&t, "production").await;
     assert_eq!(s["pendingChanges"], 0);
@@ -304,7 +304,7 @@ async fn delivers_to_the_edge_with_retries_and_jumps_past_a_newer_edge() {
         .lock()
         .unwrap()
         .insert("web-production".into(), 10);
-    let publisher = Publisher::new(&t.state);
+    let publisher = t.state.publisher();
     publisher.tick().await.unwrap();
     let s = status(&t, "production").await;
     assert_eq!(s["targets"][0]["deliveredVersion"], 0);
@@ -391,7 +391,7 @@ async fn writes_cloudflare_kv_through_the_bulk_api_version_last() {
         )
         .await
         .unwrap();
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
     let calls = calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(calls[0].0, "acct/ns1");
@@ -432,7 +432,7 @@ async fn sdk_keys_rotate_with_a_grace_period_and_revoke() {
         .await
         .unwrap();
     assert!(new["secret"].as_str().unwrap().starts_with("efc_"));
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
     let index =
         payload(&std::fs::read_to_string(out.path().join("env/web-production/keys.jws")).unwrap());
     let old_hash = edgeflag_edge::keys::hash_key(old["secret"].as_str().unwrap());
@@ -442,7 +442,7 @@ async fn sdk_keys_rotate_with_a_grace_period_and_revoke() {
         .iter()
         .find(|e| e["hash"] == json!(old_hash))
         .unwrap();
-    assert!(old_entry["expiresAtMs"].as_i64().unwrap() > edgeflag_admin::db::now_ms());
+    assert!(old_entry["expiresAtMs"].as_i64().unwrap() > edgeflag_admin_core::db::now_ms());
     let list = t.owner.ok(Method::GET, base, None).await.unwrap();
     assert!(
         list["items"]
@@ -459,7 +459,7 @@ async fn sdk_keys_rotate_with_a_grace_period_and_revoke() {
         )
         .await
         .unwrap();
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
     let index =
         payload(&std::fs::read_to_string(out.path().join("env/web-production/keys.jws")).unwrap());
     assert_eq!(index["keys"].as_array().unwrap().len(), 1);
@@ -478,7 +478,7 @@ async fn sdk_keys_rotate_with_a_grace_period_and_revoke() {
         )
         .await
         .unwrap();
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
     let index =
         payload(&std::fs::read_to_string(out.path().join("env/web-production/keys.jws")).unwrap());
     assert_eq!(index["keys"].as_array().unwrap().len(), 1);
@@ -490,7 +490,7 @@ async fn signing_key_rotation_keeps_the_old_key_until_the_edges_moved() {
     let out = tempfile::tempdir().unwrap();
     let t = dir_app(out.path()).await;
     t.project().await;
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
     let before = jwks(&t).await;
     assert_eq!(before.kids().count(), 1);
     let rotated = t
@@ -505,7 +505,7 @@ async fn signing_key_rotation_keeps_the_old_key_until_the_edges_moved() {
         2,
         "old and new while edges hold old signatures"
     );
-    Publisher::new(&t.state).tick().await.unwrap();
+    t.state.publisher().tick().await.unwrap();
     let after = jwks(&t).await;
     assert_eq!(after.kids().collect::<Vec<_>>(), [new_kid.as_str()]);
     let server = std::fs::read_to_string(out.path().join("env/web-production/server.jws")).unwrap();

@@ -14,7 +14,6 @@ use axum::{
     routing::post,
 };
 use common::{TestApp, app_with, bool_flag, call};
-use edgeflag_admin::webhook_delivery::Deliverer;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -143,7 +142,7 @@ async fn each_change_is_delivered_once_and_signed() {
         .await
         .unwrap();
 
-    let deliverer = Deliverer::new(&t.state);
+    let deliverer = t.state.deliverer();
     assert_eq!(deliverer.tick().await.unwrap(), 2);
     assert_eq!(deliverer.tick().await.unwrap(), 0);
     let seen = r.seen.lock().unwrap().clone();
@@ -166,7 +165,7 @@ async fn each_change_is_delivered_once_and_signed() {
     let (headers, body) = &seen[1];
     let now = chrono::Utc::now().timestamp();
     let header = headers["edgeflag-signature"].to_str().unwrap();
-    assert!(edgeflag_admin::webhooks::verify(
+    assert!(edgeflag_admin_core::webhooks::verify(
         &secret, header, body, now, 300
     ));
 
@@ -211,7 +210,7 @@ async fn a_failing_receiver_gets_it_on_the_third_attempt() {
         .ok(Method::POST, "/v1/projects/web/flags", Some(bool_flag("f")))
         .await
         .unwrap();
-    let deliverer = Deliverer::new(&t.state);
+    let deliverer = t.state.deliverer();
 
     deliverer.tick().await.unwrap();
     let entry = log(&t, id).await.remove(0);
@@ -250,7 +249,7 @@ async fn a_receiver_that_always_fails_is_given_up_after_max_attempts() {
         .ok(Method::POST, "/v1/projects/web/flags", Some(bool_flag("f")))
         .await
         .unwrap();
-    let deliverer = Deliverer::new(&t.state);
+    let deliverer = t.state.deliverer();
     for _ in 0..4 {
         deliverer.tick().await.unwrap();
     }

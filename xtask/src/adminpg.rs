@@ -1,8 +1,9 @@
-//! The `admin-postgres` suite: the admin's whole test suite again, on PostgreSQL.
+//! The `admin-postgres` suite: the admin's whole test suite again, on PostgreSQL —
+//! the router tests (`edgeflag-admin`) and the domain's (`edgeflag-admin-core`).
 //! It starts a throwaway cluster from Debian's `postgresql` package (initdb +
 //! pg_ctl, as the `postgres` user when run as root) in a temporary directory on a
-//! free 127.0.0.1 port, runs `cargo test -p edgeflag-admin` with
-//! `EDGEFLAG_TEST_DATABASE_URL` pointing at it (each test creates its own
+//! free 127.0.0.1 port, runs `cargo test -p edgeflag-admin -p edgeflag-admin-core`
+//! with `EDGEFLAG_TEST_DATABASE_URL` pointing at it (each test creates its own
 //! database), and stops and removes the cluster whatever the outcome.
 
 use std::{
@@ -21,7 +22,7 @@ pub fn test() -> Result<(), String> {
         let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
         println!("xtask: PostgreSQL on 127.0.0.1:{port}; running the admin suite against it");
         let status = Command::new("cargo")
-            .args(["test", "-p", "edgeflag-admin"])
+            .args(["test", "-p", "edgeflag-admin", "-p", "edgeflag-admin-core"])
             .current_dir(crate::root())
             .env("EDGEFLAG_TEST_DATABASE_URL", url)
             .status()

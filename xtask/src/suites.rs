@@ -85,7 +85,7 @@ const SUITES: &[Suite] = &[
     },
     Suite {
         name: "admin-postgres",
-        what: "the admin's router tests again on a throwaway PostgreSQL cluster (Debian's postgresql)",
+        what: "the admin's router and domain tests again on a throwaway PostgreSQL cluster (Debian's postgresql)",
         steps: &[Step::Fn(crate::adminpg::test)],
     },
     Suite {

@@ -6,17 +6,21 @@ use axum::{
     http::StatusCode,
     routing::{delete, post},
 };
+use edgeflag_admin_core::{
+    api_keys::{self, ApiKeyView},
+    db::now_ms,
+    secret::{hash_secret, new_secret},
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::{AnyPool, Row, any::AnyRow};
+use sqlx::Row;
 
 use crate::{
-    app::AppState,
-    audit,
-    auth::{self, Principal, Role, TokenClaims},
-    db::{self, now_ms, rfc3339},
+    auth::{self, Principal, Role},
     error::{ApiError, ApiResult},
     extract::JsonBody,
+    state::AppState,
+    token::TokenClaims,
 };
 
 pub fn router() -> Router<AppState> {
@@ -74,7 +78,7 @@ pub async fn refresh(
          AND api_key_id IN (SELECT id FROM api_keys WHERE revoked_at IS NULL)",
     )
     .bind(now_ms())
-    .bind(auth::hash_secret(&req.refresh_token))
+    .bind(hash_secret(&req.refresh_token))
     .execute(&state.pool)
     .await?;
     if used.rows_affected() != 1 {
@@ -83,7 +87,7 @@ pub async fn refresh(
         ));
     }
     let row = sqlx::query("SELECT api_key_id FROM refresh_tokens WHERE hash = $1")
-        .bind(auth::hash_secret(&req.refresh_token))
+        .bind(hash_secret(&req.refresh_token))
         .fetch_one(&state.pool)
         .await?;
     issue(&state, &row.try_get::<String, _>("api_key_id")?)
@@ -104,9 +108,9 @@ async fn issue(state: &AppState, key_id: &str) -> ApiResult<TokenResponse> {
     };
     let ttl = state.config.access_token_ttl_secs;
     let access_token = state.token_key.issue(claims, ttl)?;
-    let refresh_token = auth::new_secret("efr");
+    let refresh_token = new_secret("efr");
     sqlx::query("INSERT INTO refresh_tokens (hash, api_key_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(auth::hash_secret(&refresh_token))
+        .bind(hash_secret(&refresh_token))
         .bind(key_id)
         .bind(now_ms() + state.config.refresh_token_ttl_secs * 1000)
         .execute(&state.pool)
@@ -126,113 +130,27 @@ pub struct CreateApiKey {
     pub role: Role,
 }
 
-/// An API key as listed (never with its secret).
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiKeyView {
-    pub id: String,
-    pub name: String,
-    pub role: String,
-    pub prefix: String,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_used_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<String>,
-    /// Only in the response that creates the key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-}
-
-fn key_view(row: &AnyRow) -> Result<ApiKeyView, sqlx::Error> {
-    Ok(ApiKeyView {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        role: row.try_get("role")?,
-        prefix: row.try_get("prefix")?,
-        created_at: rfc3339(row.try_get("created_at")?),
-        last_used_at: row.try_get::<Option<i64>, _>("last_used_at")?.map(rfc3339),
-        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(rfc3339),
-        secret: None,
-    })
-}
-
-/// Inserts an API key and returns its id and secret (shown once).
-pub async fn insert_key(
-    conn: &mut sqlx::AnyConnection,
-    org_id: &str,
-    name: &str,
-    role: Role,
-    created_by: Option<&str>,
-) -> Result<(String, String), sqlx::Error> {
-    let id = db::new_id("key");
-    let secret = auth::new_secret("efk");
-    sqlx::query(
-        "INSERT INTO api_keys (id, org_id, name, role, prefix, hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(org_id)
-    .bind(name)
-    .bind(role.as_str())
-    .bind(auth::display_prefix(&secret))
-    .bind(auth::hash_secret(&secret))
-    .bind(now_ms())
-    .bind(created_by.map(str::to_string))
-    .execute(conn)
-    .await?;
-    Ok((id, secret))
-}
-
 /// Creates an API key; the secret is in this response only. Needs admin, and owner to mint an owner.
 #[utoipa::path(post, path = "/v1/api-keys", request_body = CreateApiKey, responses((status = 201, body = ApiKeyView)))]
 pub async fn create_key(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     JsonBody(req): JsonBody<CreateApiKey>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyView>)> {
     who.require(Role::Admin)?;
     who.require(req.role)?;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let (id, secret) =
-        insert_key(&mut tx, &who.org_id, &req.name, req.role, Some(&who.key_id)).await?;
-    let after = json!({"id": id, "name": req.name, "role": req.role});
-    audit::record(
-        &mut tx,
-        &who,
-        "api-key.create",
-        &format!("api-key/{id}"),
-        None,
-        Some(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    let mut view = fetch_key(&state.pool, &who.org_id, &id).await?;
-    view.secret = Some(secret);
+    let view = api_keys::create(&state.pool, &who, &req.name, req.role).await?;
     Ok((StatusCode::CREATED, Json(view)))
-}
-
-async fn fetch_key(pool: &AnyPool, org_id: &str, id: &str) -> ApiResult<ApiKeyView> {
-    let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1 AND org_id = $2")
-        .bind(id)
-        .bind(org_id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("API key", id))?;
-    Ok(key_view(&row)?)
 }
 
 /// Lists the organization's API keys. Needs admin.
 #[utoipa::path(get, path = "/v1/api-keys", responses((status = 200, body = [ApiKeyView])))]
 pub async fn list_keys(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
 ) -> ApiResult<Json<serde_json::Value>> {
     who.require(Role::Admin)?;
-    let rows = sqlx::query("SELECT * FROM api_keys WHERE org_id = $1 ORDER BY created_at, id")
-        .bind(&who.org_id)
-        .fetch_all(&state.pool)
-        .await?;
-    let items = rows.iter().map(key_view).collect::<Result<Vec<_>, _>>()?;
+    let items = api_keys::list(&state.pool, &who.org_id).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -240,30 +158,11 @@ pub async fn list_keys(
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", responses((status = 200, body = ApiKeyView)))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ApiKeyView>> {
     who.require(Role::Admin)?;
-    let before = fetch_key(&state.pool, &who.org_id, &id).await?;
+    let before = api_keys::fetch(&state.pool, &who.org_id, &id).await?;
     who.require(Role::parse(&before.role).unwrap_or(Role::Owner))?;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query(
-        "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND org_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(&id)
-    .bind(&who.org_id)
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "api-key.revoke",
-        &format!("api-key/{id}"),
-        Some(&json!(before)),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(fetch_key(&state.pool, &who.org_id, &id).await?))
+    Ok(Json(api_keys::revoke(&state.pool, &who, &before).await?))
 }

@@ -4,7 +4,7 @@
 use axum::{Json, Router, response::Html, routing::get};
 use utoipa::OpenApi;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 use super::{
     audit, auth, environments, evaluate, flags, health, keys, orgs, projects, segments, versions,

@@ -6,17 +6,16 @@ use axum::{
     extract::{Path, State},
     routing::post,
 };
+use edgeflag_admin_core::{db::now_ms, scope, snapshot};
 use edgeflag_engine::{Context, Snapshot};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    app::AppState,
     auth::Principal,
-    db::now_ms,
     error::{ApiError, ApiResult},
     extract::JsonBody,
-    scope, snapshot,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
@@ -42,11 +41,11 @@ pub struct EvaluateRequest {
 #[utoipa::path(post, path = "/v1/projects/{project}/environments/{env}/evaluate", request_body = EvaluateRequest, responses((status = 200)))]
 pub async fn evaluate(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path((project, env)): Path<(String, String)>,
     JsonBody(req): JsonBody<EvaluateRequest>,
 ) -> ApiResult<Json<Value>> {
-    let (_, env) = scope::project_env(&state, &who, &project, &env).await?;
+    let (_, env) = scope::project_env(&state.pool, &who.org_id, &project, &env).await?;
     let mut conn = state.pool.acquire().await?;
     let docs = snapshot::build(&mut conn, &env.id, 0).await?;
     drop(conn);

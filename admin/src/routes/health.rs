@@ -10,7 +10,9 @@ use axum::{
 use serde_json::json;
 use sqlx::Row;
 
-use crate::{app::AppState, db::now_ms, error::ApiResult, signing};
+use edgeflag_admin_core::{db::now_ms, signing};
+
+use crate::{error::ApiResult, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new()

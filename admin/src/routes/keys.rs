@@ -7,19 +7,20 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use serde::{Deserialize, Serialize};
+use edgeflag_admin_core::{
+    db::rfc3339,
+    environments, publisher, scope,
+    sdk_keys::{self, SdkKeyView},
+    signing,
+};
+use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::{Row, any::AnyRow};
 
 use crate::{
-    app::AppState,
-    audit,
-    auth::{self, Principal, Role},
-    db::{self, now_ms, rfc3339},
-    error::{ApiError, ApiResult},
+    auth::{Principal, Role},
+    error::ApiResult,
     extract::JsonBody,
-    scope::{self, EnvRef},
-    signing,
+    state::AppState,
 };
 
 const ENV: &str = "/v1/projects/{project}/environments/{env}";
@@ -44,22 +45,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/signing-keys/rotate", post(rotate_signing_key))
 }
 
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SdkKeyView {
-    pub id: String,
-    pub kind: String,
-    pub prefix: String,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<String>,
-    /// Only in the response that creates the key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-}
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSdkKey {
@@ -74,67 +59,13 @@ pub struct RotateSdkKey {
     pub grace_seconds: Option<i64>,
 }
 
-fn sdk_view(row: &AnyRow) -> Result<SdkKeyView, sqlx::Error> {
-    Ok(SdkKeyView {
-        id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        prefix: row.try_get("prefix")?,
-        created_at: rfc3339(row.try_get("created_at")?),
-        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(rfc3339),
-        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(rfc3339),
-        secret: None,
-    })
-}
-
-/// Inserts an SDK key; returns its id and secret.
-pub async fn insert_sdk_key(
-    conn: &mut sqlx::AnyConnection,
-    env_id: &str,
-    kind: &str,
-) -> Result<(String, String), ApiError> {
-    if kind != "server" && kind != "client" {
-        return Err(ApiError::invalid(
-            "/kind",
-            format!("`{kind}` is not `server` or `client`"),
-        ));
-    }
-    let id = db::new_id("sdk");
-    let secret = auth::new_secret(if kind == "server" { "efs" } else { "efc" });
-    sqlx::query("INSERT INTO sdk_keys (id, environment_id, kind, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&id)
-        .bind(env_id)
-        .bind(kind)
-        .bind(auth::display_prefix(&secret))
-        .bind(auth::hash_secret(&secret))
-        .bind(now_ms())
-        .execute(conn)
-        .await?;
-    Ok((id, secret))
-}
-
-async fn fetch_sdk_key(state: &AppState, env: &EnvRef, id: &str) -> ApiResult<SdkKeyView> {
-    let row = sqlx::query("SELECT * FROM sdk_keys WHERE id = $1 AND environment_id = $2")
-        .bind(id)
-        .bind(&env.id)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("SDK key", id))?;
-    Ok(sdk_view(&row)?)
-}
-
 #[utoipa::path(get, path = "/v1/projects/{project}/environments/{env}/sdk-keys", responses((status = 200, body = [SdkKeyView])))]
 pub async fn list_sdk_keys(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path((project, env)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let (_, env) = scope::project_env(&state, &who, &project, &env).await?;
-    let rows =
-        sqlx::query("SELECT * FROM sdk_keys WHERE environment_id = $1 ORDER BY created_at, id")
-            .bind(&env.id)
-            .fetch_all(&state.pool)
-            .await?;
-    let items = rows.iter().map(sdk_view).collect::<Result<Vec<_>, _>>()?;
+    let items = sdk_keys::list(&state.pool, &who.org_id, &project, &env).await?;
     Ok(Json(json!({ "items": items })))
 }
 
@@ -142,28 +73,13 @@ pub async fn list_sdk_keys(
 #[utoipa::path(post, path = "/v1/projects/{project}/environments/{env}/sdk-keys", request_body = CreateSdkKey, responses((status = 201, body = SdkKeyView)))]
 pub async fn create_sdk_key(
     State(state): State<AppState>,
-    who: Principal,
-    Path((project, env_key)): Path<(String, String)>,
+    Principal(who): Principal,
+    Path((project, env)): Path<(String, String)>,
     JsonBody(req): JsonBody<CreateSdkKey>,
 ) -> ApiResult<(StatusCode, Json<SdkKeyView>)> {
     who.require(Role::Admin)?;
-    let (_, env) = scope::project_env(&state, &who, &project, &env_key).await?;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    let (id, secret) = insert_sdk_key(&mut tx, &env.id, &req.kind).await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "sdk-key.create",
-        &format!("project/{project}/environment/{env_key}/sdk-key/{id}"),
-        None,
-        Some(&json!({"kind": req.kind})),
-    )
-    .await?;
-    audit::enqueue(&mut tx, &env.id, "sdk-key.create").await?;
-    tx.commit().await?;
+    let view = sdk_keys::create(&state.pool, &who, &project, &env, &req.kind).await?;
     state.publish_wake.notify_one();
-    let mut view = fetch_sdk_key(&state, &env, &id).await?;
-    view.secret = Some(secret);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -171,44 +87,14 @@ pub async fn create_sdk_key(
 #[utoipa::path(post, path = "/v1/projects/{project}/environments/{env}/sdk-keys/{id}/rotate", request_body = RotateSdkKey, responses((status = 201, body = SdkKeyView)))]
 pub async fn rotate_sdk_key(
     State(state): State<AppState>,
-    who: Principal,
-    Path((project, env_key, id)): Path<(String, String, String)>,
+    Principal(who): Principal,
+    Path((project, env, id)): Path<(String, String, String)>,
     JsonBody(req): JsonBody<RotateSdkKey>,
 ) -> ApiResult<(StatusCode, Json<SdkKeyView>)> {
     who.require(Role::Admin)?;
-    let (_, env) = scope::project_env(&state, &who, &project, &env_key).await?;
-    let old = fetch_sdk_key(&state, &env, &id).await?;
-    if old.revoked_at.is_some() || old.expires_at.is_some() {
-        return Err(ApiError::Conflict(format!(
-            "SDK key `{id}` was already rotated or revoked"
-        )));
-    }
-    let grace = req
-        .grace_seconds
-        .unwrap_or(state.config.sdk_key_grace_secs)
-        .max(0);
-    let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("UPDATE sdk_keys SET expires_at = $1 WHERE id = $2")
-        .bind(now_ms() + grace * 1000)
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    let (new_id, secret) = insert_sdk_key(&mut tx, &env.id, &old.kind).await?;
-    let resource = format!("project/{project}/environment/{env_key}/sdk-key/{id}");
-    audit::record(
-        &mut tx,
-        &who,
-        "sdk-key.rotate",
-        &resource,
-        None,
-        Some(&json!({"replacedBy": new_id, "graceSeconds": grace})),
-    )
-    .await?;
-    audit::enqueue(&mut tx, &env.id, "sdk-key.rotate").await?;
-    tx.commit().await?;
+    let grace = req.grace_seconds.unwrap_or(state.config.sdk_key_grace_secs);
+    let view = sdk_keys::rotate(&state.pool, &who, &project, &env, &id, grace).await?;
     state.publish_wake.notify_one();
-    let mut view = fetch_sdk_key(&state, &env, &new_id).await?;
-    view.secret = Some(secret);
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -216,43 +102,25 @@ pub async fn rotate_sdk_key(
 #[utoipa::path(post, path = "/v1/projects/{project}/environments/{env}/sdk-keys/{id}/revoke", responses((status = 200, body = SdkKeyView)))]
 pub async fn revoke_sdk_key(
     State(state): State<AppState>,
-    who: Principal,
-    Path((project, env_key, id)): Path<(String, String, String)>,
+    Principal(who): Principal,
+    Path((project, env, id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<SdkKeyView>> {
     who.require(Role::Admin)?;
-    let (_, env) = scope::project_env(&state, &who, &project, &env_key).await?;
-    fetch_sdk_key(&state, &env, &id).await?;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("UPDATE sdk_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "sdk-key.revoke",
-        &format!("project/{project}/environment/{env_key}/sdk-key/{id}"),
-        None,
-        None,
-    )
-    .await?;
-    audit::enqueue(&mut tx, &env.id, "sdk-key.revoke").await?;
-    tx.commit().await?;
+    let view = sdk_keys::revoke(&state.pool, &who, &project, &env, &id).await?;
     state.publish_wake.notify_one();
-    Ok(Json(fetch_sdk_key(&state, &env, &id).await?))
+    Ok(Json(view))
 }
 
 /// Per target: the delivered version and the last error.
 #[utoipa::path(get, path = "/v1/projects/{project}/environments/{env}/publish-status", responses((status = 200)))]
 pub async fn publish_status(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path((project, env_key)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let (_, env) = scope::project_env(&state, &who, &project, &env_key).await?;
+    let (_, env) = scope::project_env(&state.pool, &who.org_id, &project, &env_key).await?;
     Ok(Json(
-        crate::publisher::status(&state.pool, &env.id, &state.config).await?,
+        publisher::status(&state.pool, &env.id, &state.config.publish).await?,
     ))
 }
 
@@ -260,23 +128,11 @@ pub async fn publish_status(
 #[utoipa::path(post, path = "/v1/projects/{project}/environments/{env}/publish", responses((status = 202)))]
 pub async fn republish(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     Path((project, env_key)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     who.require(Role::Editor)?;
-    let (_, env) = scope::project_env(&state, &who, &project, &env_key).await?;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "environment.publish",
-        &format!("project/{project}/environment/{env_key}"),
-        None,
-        None,
-    )
-    .await?;
-    audit::enqueue(&mut tx, &env.id, "republish").await?;
-    tx.commit().await?;
+    environments::republish(&state.pool, &who, &project, &env_key).await?;
     state.publish_wake.notify_one();
     Ok((
         StatusCode::ACCEPTED,
@@ -287,7 +143,7 @@ pub async fn republish(
 #[utoipa::path(get, path = "/v1/signing-keys", responses((status = 200)))]
 pub async fn list_signing_keys(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
 ) -> ApiResult<Json<Value>> {
     who.require(Role::Admin)?;
     let keys = signing::list(&state.pool).await?;
@@ -304,21 +160,10 @@ pub async fn list_signing_keys(
 #[utoipa::path(post, path = "/v1/signing-keys/rotate", responses((status = 200)))]
 pub async fn rotate_signing_key(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
 ) -> ApiResult<Json<Value>> {
     who.require(Role::Owner)?;
-    let kid = signing::rotate(&state.pool).await?;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "signing-key.rotate",
-        &format!("signing-key/{kid}"),
-        None,
-        None,
-    )
-    .await?;
-    tx.commit().await?;
+    let kid = signing::rotate_by(&state.pool, &who).await?;
     state.publish_wake.notify_one();
     Ok(Json(
         json!({ "kid": kid, "jwks": signing::jwks(&state.pool).await? }),

@@ -2,37 +2,23 @@
 //! create another one, which comes with its own first owner key.
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
-use serde::{Deserialize, Serialize};
+/// Kept here for the callers that knew it as a route helper (the CLI, tests, the load example).
+pub use edgeflag_admin_core::orgs::create_org;
+use edgeflag_admin_core::orgs::{self, OrgView};
+use serde::Deserialize;
 use serde_json::json;
-use sqlx::{AnyPool, Row, any::AnyRow};
 
 use crate::{
-    app::AppState,
-    audit,
     auth::{Principal, Role},
-    db::{self, now_ms, rfc3339},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::JsonBody,
-    routes::auth::insert_key,
-    scope::check_key,
+    state::AppState,
 };
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/organizations", get(list).post(create))
         .route("/v1/organizations/current", get(current).patch(update))
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OrgView {
-    pub id: String,
-    pub key: String,
-    pub name: String,
-    pub created_at: String,
-    /// The first owner key, only in the response that creates the organization.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub owner_api_key: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -48,111 +34,44 @@ pub struct UpdateOrg {
     pub name: String,
 }
 
-fn view(row: &AnyRow) -> Result<OrgView, sqlx::Error> {
-    Ok(OrgView {
-        id: row.try_get("id")?,
-        key: row.try_get("key")?,
-        name: row.try_get("name")?,
-        created_at: rfc3339(row.try_get("created_at")?),
-        owner_api_key: None,
-    })
-}
-
-/// Creates an organization and its first owner key; returns (org id, secret).
-pub async fn create_org(
-    pool: &AnyPool,
-    key: &str,
-    name: &str,
-) -> Result<(String, String), ApiError> {
-    check_key("/key", key)?;
-    let id = db::new_id("org");
-    let mut tx = crate::db::begin(pool).await?;
-    sqlx::query("INSERT INTO organizations (id, key, name, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&id)
-        .bind(key)
-        .bind(name)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    let (_, secret) = insert_key(&mut tx, &id, "first owner", Role::Owner, None).await?;
-    tx.commit().await?;
-    Ok((id, secret))
-}
-
-async fn fetch(pool: &AnyPool, id: &str) -> ApiResult<OrgView> {
-    let row = sqlx::query("SELECT * FROM organizations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("organization", id))?;
-    Ok(view(&row)?)
-}
-
 /// Lists the organizations the caller can see: its own.
 #[utoipa::path(get, path = "/v1/organizations", responses((status = 200, body = [OrgView])))]
 pub async fn list(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let org = fetch(&state.pool, &who.org_id).await?;
+    let org = orgs::fetch(&state.pool, &who.org_id).await?;
     Ok(Json(json!({ "items": [org] })))
 }
 
 /// The caller's organization.
 #[utoipa::path(get, path = "/v1/organizations/current", responses((status = 200, body = OrgView)))]
-pub async fn current(State(state): State<AppState>, who: Principal) -> ApiResult<Json<OrgView>> {
-    Ok(Json(fetch(&state.pool, &who.org_id).await?))
+pub async fn current(
+    State(state): State<AppState>,
+    Principal(who): Principal,
+) -> ApiResult<Json<OrgView>> {
+    Ok(Json(orgs::fetch(&state.pool, &who.org_id).await?))
 }
 
 /// Renames the caller's organization. Needs owner.
 #[utoipa::path(patch, path = "/v1/organizations/current", request_body = UpdateOrg, responses((status = 200, body = OrgView)))]
 pub async fn update(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     JsonBody(req): JsonBody<UpdateOrg>,
 ) -> ApiResult<Json<OrgView>> {
     who.require(Role::Owner)?;
-    let before = fetch(&state.pool, &who.org_id).await?;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    sqlx::query("UPDATE organizations SET name = $1 WHERE id = $2")
-        .bind(&req.name)
-        .bind(&who.org_id)
-        .execute(&mut *tx)
-        .await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "organization.update",
-        &format!("organization/{}", before.key),
-        Some(&json!(before)),
-        Some(&json!({"name": req.name})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(fetch(&state.pool, &who.org_id).await?))
+    Ok(Json(orgs::rename(&state.pool, &who, &req.name).await?))
 }
 
 /// Creates a new organization (a separate tenant) with its own owner key. Needs owner.
 #[utoipa::path(post, path = "/v1/organizations", request_body = CreateOrg, responses((status = 201, body = OrgView)))]
 pub async fn create(
     State(state): State<AppState>,
-    who: Principal,
+    Principal(who): Principal,
     JsonBody(req): JsonBody<CreateOrg>,
 ) -> ApiResult<(StatusCode, Json<OrgView>)> {
     who.require(Role::Owner)?;
-    let (id, secret) = create_org(&state.pool, &req.key, &req.name).await?;
-    let mut tx = crate::db::begin(&state.pool).await?;
-    audit::record(
-        &mut tx,
-        &who,
-        "organization.create",
-        &format!("organization/{}", req.key),
-        None,
-        Some(&json!({"id": id, "key": req.key})),
-    )
-    .await?;
-    tx.commit().await?;
-    let mut org = fetch(&state.pool, &id).await?;
-    org.owner_api_key = Some(secret);
+    let org = orgs::create_by(&state.pool, &who, &req.key, &req.name).await?;
     Ok((StatusCode::CREATED, Json(org)))
 }

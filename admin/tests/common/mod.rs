@@ -5,7 +5,8 @@
 #![allow(dead_code)]
 
 use axum::http::{Method, StatusCode};
-use edgeflag_admin::{AppState, Config, routes::orgs::create_org, seed::Local};
+use edgeflag_admin::{AppState, Config, local::Local};
+use edgeflag_admin_core::orgs::create_org;
 use serde_json::Value;
 
 pub struct TestApp {
@@ -28,7 +29,7 @@ async fn fresh_postgres(base: &str) -> String {
     use sqlx::Connection;
     let name = format!(
         "edgeflag_test_{}",
-        hex::encode(edgeflag_admin::db::random_bytes::<6>())
+        hex::encode(edgeflag_admin_core::db::random_bytes::<6>())
     );
     let mut conn = sqlx::PgConnection::connect(base)
         .await

@@ -1,4 +1,4 @@
-// The admin's structural diff (admin/src/routes/versions.rs `json_diff`) in the page, for
+// The admin's structural diff (admin-core/src/versions.rs `json_diff`) in the page, for
 // audit entries, whose before and after documents come without one.
 
 import type { Change, Json } from './model';

@@ -1,4 +1,4 @@
-// The API's shapes, named as the API names them (docs/API-DESIGN.md, admin/src/model.rs).
+// The API's shapes, named as the API names them (docs/API-DESIGN.md, admin-core/src/model.rs).
 
 export type ValueType = 'boolean' | 'string' | 'number' | 'object';
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

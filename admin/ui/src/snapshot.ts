@@ -1,7 +1,7 @@
 // Snapshots built in the page, for the preview: the same documents the admin publishes
-// (admin/src/snapshot.rs, `model::wire_flag`, `model::wire_segment`), limited to what one
+// (admin-core/src/snapshot.rs, `model::wire_flag`, `model::wire_segment`), limited to what one
 // flag's evaluation reads: the flag, the transitive closure of its prerequisites, and the
-// segments those name (as admin/src/client_subset.rs picks them). Keep these in step
+// segments those name (as admin-core/src/client_subset.rs picks them). Keep these in step
 // with the admin: the preview must answer what the edge will.
 
 import type { EnvConfig, FlagDef, FlagView, Json, SegmentView } from './model';

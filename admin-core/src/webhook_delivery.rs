@@ -11,10 +11,9 @@ use sqlx::{AnyPool, Row, any::AnyRow};
 use tokio::task::JoinHandle;
 
 use crate::{
-    app::AppState,
     config::WebhookConfig,
     db::now_ms,
-    error::ApiError,
+    error::Error,
     webhooks::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature},
 };
 
@@ -33,15 +32,15 @@ struct Outcome {
 }
 
 impl Deliverer {
-    pub fn new(state: &AppState) -> Self {
-        let config = state.config.webhooks.clone();
+    /// A deliverer over `pool` with these settings; it runs only when spawned or ticked.
+    pub fn new(pool: AnyPool, config: WebhookConfig) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.timeout_ms))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Self {
-            pool: state.pool.clone(),
+            pool,
             config: Arc::new(config),
             client,
         }
@@ -61,7 +60,7 @@ impl Deliverer {
     }
 
     /// One round: sends every due delivery of a live webhook once; returns how many.
-    pub async fn tick(&self) -> Result<usize, ApiError> {
+    pub async fn tick(&self) -> Result<usize, Error> {
         let rows = sqlx::query(
             "SELECT d.id, d.event_id, d.event, d.payload, d.attempts, w.url, w.secret \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
@@ -77,7 +76,7 @@ impl Deliverer {
         Ok(rows.len())
     }
 
-    async fn attempt(&self, row: &AnyRow) -> Result<(), ApiError> {
+    async fn attempt(&self, row: &AnyRow) -> Result<(), Error> {
         let id: i64 = row.try_get("id")?;
         let attempts: i64 = row.try_get::<i64, _>("attempts")? + 1;
         let outcome = self.send(row).await?;
@@ -107,7 +106,7 @@ impl Deliverer {
         Ok(())
     }
 
-    async fn send(&self, row: &AnyRow) -> Result<Outcome, ApiError> {
+    async fn send(&self, row: &AnyRow) -> Result<Outcome, Error> {
         let url: String = row.try_get("url")?;
         let secret: String = row.try_get("secret")?;
         let body: String = row.try_get("payload")?;

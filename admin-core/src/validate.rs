@@ -5,7 +5,7 @@
 use edgeflag_engine::{ItemKind, Snapshot};
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// Loads `flags` and `segments` as one snapshot; the first warning about an item of
 /// `kind` named `key` is refused, its path prefixed with `prefix`.
@@ -15,7 +15,7 @@ pub fn check(
     kind: ItemKind,
     key: &str,
     prefix: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let document = json!({
         "schemaVersion": 1,
         "environment": "validation",
@@ -24,14 +24,14 @@ pub fn check(
         "flags": flags,
         "segments": segments,
     });
-    let bytes = serde_json::to_vec(&document).map_err(ApiError::internal)?;
-    let loaded = Snapshot::load(&bytes).map_err(|e| ApiError::invalid(prefix, e.to_string()))?;
+    let bytes = serde_json::to_vec(&document).map_err(Error::internal)?;
+    let loaded = Snapshot::load(&bytes).map_err(|e| Error::invalid(prefix, e.to_string()))?;
     let problem = loaded
         .warnings
         .iter()
         .find(|w| w.kind == kind && w.key.as_deref() == Some(key));
     match problem {
-        Some(w) => Err(ApiError::invalid(
+        Some(w) => Err(Error::invalid(
             format!("{prefix}{}", w.path),
             w.message.clone(),
         )),
@@ -60,7 +60,7 @@ mod tests {
         )
         .unwrap_err();
         match err {
-            ApiError::Unprocessable { path, .. } => {
+            Error::Invalid { path, .. } => {
                 assert_eq!(path, "/environments/prod/rules/0/conditions/0/values/0")
             }
             other => panic!("unexpected {other:?}"),

@@ -1,6 +1,6 @@
 //! The snapshot builder: an environment's server snapshot (engine format v1), its
 //! client snapshot (client-visible flags and what they need, see
-//! [`crate::client_subset`]) and its SDK-key index, built from the database and
+//! `client_subset`) and its SDK-key index, built from the database and
 //! signed with the active signing key.
 
 use edgeflag_edge::{
@@ -14,7 +14,7 @@ use sqlx::{AnyConnection, Row};
 use crate::{
     client_subset::client_subset,
     db::{now_ms, rfc3339},
-    error::ApiError,
+    error::Error,
     flagstore,
     model::{self, EnvConfig},
 };
@@ -34,7 +34,7 @@ pub async fn build(
     conn: &mut AnyConnection,
     env_id: &str,
     version: u64,
-) -> Result<Documents, ApiError> {
+) -> Result<Documents, Error> {
     let env = sqlx::query("SELECT project_id, edge_name FROM environments WHERE id = $1")
         .bind(env_id)
         .fetch_one(&mut *conn)
@@ -53,7 +53,7 @@ pub async fn build(
     for row in &rows {
         let def = flagstore::load_def(row)?;
         let text: String = row.try_get("config")?;
-        let mut config: EnvConfig = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        let mut config: EnvConfig = serde_json::from_str(&text).map_err(Error::internal)?;
         config.enabled = row.try_get::<i64, _>("env_enabled")? != 0;
         flags.push(model::wire_flag(&def, row.try_get("version")?, &config));
     }
@@ -85,7 +85,7 @@ async fn key_index(
     env_id: &str,
     edge_name: &str,
     version: u64,
-) -> Result<KeyIndex, ApiError> {
+) -> Result<KeyIndex, Error> {
     let rows = sqlx::query(
         "SELECT hash, kind, expires_at FROM sdk_keys WHERE environment_id = $1 AND revoked_at IS NULL \
          AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at, id",
@@ -115,11 +115,11 @@ async fn key_index(
 }
 
 /// Signs the three documents into the body of an edge publish.
-pub fn sign(docs: &Documents, key: &SigningKey) -> Result<PublishRequest, ApiError> {
+pub fn sign(docs: &Documents, key: &SigningKey) -> Result<PublishRequest, Error> {
     let env = Some(docs.edge_name.as_str());
     let ver = Some(docs.version);
-    let bytes = |v: &Value| serde_json::to_vec(v).map_err(ApiError::internal);
-    let keys = serde_json::to_vec(&docs.keys).map_err(ApiError::internal)?;
+    let bytes = |v: &Value| serde_json::to_vec(v).map_err(Error::internal);
+    let keys = serde_json::to_vec(&docs.keys).map_err(Error::internal)?;
     Ok(PublishRequest {
         server: key.sign(&bytes(&docs.server)?, env, ver, Some("server")),
         client: key.sign(&bytes(&docs.client)?, env, ver, Some("client")),

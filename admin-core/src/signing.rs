@@ -5,7 +5,12 @@
 use edgeflag_engine::envelope::{Jwks, KeySet, SigningKey};
 use sqlx::{AnyPool, Row};
 
-use crate::db::{self, now_ms};
+use crate::{
+    actor::Actor,
+    audit,
+    db::{self, now_ms},
+    error::Error,
+};
 
 /// Creates the first snapshot key if there is none.
 pub async fn ensure_snapshot_key(pool: &AnyPool) -> Result<(), sqlx::Error> {
@@ -54,7 +59,7 @@ pub async fn active_key(pool: &AnyPool) -> Result<SigningKey, sqlx::Error> {
     .await?;
     let kid: String = row.try_get("kid")?;
     let seed: String = row.try_get("seed")?;
-    let seed = crate::auth::seed_key(&seed).ok_or_else(|| {
+    let seed = seed_key(&seed).ok_or_else(|| {
         sqlx::Error::Protocol(format!("signing key `{kid}` has a malformed seed"))
     })?;
     Ok(SigningKey::from_seed(&kid, seed.to_bytes()))
@@ -63,7 +68,7 @@ pub async fn active_key(pool: &AnyPool) -> Result<SigningKey, sqlx::Error> {
 /// Retires the active key and creates a new one; returns the new key id. The caller
 /// enqueues a republish of every environment so the new key takes over.
 pub async fn rotate(pool: &AnyPool) -> Result<String, sqlx::Error> {
-    let mut tx = crate::db::begin(pool).await?;
+    let mut tx = db::begin(pool).await?;
     sqlx::query(
         "UPDATE signing_keys SET retired_at = $1 WHERE purpose = 'snapshot' AND retired_at IS NULL",
     )
@@ -93,6 +98,24 @@ pub async fn rotate(pool: &AnyPool) -> Result<String, sqlx::Error> {
     Ok(kid)
 }
 
+/// [`rotate`] on behalf of `actor`, recorded in the audit log (the CLI's `rotate-signing-key`
+/// acts as no one and calls [`rotate`] itself).
+pub async fn rotate_by(pool: &AnyPool, actor: &Actor) -> Result<String, Error> {
+    let kid = rotate(pool).await?;
+    let mut tx = db::begin(pool).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "signing-key.rotate",
+        &format!("signing-key/{kid}"),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(kid)
+}
+
 /// The public keys an edge must trust: the active key, plus every retired key that
 /// signed a snapshot some target still holds (or that has not been replaced yet).
 pub async fn jwks(pool: &AnyPool) -> Result<Jwks, sqlx::Error> {
@@ -117,7 +140,7 @@ pub async fn trusted_signing_keys(pool: &AnyPool) -> Result<Vec<SigningKey>, sql
     for row in rows {
         let kid: String = row.try_get("kid")?;
         let seed: String = row.try_get("seed")?;
-        if let Some(key) = crate::auth::seed_key(&seed) {
+        if let Some(key) = seed_key(&seed) {
             keys.push(SigningKey::from_seed(&kid, key.to_bytes()));
         }
     }
@@ -138,4 +161,10 @@ pub async fn list(pool: &AnyPool) -> Result<Vec<(String, i64, Option<i64>)>, sql
             ))
         })
         .collect()
+}
+
+/// Decodes a hex seed (as `signing_keys.seed` stores it) into a key.
+pub fn seed_key(seed_hex: &str) -> Option<ed25519_dalek::SigningKey> {
+    let bytes: [u8; 32] = hex::decode(seed_hex).ok()?.try_into().ok()?;
+    Some(ed25519_dalek::SigningKey::from_bytes(&bytes))
 }

@@ -6,6 +6,8 @@
 //! [`to_wire`] converts by a serde round trip, so the two cannot drift silently:
 //! a field the engine does not know fails the conversion test below.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
@@ -128,6 +130,17 @@ pub struct SegmentBody {
     pub excluded: Vec<String>,
     #[serde(default)]
     pub rules: Vec<SegmentRule>,
+}
+
+/// A flag as a whole document: the definition plus every environment's targeting.
+/// It is what `flag_versions` stores and what the API returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagDocument {
+    #[serde(flatten)]
+    pub definition: FlagDef,
+    /// Targeting per environment key.
+    pub environments: BTreeMap<String, EnvConfig>,
 }
 
 /// The engine's flag document for one environment.

@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 
 use sqlx::{AnyConnection, Row};
 
-use crate::{error::ApiError, flagstore::FlagDocument, model::EnvConfig};
+use crate::{
+    error::Error,
+    model::{EnvConfig, FlagDocument},
+};
 
 /// One environment's targeting of a live (not archived) flag.
 struct Use {
@@ -15,7 +18,7 @@ struct Use {
     config: EnvConfig,
 }
 
-async fn live_configs(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<Use>, ApiError> {
+async fn live_configs(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<Use>, Error> {
     let rows = sqlx::query(
         "SELECT f.key AS flag_key, e.key AS env_key, fe.config FROM flag_environments fe \
          JOIN flags f ON f.id = fe.flag_id JOIN environments e ON e.id = fe.environment_id \
@@ -30,7 +33,7 @@ async fn live_configs(conn: &mut AnyConnection, project_id: &str) -> Result<Vec<
             Ok(Use {
                 flag: r.try_get("flag_key")?,
                 env: r.try_get("env_key")?,
-                config: serde_json::from_str(&text).map_err(ApiError::internal)?,
+                config: serde_json::from_str(&text).map_err(Error::internal)?,
             })
         })
         .collect()
@@ -41,7 +44,7 @@ pub async fn check_segment_unused(
     conn: &mut AnyConnection,
     project_id: &str,
     segment: &str,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let mut users = Vec::new();
     for u in live_configs(conn, project_id).await? {
         for (r, rule) in u.config.rules.iter().enumerate() {
@@ -59,7 +62,7 @@ pub async fn check_segment_unused(
     if users.is_empty() {
         return Ok(());
     }
-    Err(ApiError::Conflict(format!(
+    Err(Error::Conflict(format!(
         "segment `{segment}` is used by {}; remove it from those rules (or archive the flags) first",
         users.join(", ")
     )))
@@ -71,7 +74,7 @@ pub async fn check_prerequisite_dependents(
     conn: &mut AnyConnection,
     project_id: &str,
     doc: &FlagDocument,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let key = &doc.definition.key;
     let have: BTreeSet<&str> = doc
         .definition
@@ -85,7 +88,7 @@ pub async fn check_prerequisite_dependents(
         }
         for (i, pre) in u.config.prerequisites.iter().enumerate() {
             if &pre.flag == key && !have.contains(pre.variation.as_str()) {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "/variations",
                     format!(
                         "flag `{}` requires variation `{}` of `{key}` as a prerequisite \

@@ -16,11 +16,11 @@ use sqlx::{AnyPool, Row};
 use tokio::{sync::Notify, task::JoinHandle};
 
 use crate::{
-    app::AppState,
-    config::{Config, TargetConfig},
-    db::{now_ms, rfc3339},
-    error::ApiError,
-    signing, snapshot,
+    config::{PublishConfig, TargetConfig},
+    db::{self, now_ms, rfc3339},
+    endorse,
+    error::Error,
+    outbox, signing, snapshot,
     targets::{self, Delivery},
 };
 
@@ -28,21 +28,23 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Publisher {
     pool: AnyPool,
-    config: Arc<Config>,
+    config: Arc<PublishConfig>,
     wake: Arc<Notify>,
     client: reqwest::Client,
 }
 
 impl Publisher {
-    pub fn new(state: &AppState) -> Self {
+    /// A publisher over `pool` delivering to `config.targets`; `wake` starts a round
+    /// at once (after the coalescing window) instead of at the next poll.
+    pub fn new(pool: AnyPool, config: PublishConfig, wake: Arc<Notify>) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
             .unwrap_or_default();
         Self {
-            pool: state.pool.clone(),
-            config: state.config.clone(),
-            wake: state.publish_wake.clone(),
+            pool,
+            config: Arc::new(config),
+            wake,
             client,
         }
     }
@@ -53,8 +55,8 @@ impl Publisher {
     }
 
     async fn run(self) {
-        let poll = Duration::from_millis(self.config.publish.poll_ms);
-        let coalesce = Duration::from_millis(self.config.publish.coalesce_ms);
+        let poll = Duration::from_millis(self.config.poll_ms);
+        let coalesce = Duration::from_millis(self.config.coalesce_ms);
         loop {
             if let Err(e) = self.tick().await {
                 tracing::warn!(error = %e, "publish round failed; retrying");
@@ -67,7 +69,7 @@ impl Publisher {
     }
 
     /// One round: expire rotated keys, build what changed, deliver what is behind.
-    pub async fn tick(&self) -> Result<(), ApiError> {
+    pub async fn tick(&self) -> Result<(), Error> {
         self.enqueue_expired_keys().await?;
         let rows =
             sqlx::query("SELECT DISTINCT environment_id FROM outbox WHERE processed_at IS NULL")
@@ -84,7 +86,7 @@ impl Publisher {
     }
 
     /// A rotated SDK key whose grace period ended since the last build must leave the index.
-    async fn enqueue_expired_keys(&self) -> Result<(), ApiError> {
+    async fn enqueue_expired_keys(&self) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO outbox (environment_id, reason, created_at) \
              SELECT DISTINCT k.environment_id, 'sdk-key.expired', $1 FROM sdk_keys k \
@@ -98,9 +100,9 @@ impl Publisher {
     }
 
     /// Builds and stores the next version of one environment.
-    pub async fn build(&self, env_id: &str) -> Result<u64, ApiError> {
+    pub async fn build(&self, env_id: &str) -> Result<u64, Error> {
         let key = signing::active_key(&self.pool).await?;
-        let mut tx = crate::db::begin(&self.pool).await?;
+        let mut tx = db::begin(&self.pool).await?;
         let max: Option<i64> = sqlx::query(
             "SELECT MAX(id) AS m FROM outbox WHERE environment_id = $1 AND processed_at IS NULL",
         )
@@ -119,13 +121,13 @@ impl Publisher {
             .fetch_one(&mut *tx)
             .await?
             .try_get("snapshot_version")?;
-        let version = u64::try_from(version).map_err(ApiError::internal)?;
+        let version = u64::try_from(version).map_err(Error::internal)?;
         let docs = snapshot::build(&mut tx, env_id, version).await?;
         let signed = snapshot::sign(&docs, &key)?;
         sqlx::query(
             "INSERT INTO env_snapshots (environment_id, version, kid, server_jws, client_jws, keys_jws, built_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(env_id).bind(i64::try_from(version).map_err(ApiError::internal)?).bind(key.kid())
+        .bind(env_id).bind(i64::try_from(version).map_err(Error::internal)?).bind(key.kid())
         .bind(&signed.server).bind(&signed.client).bind(&signed.keys).bind(now_ms())
         .execute(&mut *tx)
         .await?;
@@ -140,12 +142,12 @@ impl Publisher {
         Ok(version)
     }
 
-    async fn deliver_all(&self) -> Result<(), ApiError> {
+    async fn deliver_all(&self) -> Result<(), Error> {
         let envs = sqlx::query("SELECT id, snapshot_version FROM environments WHERE snapshot_version > 0 AND archived_at IS NULL").fetch_all(&self.pool).await?;
         for env in envs {
             let env_id: String = env.try_get("id")?;
             let latest: i64 = env.try_get("snapshot_version")?;
-            for target in &self.config.publish.targets {
+            for target in &self.config.targets {
                 if let Err(e) = self.deliver_one(&env_id, latest, target).await {
                     tracing::warn!(environment = %env_id, target = target.name(), error = %e, "delivery round failed");
                 }
@@ -159,7 +161,7 @@ impl Publisher {
         env_id: &str,
         latest: i64,
         target: &TargetConfig,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let name = target.name();
         sqlx::query("INSERT INTO publish_status (environment_id, target) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM publish_status WHERE environment_id = $1 AND target = $2)")
             .bind(env_id)
@@ -190,7 +192,7 @@ impl Publisher {
         };
         let outcome = match target {
             TargetConfig::Edge { url, .. } => {
-                match crate::endorse::ensure(&self.client, &self.pool, url).await {
+                match endorse::ensure(&self.client, &self.pool, url).await {
                     Ok(()) => targets::deliver(&self.client, target, &delivery).await,
                     Err(message) => Err(targets::DeliveryError {
                         message,
@@ -210,7 +212,7 @@ impl Publisher {
         version: i64,
         attempts: i64,
         outcome: Result<(), targets::DeliveryError>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let now = now_ms();
         match outcome {
             Ok(()) => {
@@ -221,7 +223,7 @@ impl Publisher {
                 tracing::info!(target, version, "delivered snapshot");
             }
             Err(e) => {
-                let publish = &self.config.publish;
+                let publish = &*self.config;
                 let shift = u32::try_from(attempts.clamp(0, 16)).unwrap_or(16);
                 let backoff = publish
                     .backoff_ms
@@ -242,8 +244,8 @@ impl Publisher {
 
     /// The edge holds a version this database never issued (it was reset, or another
     /// admin published): jump past it so the next build is accepted.
-    async fn skip_past(&self, env_id: &str, held: u64) -> Result<(), ApiError> {
-        let mut tx = crate::db::begin(&self.pool).await?;
+    async fn skip_past(&self, env_id: &str, held: u64) -> Result<(), Error> {
+        let mut tx = db::begin(&self.pool).await?;
         sqlx::query(
             "UPDATE environments SET snapshot_version = $1 WHERE id = $2 AND snapshot_version < $1",
         )
@@ -255,7 +257,7 @@ impl Publisher {
             .bind(env_id)
             .execute(&mut *tx)
             .await?;
-        crate::audit::enqueue(&mut tx, env_id, "edge-holds-newer").await?;
+        outbox::enqueue(&mut tx, env_id, "edge-holds-newer").await?;
         tx.commit().await?;
         Ok(())
     }
@@ -264,7 +266,7 @@ impl Publisher {
         &self,
         env_id: &str,
         version: i64,
-    ) -> Result<(String, PublishRequest, KeyIndex), ApiError> {
+    ) -> Result<(String, PublishRequest, KeyIndex), Error> {
         let row = sqlx::query(
             "SELECT e.edge_name, s.server_jws, s.client_jws, s.keys_jws FROM env_snapshots s JOIN environments e ON e.id = s.environment_id \
              WHERE s.environment_id = $1 AND s.version = $2",
@@ -284,18 +286,18 @@ impl Publisher {
 }
 
 /// The payload of a JWS this admin signed itself.
-fn payload<T: serde::de::DeserializeOwned>(jws: &str) -> Result<T, ApiError> {
+fn payload<T: serde::de::DeserializeOwned>(jws: &str) -> Result<T, Error> {
     use base64ct::{Base64UrlUnpadded, Encoding};
     let part = jws
         .split('.')
         .nth(1)
-        .ok_or_else(|| ApiError::internal("stored JWS is malformed"))?;
-    let bytes = Base64UrlUnpadded::decode_vec(part).map_err(ApiError::internal)?;
-    serde_json::from_slice(&bytes).map_err(ApiError::internal)
+        .ok_or_else(|| Error::internal("stored JWS is malformed"))?;
+    let bytes = Base64UrlUnpadded::decode_vec(part).map_err(Error::internal)?;
+    serde_json::from_slice(&bytes).map_err(Error::internal)
 }
 
 /// The publish status of one environment.
-pub async fn status(pool: &AnyPool, env_id: &str, config: &Config) -> Result<Value, ApiError> {
+pub async fn status(pool: &AnyPool, env_id: &str, config: &PublishConfig) -> Result<Value, Error> {
     let env = sqlx::query("SELECT edge_name, snapshot_version FROM environments WHERE id = $1")
         .bind(env_id)
         .fetch_one(pool)
@@ -308,7 +310,7 @@ pub async fn status(pool: &AnyPool, env_id: &str, config: &Config) -> Result<Val
     .await?
     .try_get("n")?;
     let mut targets = Vec::new();
-    for target in &config.publish.targets {
+    for target in &config.targets {
         let row =
             sqlx::query("SELECT * FROM publish_status WHERE environment_id = $1 AND target = $2")
                 .bind(env_id)
@@ -337,4 +339,17 @@ pub async fn status(pool: &AnyPool, env_id: &str, config: &Config) -> Result<Val
         "pendingChanges": pending,
         "targets": targets,
     }))
+}
+
+/// The publish status of every live environment.
+pub async fn status_all(pool: &AnyPool, config: &PublishConfig) -> Result<Vec<Value>, Error> {
+    let envs =
+        sqlx::query_as::<_, (String,)>("SELECT id FROM environments WHERE archived_at IS NULL")
+            .fetch_all(pool)
+            .await?;
+    let mut out = Vec::with_capacity(envs.len());
+    for (id,) in envs {
+        out.push(status(pool, &id, config).await?);
+    }
+    Ok(out)
 }

@@ -6,42 +6,33 @@
 use std::collections::BTreeMap;
 
 use edgeflag_engine::ItemKind;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sqlx::{Any, AnyConnection, Row, Transaction, any::AnyRow};
 
+pub use crate::model::FlagDocument;
 use crate::{
+    actor::Actor,
     audit,
-    auth::Principal,
     db::{bool_int, now_ms},
-    error::ApiError,
+    dependents,
+    error::Error,
     model::{self, EnvConfig, FlagDef, SegmentBody},
-    validate,
+    outbox, validate,
 };
 
-/// A flag as stored in `flag_versions` and returned by the API.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FlagDocument {
-    #[serde(flatten)]
-    pub definition: FlagDef,
-    /// Targeting per environment key.
-    pub environments: BTreeMap<String, EnvConfig>,
-}
-
 /// Reads the definition columns of a `flags` row.
-pub fn load_def(row: &AnyRow) -> Result<FlagDef, ApiError> {
-    let json_col = |name: &str| -> Result<Value, ApiError> {
+pub fn load_def(row: &AnyRow) -> Result<FlagDef, Error> {
+    let json_col = |name: &str| -> Result<Value, Error> {
         let text: String = row.try_get(name)?;
-        serde_json::from_str(&text).map_err(ApiError::internal)
+        serde_json::from_str(&text).map_err(Error::internal)
     };
     Ok(FlagDef {
         key: row.try_get("key")?,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
         value_type: row.try_get("value_type")?,
-        variations: serde_json::from_value(json_col("variations")?).map_err(ApiError::internal)?,
-        tags: serde_json::from_value(json_col("tags")?).map_err(ApiError::internal)?,
+        variations: serde_json::from_value(json_col("variations")?).map_err(Error::internal)?,
+        tags: serde_json::from_value(json_col("tags")?).map_err(Error::internal)?,
         client_visible: row.try_get::<i64, _>("client_visible")? != 0,
         salt: row.try_get("salt")?,
     })
@@ -68,10 +59,7 @@ pub fn default_env_config(def: &FlagDef) -> EnvConfig {
 }
 
 /// Loads a flag's whole document.
-pub async fn load(
-    conn: &mut AnyConnection,
-    flag_id: &str,
-) -> Result<(FlagDocument, i64), ApiError> {
+pub async fn load(conn: &mut AnyConnection, flag_id: &str) -> Result<(FlagDocument, i64), Error> {
     let row = sqlx::query("SELECT * FROM flags WHERE id = $1")
         .bind(flag_id)
         .fetch_one(&mut *conn)
@@ -87,7 +75,7 @@ pub async fn load(
     let mut environments = BTreeMap::new();
     for r in rows {
         let text: String = r.try_get("config")?;
-        let mut config: EnvConfig = serde_json::from_str(&text).map_err(ApiError::internal)?;
+        let mut config: EnvConfig = serde_json::from_str(&text).map_err(Error::internal)?;
         config.enabled = r.try_get::<i64, _>("enabled")? != 0;
         environments.insert(r.try_get("key")?, config);
     }
@@ -101,17 +89,13 @@ pub async fn load(
 }
 
 /// The flag's id within a project, or 404.
-pub async fn find(
-    conn: &mut AnyConnection,
-    project_id: &str,
-    key: &str,
-) -> Result<String, ApiError> {
+pub async fn find(conn: &mut AnyConnection, project_id: &str, key: &str) -> Result<String, Error> {
     let row = sqlx::query("SELECT id FROM flags WHERE project_id = $1 AND key = $2")
         .bind(project_id)
         .bind(key)
         .fetch_optional(conn)
         .await?
-        .ok_or_else(|| ApiError::not_found("flag", key))?;
+        .ok_or_else(|| Error::not_found("flag", key))?;
     Ok(row.try_get("id")?)
 }
 
@@ -122,9 +106,9 @@ pub async fn validate(
     conn: &mut AnyConnection,
     project_id: &str,
     doc: &FlagDocument,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     if doc.definition.variations.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(Error::invalid(
             "/variations",
             "a flag needs at least one variation",
         ));
@@ -134,13 +118,13 @@ pub async fn validate(
         let mut flags = vec![model::wire_flag(&doc.definition, 1, config)];
         for (i, pre) in config.prerequisites.iter().enumerate() {
             if pre.flag == doc.definition.key {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     format!("/environments/{env}/prerequisites/{i}/flag"),
                     "a flag cannot be its own prerequisite",
                 ));
             }
             let Ok(id) = find(conn, project_id, &pre.flag).await else {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     format!("/environments/{env}/prerequisites/{i}/flag"),
                     format!("flag `{}` does not exist", pre.flag),
                 ));
@@ -161,14 +145,14 @@ pub async fn validate(
             &format!("/environments/{env}"),
         )?;
     }
-    crate::dependents::check_prerequisite_dependents(conn, project_id, doc).await
+    dependents::check_prerequisite_dependents(conn, project_id, doc).await
 }
 
 /// The live segments of a project as engine documents.
 pub async fn project_segments(
     conn: &mut AnyConnection,
     project_id: &str,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<Value>, Error> {
     let rows = sqlx::query(
         "SELECT * FROM segments WHERE project_id = $1 AND archived_at IS NULL ORDER BY key",
     )
@@ -178,19 +162,19 @@ pub async fn project_segments(
     rows.iter().map(segment_wire).collect()
 }
 
-pub fn segment_body(row: &AnyRow) -> Result<SegmentBody, ApiError> {
-    let col = |name: &str| -> Result<Value, ApiError> {
+pub fn segment_body(row: &AnyRow) -> Result<SegmentBody, Error> {
+    let col = |name: &str| -> Result<Value, Error> {
         let text: String = row.try_get(name)?;
-        serde_json::from_str(&text).map_err(ApiError::internal)
+        serde_json::from_str(&text).map_err(Error::internal)
     };
     Ok(SegmentBody {
-        included: serde_json::from_value(col("included")?).map_err(ApiError::internal)?,
-        excluded: serde_json::from_value(col("excluded")?).map_err(ApiError::internal)?,
-        rules: serde_json::from_value(col("rules")?).map_err(ApiError::internal)?,
+        included: serde_json::from_value(col("included")?).map_err(Error::internal)?,
+        excluded: serde_json::from_value(col("excluded")?).map_err(Error::internal)?,
+        rules: serde_json::from_value(col("rules")?).map_err(Error::internal)?,
     })
 }
 
-pub fn segment_wire(row: &AnyRow) -> Result<Value, ApiError> {
+pub fn segment_wire(row: &AnyRow) -> Result<Value, Error> {
     let key: String = row.try_get("key")?;
     Ok(model::wire_segment(
         &key,
@@ -202,7 +186,7 @@ pub fn segment_wire(row: &AnyRow) -> Result<Value, ApiError> {
 /// What a write is, for the audit log.
 #[derive(Debug)]
 pub struct Change<'a> {
-    pub who: &'a Principal,
+    pub actor: &'a Actor,
     pub action: &'a str,
     pub project_id: &'a str,
     pub project_key: &'a str,
@@ -215,11 +199,11 @@ pub async fn write(
     flag_id: &str,
     doc: &FlagDocument,
     change: &Change<'_>,
-) -> Result<i64, ApiError> {
+) -> Result<i64, Error> {
     let now = now_ms();
     let def = &doc.definition;
-    let variations = serde_json::to_string(&def.variations).map_err(ApiError::internal)?;
-    let tags = serde_json::to_string(&def.tags).map_err(ApiError::internal)?;
+    let variations = serde_json::to_string(&def.variations).map_err(Error::internal)?;
+    let tags = serde_json::to_string(&def.tags).map_err(Error::internal)?;
     let version = match change.before {
         None => {
             sqlx::query(
@@ -249,9 +233,9 @@ pub async fn write(
         }
     };
     write_environments(tx, flag_id, change.project_id, doc).await?;
-    let document = serde_json::to_string(doc).map_err(ApiError::internal)?;
+    let document = serde_json::to_string(doc).map_err(Error::internal)?;
     sqlx::query("INSERT INTO flag_versions (flag_id, version, document, actor, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(flag_id).bind(version).bind(document).bind(change.who.actor()).bind(now)
+        .bind(flag_id).bind(version).bind(document).bind(change.actor.label()).bind(now)
         .execute(&mut **tx)
         .await?;
     let resource = format!("project/{}/flag/{}", change.project_key, def.key);
@@ -260,14 +244,14 @@ pub async fn write(
     after["version"] = json!(version);
     audit::record(
         tx,
-        change.who,
+        change.actor,
         change.action,
         &resource,
         before.as_ref(),
         Some(&after),
     )
     .await?;
-    audit::enqueue_project(tx, change.project_id, change.action).await?;
+    outbox::enqueue_project(tx, change.project_id, change.action).await?;
     Ok(version)
 }
 
@@ -276,7 +260,7 @@ async fn write_environments(
     flag_id: &str,
     project_id: &str,
     doc: &FlagDocument,
-) -> Result<(), ApiError> {
+) -> Result<(), Error> {
     let envs = sqlx::query("SELECT id, key FROM environments WHERE project_id = $1")
         .bind(project_id)
         .fetch_all(&mut **tx)
@@ -296,7 +280,7 @@ async fn write_environments(
             .bind(flag_id)
             .bind(env.try_get::<String, _>("id")?)
             .bind(bool_int(config.enabled))
-            .bind(serde_json::to_string(&config).map_err(ApiError::internal)?)
+            .bind(serde_json::to_string(&config).map_err(Error::internal)?)
             .execute(&mut **tx)
             .await?;
     }

@@ -1,75 +1,11 @@
-//! Resolving keys in URLs to rows, always within the caller's organization: this is
-//! where tenancy is enforced. A project of another organization is simply "not found".
+//! Listing with keyset pagination: the shared query parameters (`limit`, `cursor`,
+//! `sort`, `q`, `archived`, …), the SQL fragments that page by the sort column and the
+//! id, and opaque cursors.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::{Row, any::AnyRow};
 
-use crate::{app::AppState, auth::Principal, error::ApiError};
-
-/// A project row, found within the caller's organization.
-#[derive(Debug, Clone)]
-pub struct ProjectRef {
-    pub id: String,
-    pub key: String,
-}
-
-/// An environment row, found within a project.
-#[derive(Debug, Clone)]
-pub struct EnvRef {
-    pub id: String,
-    pub key: String,
-    pub edge_name: String,
-}
-
-pub async fn project(state: &AppState, who: &Principal, key: &str) -> Result<ProjectRef, ApiError> {
-    let row = sqlx::query("SELECT id, key FROM projects WHERE org_id = $1 AND key = $2")
-        .bind(&who.org_id)
-        .bind(key)
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or_else(|| ApiError::not_found("project", key))?;
-    Ok(ProjectRef {
-        id: row.try_get("id")?,
-        key: row.try_get("key")?,
-    })
-}
-
-pub async fn environment(
-    state: &AppState,
-    project: &ProjectRef,
-    key: &str,
-) -> Result<EnvRef, ApiError> {
-    let row = sqlx::query(
-        "SELECT id, key, edge_name FROM environments WHERE project_id = $1 AND key = $2",
-    )
-    .bind(&project.id)
-    .bind(key)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or_else(|| ApiError::not_found("environment", key))?;
-    env_ref(&row)
-}
-
-pub fn env_ref(row: &AnyRow) -> Result<EnvRef, ApiError> {
-    Ok(EnvRef {
-        id: row.try_get("id")?,
-        key: row.try_get("key")?,
-        edge_name: row.try_get("edge_name")?,
-    })
-}
-
-/// Resolves `/projects/{p}/environments/{e}` in one call.
-pub async fn project_env(
-    state: &AppState,
-    who: &Principal,
-    project_key: &str,
-    env_key: &str,
-) -> Result<(ProjectRef, EnvRef), ApiError> {
-    let project = project(state, who, project_key).await?;
-    let env = environment(state, &project, env_key).await?;
-    Ok((project, env))
-}
+use crate::error::Error;
 
 /// Query parameters shared by list routes.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -111,7 +47,7 @@ pub struct Keyset {
 }
 
 impl Keyset {
-    pub fn from_query(q: &ListQuery, has_updated: bool) -> Result<Self, ApiError> {
+    pub fn from_query(q: &ListQuery, has_updated: bool) -> Result<Self, Error> {
         let sort = q.sort.as_deref().unwrap_or("key");
         let (descending, name) = match sort.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -122,10 +58,7 @@ impl Keyset {
             "createdAt" => "created_at",
             "updatedAt" if has_updated => "updated_at",
             _ => {
-                return Err(ApiError::invalid(
-                    "/sort",
-                    format!("cannot sort by `{sort}`"),
-                ));
+                return Err(Error::invalid("/sort", format!("cannot sort by `{sort}`")));
             }
         };
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -222,44 +155,23 @@ fn encode_cursor(cursor: &(Value, String)) -> String {
     )
 }
 
-fn decode_cursor(text: &str) -> Result<(Value, String), ApiError> {
+fn decode_cursor(text: &str) -> Result<(Value, String), Error> {
     use base64ct::{Base64UrlUnpadded, Encoding};
-    let bad = || ApiError::invalid("/cursor", "the cursor is not one this API issued");
+    let bad = || Error::invalid("/cursor", "the cursor is not one this API issued");
     let bytes = Base64UrlUnpadded::decode_vec(text).map_err(|_| bad())?;
     let (value, id): (Value, String) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     Ok((value, id))
 }
 
 /// The archived filter: `AND archived_at IS NULL` and friends.
-pub fn archived_clause(q: &ListQuery, alias: &str) -> Result<String, ApiError> {
+pub fn archived_clause(q: &ListQuery, alias: &str) -> Result<String, Error> {
     match q.archived.as_deref().unwrap_or("false") {
         "false" => Ok(format!(" AND {alias}archived_at IS NULL")),
         "true" => Ok(format!(" AND {alias}archived_at IS NOT NULL")),
         "all" => Ok(String::new()),
-        other => Err(ApiError::invalid(
+        other => Err(Error::invalid(
             "/archived",
             format!("`{other}` is not false, true or all"),
         )),
-    }
-}
-
-/// A user-chosen key: 1–64 characters of `[A-Za-z0-9._-]`, starting with a letter or digit.
-pub fn check_key(path: &str, key: &str) -> Result<(), ApiError> {
-    let ok = !key.is_empty()
-        && key.len() <= 64
-        && key
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            path,
-            format!("`{key}` is not a valid key: use 1–64 letters, digits, `.`, `_` or `-`"),
-        ))
     }
 }

@@ -2,7 +2,7 @@
 //! change (`flag.create`, `flag.on`, `segment.update`, …) writes one
 //! `webhook_deliveries` row per matching webhook in the transaction of the change
 //! ([`enqueue`], called by `audit::record`), so a notification exists exactly when
-//! the change committed. [`crate::webhook_delivery`] sends them.
+//! the change committed. The deliverer in `webhook_delivery` sends them.
 //!
 //! Each request is signed: `Edgeflag-Signature: t=<unix seconds>,v1=<hex>` where the
 //! hex is HMAC-SHA256, keyed with the webhook's secret (its UTF-8 bytes), of
@@ -14,9 +14,9 @@ use sha2::Sha256;
 use sqlx::{Any, Row, Transaction};
 
 use crate::{
-    auth::Principal,
+    actor::Actor,
     db::{self, now_ms, rfc3339},
-    error::ApiError,
+    error::Error,
 };
 
 /// The header carrying the signature.
@@ -41,9 +41,9 @@ pub fn matches(pattern: &str, action: &str) -> bool {
 }
 
 /// Checks an events filter: non-empty, each `*`, `<noun>.*` or `<noun>.<verb>`.
-pub fn check_events(events: &[String]) -> Result<(), ApiError> {
+pub fn check_events(events: &[String]) -> Result<(), Error> {
     if events.is_empty() {
-        return Err(ApiError::invalid("/events", "name at least one event"));
+        return Err(Error::invalid("/events", "name at least one event"));
     }
     for (i, e) in events.iter().enumerate() {
         let ok = e == "*"
@@ -52,7 +52,7 @@ pub fn check_events(events: &[String]) -> Result<(), ApiError> {
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '*'))
                 && (!e.contains('*') || (e.ends_with(".*") && e.matches('*').count() == 1)));
         if !ok {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 format!("/events/{i}"),
                 format!(
                     "`{e}` is not an event filter: use `*`, `flag.*` or an action such as `flag.on`"
@@ -115,17 +115,17 @@ fn project_of(resource: &str) -> Option<&str> {
 /// One audited change, as a webhook receives it.
 #[derive(Debug)]
 pub struct Event<'a> {
-    pub who: &'a Principal,
+    pub actor: &'a Actor,
     pub action: &'a str,
     pub resource: &'a str,
     pub before: Option<&'a Value>,
     pub after: Option<&'a Value>,
 }
 
-/// Writes a pending delivery of `event` for every live webhook of the caller's
+/// Writes a pending delivery of `event` for every live webhook of the actor's
 /// organization whose project and events filter match. Changes to webhooks
 /// themselves notify nobody.
-pub async fn enqueue(tx: &mut Transaction<'_, Any>, event: &Event<'_>) -> Result<(), ApiError> {
+pub async fn enqueue(tx: &mut Transaction<'_, Any>, event: &Event<'_>) -> Result<(), Error> {
     if event.action.starts_with("webhook.") {
         return Ok(());
     }
@@ -133,7 +133,7 @@ pub async fn enqueue(tx: &mut Transaction<'_, Any>, event: &Event<'_>) -> Result
         "SELECT w.id, w.events, p.key AS project_key FROM webhooks w LEFT JOIN projects p ON p.id = w.project_id \
          WHERE w.org_id = $1 AND w.disabled_at IS NULL ORDER BY w.id",
     )
-    .bind(&event.who.org_id)
+    .bind(&event.actor.org_id)
     .fetch_all(&mut **tx)
     .await?;
     if hooks.is_empty() {
@@ -145,18 +145,18 @@ pub async fn enqueue(tx: &mut Transaction<'_, Any>, event: &Event<'_>) -> Result
         "id": event_id,
         "type": event.action,
         "createdAt": rfc3339(now),
-        "organizationId": event.who.org_id,
+        "organizationId": event.actor.org_id,
         "project": project_of(event.resource),
         "resource": event.resource,
-        "actor": event.who.actor(),
-        "requestId": event.who.request_id,
+        "actor": event.actor.label(),
+        "requestId": event.actor.request_id,
         "data": {"before": event.before, "after": event.after},
     })
     .to_string();
     for hook in hooks {
         let id: String = hook.try_get("id")?;
         let events: String = hook.try_get("events")?;
-        let events: Vec<String> = serde_json::from_str(&events).map_err(ApiError::internal)?;
+        let events: Vec<String> = serde_json::from_str(&events).map_err(Error::internal)?;
         let project: Option<String> = hook.try_get("project_key")?;
         let in_scope = project.is_none() || project.as_deref() == project_of(event.resource);
         if !in_scope || !events.iter().any(|p| matches(p, event.action)) {

@@ -1,0 +1,99 @@
+//! The settings of the domain's background work: the publisher and its delivery
+//! targets, and the webhook deliverer. The admin's whole configuration
+//! (`edgeflag_admin::Config`, documented in `docs/admin-config.md`) embeds them.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The webhook deliverer's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Whether `serve` runs the background deliverer.
+    pub enabled: bool,
+    /// Poll interval of `webhook_deliveries`, milliseconds.
+    pub poll_ms: u64,
+    /// First retry delay, milliseconds; doubles per failure up to `max_backoff_ms`.
+    pub backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Attempts after which a delivery is given up (`failed`).
+    pub max_attempts: i64,
+    /// Timeout of one request to a receiver, milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_ms: 500,
+            backoff_ms: 1_000,
+            max_backoff_ms: 15 * 60_000,
+            max_attempts: 10,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The publisher's settings and targets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishConfig {
+    /// Whether `serve` runs the background publisher.
+    pub enabled: bool,
+    /// How long the publisher waits after a change to coalesce a burst, milliseconds.
+    pub coalesce_ms: u64,
+    /// Poll interval of the outbox, milliseconds.
+    pub poll_ms: u64,
+    /// First retry delay, milliseconds; doubles per failure up to `max_backoff_ms`.
+    pub backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub targets: Vec<TargetConfig>,
+}
+
+/// One delivery target.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TargetConfig {
+    /// The edge's publish endpoint (`PUT {url}/publish/v1/environments/{env}`).
+    Edge { name: String, url: String },
+    /// Files named as the edge's KV keys, under `path`.
+    Directory { name: String, path: PathBuf },
+    /// The Cloudflare KV REST API (bulk writes).
+    CloudflareKv {
+        name: String,
+        account_id: String,
+        namespace_id: String,
+        api_token: String,
+        #[serde(default = "default_cloudflare_api")]
+        api_base: String,
+    },
+}
+
+impl TargetConfig {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Edge { name, .. }
+            | Self::Directory { name, .. }
+            | Self::CloudflareKv { name, .. } => name,
+        }
+    }
+}
+
+fn default_cloudflare_api() -> String {
+    "https://api.cloudflare.com/client/v4".to_string()
+}
+
+impl Default for PublishConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            coalesce_ms: 50,
+            poll_ms: 200,
+            backoff_ms: 500,
+            max_backoff_ms: 60_000,
+            targets: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The Edgeflag admin's domain: the database and its migrations, flags and segments
+//! validated by the engine, versions, the audit log, webhooks, signing keys, and the
+//! snapshot builder and publisher that deliver signed snapshots to the edge.
+//!
+//! Every operation is a plain function over a pool, connection or transaction with
+//! plain arguments — an [`Actor`] says who acts — and fails with the one [`Error`],
+//! whose variants say what went wrong in domain terms. Nothing here knows HTTP (no
+//! axum, no tower, no route or extractor types), so the `edgeflag` binary's routes, its
+//! CLI commands, its background tasks and tests all call the same code. Depend on this
+//! crate from the admin service (`edgeflag-admin`) and from tooling; the rest of
+//! Edgeflag talks to the admin over HTTP.
+//!
+//! Modules point one way (`tests/layers.rs` keeps them acyclic): services (`orgs`,
+//! `api_keys`, `projects`, `environments`, `flags`, `versions`, `segments`, `sdk_keys`,
+//! `webhook_store`, `seed`) use the stores and records (`flagstore`, `audit`, `outbox`,
+//! `webhooks`), which use the leaves (`db`, `model`, `scope`, `list`, `actor`, `error`). Publishing (`publisher` → `snapshot`, `targets`,
+//! `endorse`, `signing`) and `webhook_delivery` are background work over the same tables.
+
+pub mod actor;
+pub mod api_keys;
+pub mod audit;
+pub mod client_subset;
+pub mod config;
+pub mod db;
+pub mod dependents;
+pub mod endorse;
+pub mod environments;
+pub mod error;
+pub mod flags;
+pub mod flagstore;
+pub mod list;
+pub mod model;
+pub mod orgs;
+pub mod outbox;
+pub mod projects;
+pub mod publisher;
+pub mod scope;
+pub mod sdk_keys;
+pub mod secret;
+pub mod seed;
+pub mod segments;
+pub mod signing;
+pub mod snapshot;
+pub mod targets;
+pub mod validate;
+pub mod versions;
+pub mod webhook_delivery;
+pub mod webhook_store;
+pub mod webhooks;
+
+pub use actor::{Actor, ActorKind, Role};
+pub use error::{Error, Result};

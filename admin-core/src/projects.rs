@@ -1,0 +1,163 @@
+//! Projects: the containers of flags, segments and environments.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::{AnyPool, Row, any::AnyRow};
+
+use crate::{
+    actor::Actor,
+    audit,
+    db::{self, now_ms, rfc3339},
+    error::Error,
+    list::{Keyset, ListQuery, Page, archived_clause, bind_cursor},
+    scope::{self, check_key},
+};
+
+/// A project as the API returns it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectView {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub archived: bool,
+    pub created_at: String,
+}
+
+fn view(row: &AnyRow) -> Result<ProjectView, sqlx::Error> {
+    Ok(ProjectView {
+        id: row.try_get("id")?,
+        key: row.try_get("key")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        archived: row.try_get::<Option<i64>, _>("archived_at")?.is_some(),
+        created_at: rfc3339(row.try_get("created_at")?),
+    })
+}
+
+/// Project `key` of organization `org_id`.
+pub async fn fetch(pool: &AnyPool, org_id: &str, key: &str) -> Result<ProjectView, Error> {
+    let project = scope::project(pool, org_id, key).await?;
+    let row = sqlx::query("SELECT * FROM projects WHERE id = $1")
+        .bind(&project.id)
+        .fetch_one(pool)
+        .await?;
+    Ok(view(&row)?)
+}
+
+/// One page of an organization's projects, with `q`, `archived` and `sort`.
+pub async fn list(pool: &AnyPool, org_id: &str, q: &ListQuery) -> Result<Page<ProjectView>, Error> {
+    let keyset = Keyset::from_query(q, false)?;
+    let mut sql = format!(
+        "SELECT * FROM projects WHERE org_id = $1{}",
+        archived_clause(q, "")?
+    );
+    sql.push_str(" AND (key LIKE $2 OR name LIKE $2)");
+    sql.push_str(&keyset.where_clause("", 3));
+    sql.push_str(&keyset.order_clause(""));
+    let like = format!("%{}%", q.q.as_deref().unwrap_or(""));
+    let query = sqlx::query(&sql).bind(org_id).bind(like);
+    let rows = bind_cursor(query, &keyset).fetch_all(pool).await?;
+    let items = rows.iter().map(view).collect::<Result<Vec<_>, _>>()?;
+    Ok(keyset.finish(items, |p| {
+        keyset.key_or_created(&p.key, &p.created_at, &p.id)
+    }))
+}
+
+/// Creates a project in the actor's organization.
+pub async fn create(
+    pool: &AnyPool,
+    actor: &Actor,
+    key: &str,
+    name: &str,
+    description: &str,
+) -> Result<ProjectView, Error> {
+    check_key("/key", key)?;
+    let mut tx = db::begin(pool).await?;
+    sqlx::query("INSERT INTO projects (id, org_id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(db::new_id("prj"))
+        .bind(&actor.org_id)
+        .bind(key)
+        .bind(name)
+        .bind(description)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    let after = json!({"key": key, "name": name, "description": description});
+    audit::record(
+        &mut tx,
+        actor,
+        "project.create",
+        &format!("project/{key}"),
+        None,
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    fetch(pool, &actor.org_id, key).await
+}
+
+/// Renames or redescribes a project; `None` keeps the current value.
+pub async fn update(
+    pool: &AnyPool,
+    actor: &Actor,
+    key: &str,
+    name: Option<String>,
+    description: Option<String>,
+) -> Result<ProjectView, Error> {
+    let before = fetch(pool, &actor.org_id, key).await?;
+    let name = name.unwrap_or_else(|| before.name.clone());
+    let description = description.unwrap_or_else(|| before.description.clone());
+    let mut tx = db::begin(pool).await?;
+    sqlx::query("UPDATE projects SET name = $1, description = $2 WHERE id = $3")
+        .bind(&name)
+        .bind(&description)
+        .bind(&before.id)
+        .execute(&mut *tx)
+        .await?;
+    let after = json!({"name": name, "description": description});
+    audit::record(
+        &mut tx,
+        actor,
+        "project.update",
+        &format!("project/{key}"),
+        Some(&json!(before)),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    fetch(pool, &actor.org_id, key).await
+}
+
+/// Archives (nothing is deleted) or restores a project.
+pub async fn set_archived(
+    pool: &AnyPool,
+    actor: &Actor,
+    key: &str,
+    archived: bool,
+) -> Result<ProjectView, Error> {
+    let project = scope::project(pool, &actor.org_id, key).await?;
+    let mut tx = db::begin(pool).await?;
+    sqlx::query("UPDATE projects SET archived_at = $1 WHERE id = $2")
+        .bind(archived.then(now_ms))
+        .bind(&project.id)
+        .execute(&mut *tx)
+        .await?;
+    let action = if archived {
+        "project.archive"
+    } else {
+        "project.restore"
+    };
+    audit::record(
+        &mut tx,
+        actor,
+        action,
+        &format!("project/{key}"),
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    fetch(pool, &actor.org_id, key).await
+}

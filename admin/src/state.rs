@@ -1,0 +1,60 @@
+//! The shared application state: what every handler and middleware needs, cheap to
+//! clone. The background publisher and webhook deliverer get only their parts.
+
+use std::sync::Arc;
+
+use edgeflag_admin_core::{db, publisher::Publisher, signing, webhook_delivery::Deliverer};
+use sqlx::AnyPool;
+use tokio::sync::Notify;
+
+use crate::{config::Config, limit::RateLimiter, metrics::Metrics, token::TokenKey};
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: AnyPool,
+    pub config: Arc<Config>,
+    pub token_key: Arc<TokenKey>,
+    pub metrics: Arc<Metrics>,
+    pub limiter: Arc<RateLimiter>,
+    /// Woken after every commit that wrote an outbox row, so publishing starts at once.
+    pub publish_wake: Arc<Notify>,
+}
+
+impl AppState {
+    /// Builds the state over a migrated pool; creates the token key on first start.
+    pub async fn new(pool: AnyPool, config: Config) -> Result<Self, sqlx::Error> {
+        let token_key = TokenKey::load_or_create(&pool).await?;
+        signing::ensure_snapshot_key(&pool).await?;
+        Ok(Self {
+            limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+            pool,
+            config: Arc::new(config),
+            token_key: Arc::new(token_key),
+            metrics: Arc::new(Metrics::default()),
+            publish_wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Connects, migrates and builds the state from a configuration.
+    pub async fn from_config(config: Config) -> anyhow::Result<Self> {
+        let pool = db::connect(&config.database_url).await?;
+        db::migrate(&pool, &config.database_url).await?;
+        Ok(Self::new(pool, config).await?)
+    }
+
+    /// The background publisher over this state's pool and settings, woken by its
+    /// `publish_wake`.
+    pub fn publisher(&self) -> Publisher {
+        Publisher::new(
+            self.pool.clone(),
+            self.config.publish.clone(),
+            self.publish_wake.clone(),
+        )
+    }
+
+    /// The background webhook deliverer over this state's pool and settings.
+    pub fn deliverer(&self) -> Deliverer {
+        Deliverer::new(self.pool.clone(), self.config.webhooks.clone())
+    }
+}
