@@ -64,9 +64,15 @@ pub fn to_json(obj: &Bound<'_, PyAny>) -> Result<Value, Unsupported> {
         if let Ok(u) = obj.extract::<u64>() {
             return Ok(Value::from(u));
         }
-        return Err(Unsupported(format!(
-            "integer {obj} does not fit in 64 bits"
-        )));
+        // Beyond 64 bits, the nearest double, as a JSON parser reads such a number:
+        // the engine then answers as it does for that JSON (a number, or INVALID_CONTEXT
+        // where a whole number is needed).
+        return match obj.extract::<f64>().ok().and_then(Number::from_f64) {
+            Some(n) => Ok(Value::Number(n)),
+            None => Err(Unsupported(format!(
+                "integer {obj} is too large for a JSON number"
+            ))),
+        };
     }
     if let Ok(f) = obj.cast::<PyFloat>() {
         return Number::from_f64(f.value())

@@ -53,6 +53,8 @@ def test_errors_are_data_with_the_default(client: Client) -> None:
     assert (refused.value, refused.error_code) == (False, "INVALID_CONTEXT")
     odd = client.get_boolean_details("new-checkout", False, {"at": {1, 2}})
     assert odd.error_code == "INVALID_CONTEXT" and "set" in odd.error_message
+    huge = client.get_boolean_details("new-checkout", False, {"at": 10**400})
+    assert huge.error_code == "INVALID_CONTEXT" and "too large" in huge.error_message
     untyped = client.evaluate("no-such-flag", STAFF)
     assert (untyped.value, untyped.error_code) == (None, "FLAG_NOT_FOUND")
     assert client.evaluate("new-checkout", "a string").error_code == "INVALID_CONTEXT"
