@@ -50,6 +50,7 @@ extern crate std;
 
 pub mod accept;
 mod attribute;
+mod audience;
 mod condition;
 mod context;
 mod date;
@@ -58,6 +59,7 @@ pub mod envelope;
 mod error;
 mod evaluate;
 mod flag;
+pub mod hashed;
 mod input;
 mod limits;
 mod reason;
@@ -70,6 +72,7 @@ mod strings;
 pub mod wire;
 
 pub use attribute::{NOW, TARGETING_KEY};
+pub use audience::Audience;
 pub use condition::OPERATORS;
 pub use context::{Context, ContextError, type_name};
 pub use date::parse_rfc3339;
