@@ -26,7 +26,7 @@ use crate::{
     strings::Strings,
 };
 
-/// Every operator of format v1, by its wire name.
+/// Every operator of the snapshot format, by its wire name.
 pub const OPERATORS: &[&str] = &[
     "in",
     "notIn",

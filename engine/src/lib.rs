@@ -8,7 +8,7 @@
 //! identically everywhere.
 //!
 //! The flow is: [`Snapshot::load`] parses, validates and compiles a snapshot once
-//! (format v1, `docs/snapshot-format.md`); [`Snapshot::evaluate`] answers with an
+//! (schemaVersion 1 and 2, `docs/snapshot-format.md`); [`Snapshot::evaluate`] answers with an
 //! [`EvaluationDetail`] that carries the value and OpenFeature's reason and error
 //! code. Errors during evaluation are data, never panics. [`envelope`] signs and
 //! verifies snapshots (Ed25519 JWS); [`accept`] holds the rules by which every SDK
