@@ -274,3 +274,125 @@ async fn a_project_can_be_created_with_private_attributes() {
         .unwrap();
     assert_eq!(plain["privateAttributes"], json!([]));
 }
+
+/// Where the admin-built pair of snapshots is kept for the JS SDK's tests
+/// (`js-sdk/test/admin-snapshots.test.mjs`, and in Chromium): the chain from the
+/// admin's publish to the browser's answers, proven on what the admin really builds.
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/admin-client-snapshot.json"
+);
+
+/// Every value [`scenario`] and [`fixture_flags`] name a person by, which the client
+/// snapshot must not show.
+const SECRETS: [&str; 9] = [
+    "vip-person",
+    "tester-one",
+    "tester-nine",
+    "Ada@Example.com",
+    "ada@example.com",
+    "gold",
+    "Zoë-Łukasz",
+    "ops-lead",
+    "Who may see",
+];
+
+/// A string flag with individual targets (one of them non-ASCII) and a
+/// case-insensitive `in` over an array attribute, beside the scenario's flags.
+async fn fixture_flags(t: &TestApp) {
+    let plan = json!({"key": "plan", "name": "Plan", "type": "string", "clientVisible": true,
+        "variations": [{"key": "pro", "value": "pro"}, {"key": "staff", "value": "staff"}, {"key": "free", "value": "free"}],
+        "environments": {"production": {"enabled": true, "offVariation": "free",
+            "targets": [{"variation": "pro", "values": ["vip-person", "Zoë-Łukasz"]}],
+            "rules": [{"conditions": [{"attribute": "roles", "op": "in", "caseInsensitive": true, "values": ["OPS-LEAD"]}], "serve": {"variation": "staff"}}],
+            "defaultRule": {"variation": "free"}}}});
+    t.owner
+        .ok(Method::POST, "/v1/projects/web/flags", Some(plan))
+        .await
+        .unwrap();
+}
+
+/// The contexts the fixture's two snapshots must answer alike.
+fn fixture_contexts() -> Vec<Value> {
+    vec![
+        json!({}),
+        json!({"targetingKey": "vip-person"}),
+        json!({"targetingKey": "VIP-PERSON"}),
+        json!({"targetingKey": "Zoë-Łukasz"}),
+        json!({"targetingKey": "tester-one", "email": "ADA@example.COM"}),
+        json!({"targetingKey": "tester-one", "email": "ada@example.com", "tier": "gold"}),
+        json!({"targetingKey": "tester-one", "tier": "gold"}),
+        json!({"targetingKey": "tester-one", "tier": 3}),
+        json!({"targetingKey": "tester-one", "tier": "silver"}),
+        json!({"targetingKey": "u2", "email": "x@corp.example", "tier": 1}),
+        json!({"targetingKey": "tester-nine", "email": "x@corp.example", "tier": 1}),
+        json!({"targetingKey": "u3", "roles": ["viewer", "Ops-Lead"]}),
+        json!({"targetingKey": "u3", "roles": ["viewer"]}),
+        json!({"targetingKey": "u3", "roles": "ops-lead"}),
+    ]
+}
+
+/// The admin's client snapshot, with a fixed salt, answers every client-visible flag
+/// exactly as its server snapshot does, and no other; the pair is kept in
+/// [`FIXTURE`], which the JS SDK's tests run in node and in Chromium. It must be what
+/// the admin builds today: `EDGEFLAG_WRITE_FIXTURES=1` rewrites it after a deliberate
+/// change.
+#[tokio::test]
+async fn the_admin_built_client_snapshot_is_kept_for_the_js_sdk() {
+    let t = app().await;
+    scenario(&t).await;
+    fixture_flags(&t).await;
+    sqlx::query(
+        "UPDATE environments SET hash_salt = 'pR1vacyF1xtureSa1t0000' WHERE key = 'production'",
+    )
+    .execute(&t.state.pool)
+    .await
+    .unwrap();
+    let docs = build(&t, 1).await;
+    let (mut server, mut client) = (docs.server, docs.client);
+    for doc in [&mut server, &mut client] {
+        doc["generatedAt"] = json!("2026-11-25T12:00:00Z");
+    }
+    let text = client.to_string();
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "`{secret}` is readable in {text}");
+    }
+
+    let (at_edge, in_browser) = (load(&server), load(&client));
+    let contexts = fixture_contexts();
+    let visible: Vec<&str> = in_browser.flags().map(|f| f.key).collect();
+    assert_eq!(visible, ["banner", "plan"]);
+    for ctx in &contexts {
+        let context = Context::from_value(ctx.clone()).unwrap();
+        for flag in at_edge.flags().map(|f| f.key) {
+            let edge = serde_json::to_value(at_edge.evaluate(flag, &context, 0)).unwrap();
+            let browser = serde_json::to_value(in_browser.evaluate(flag, &context, 0)).unwrap();
+            if visible.contains(&flag) {
+                assert_eq!(edge, browser, "{flag} for {ctx}");
+            } else {
+                assert_eq!(browser["errorCode"], "FLAG_NOT_FOUND", "{flag} for {ctx}");
+            }
+        }
+    }
+
+    let fixture = json!({
+        "description": "Written by admin/tests/privacy.rs (EDGEFLAG_WRITE_FIXTURES=1 rewrites it): one environment's server snapshot (schemaVersion 1) and client snapshot (schemaVersion 2, hashed, salt fixed for the test) as the admin builds them. Every runtime that reads client snapshots must answer each client-visible flag alike from both for every context, and FLAG_NOT_FOUND from the client snapshot for the others; `secrets` must not appear in the client snapshot.",
+        "secrets": SECRETS,
+        "contexts": contexts,
+        "server": server,
+        "client": client,
+    });
+    if std::env::var_os("EDGEFLAG_WRITE_FIXTURES").is_some() {
+        let mut pretty = serde_json::to_string_pretty(&fixture).unwrap();
+        pretty.push('\n');
+        std::fs::write(FIXTURE, pretty).unwrap();
+    }
+    let kept: Value = std::fs::read_to_string(FIXTURE)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null);
+    assert!(
+        kept == fixture,
+        "{FIXTURE} is not what the admin builds: rerun with EDGEFLAG_WRITE_FIXTURES=1 and review the diff"
+    );
+}
