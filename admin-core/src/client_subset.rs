@@ -2,11 +2,14 @@
 //! transitive closure of the prerequisites they name (server-only or not, so that a
 //! client-visible flag evaluates in the browser exactly as it does at the edge), and
 //! only the segments those flags use (a segment's `included` list may name users, so
-//! segments no included flag needs stay out of the browser).
+//! segments no included flag needs stay out of the browser). [`client_form`] then
+//! hides what identifies people and what a browser can never be served
+//! (docs/snapshot-format.md, "Client snapshots").
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde_json::Value;
+use edgeflag_engine::hashed::hash;
+use serde_json::{Map, Value, json};
 
 /// Picks, from an environment's engine documents, those the client snapshot needs.
 /// Order is kept as in the input.
@@ -38,6 +41,81 @@ pub fn client_subset(flags: &[Value], segments: &[Value]) -> (Vec<Value>, Vec<Va
         .cloned()
         .collect();
     (chosen, segs)
+}
+
+/// The client snapshot's form of the flags and segments [`client_subset`] chose:
+/// every individual target, segment member and string of `in` / `notIn` hashed with
+/// `salt`, and each flag that is not client-visible (there only as a prerequisite)
+/// cut to what evaluation reads: no description, tags or metadata, and variation
+/// values replaced by a placeholder of the flag's type (a prerequisite is compared
+/// by the variation it serves, never by its value).
+pub fn client_form(flags: &mut [Value], segments: &mut [Value], salt: &str) {
+    for flag in flags.iter_mut().filter_map(Value::as_object_mut) {
+        for target in items(flag.get_mut("targets")) {
+            move_hashed(target, "values", "hashes", salt, false);
+        }
+        for rule in items(flag.get_mut("rules")) {
+            hash_conditions(rule, salt);
+        }
+        if flag.get("clientVisible").and_then(Value::as_bool) != Some(true) {
+            for field in ["description", "tags", "metadata"] {
+                flag.remove(field);
+            }
+            let placeholder = match flag.get("type").and_then(Value::as_str) {
+                Some("boolean") => json!(false),
+                Some("string") => json!(""),
+                Some("number") => json!(0),
+                _ => json!({}),
+            };
+            for variation in items(flag.get_mut("variations")) {
+                variation.insert("value".into(), placeholder.clone());
+            }
+        }
+    }
+    for segment in segments.iter_mut().filter_map(Value::as_object_mut) {
+        move_hashed(segment, "included", "includedHashes", salt, false);
+        move_hashed(segment, "excluded", "excludedHashes", salt, false);
+        for rule in items(segment.get_mut("rules")) {
+            hash_conditions(rule, salt);
+        }
+    }
+}
+
+/// The objects of an array field, for editing in place.
+fn items(list: Option<&mut Value>) -> impl Iterator<Item = &mut Map<String, Value>> {
+    list.and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object_mut)
+}
+
+/// Hashes the string values of every `in` / `notIn` condition of a rule.
+fn hash_conditions(rule: &mut Map<String, Value>, salt: &str) {
+    for condition in items(rule.get_mut("conditions")) {
+        let op = condition.get("op").and_then(Value::as_str);
+        if matches!(op, Some("in" | "notIn")) {
+            let fold = condition.get("caseInsensitive").and_then(Value::as_bool) == Some(true);
+            move_hashed(condition, "values", "hashes", salt, fold);
+        }
+    }
+}
+
+/// Moves the strings of `item[from]` into `item[to]`, hashed; other values stay,
+/// and `from` goes when nothing is left in it.
+fn move_hashed(item: &mut Map<String, Value>, from: &str, to: &str, salt: &str, fold: bool) {
+    let Some(Value::Array(values)) = item.remove(from) else {
+        return;
+    };
+    let (strings, rest): (Vec<Value>, Vec<Value>) = values.into_iter().partition(Value::is_string);
+    let hashes: Vec<Value> = strings
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|v| Value::from(hash(salt, v, fold)))
+        .collect();
+    if !rest.is_empty() {
+        item.insert(from.into(), Value::Array(rest));
+    }
+    item.insert(to.into(), Value::Array(hashes));
 }
 
 fn key(item: &Value) -> Option<&str> {

@@ -16,7 +16,7 @@ use crate::{
     flagstore::{self, Change},
     list::{Keyset, ListQuery, Page, archived_clause, bind_cursor},
     model::{EnvConfig, FlagDef, FlagDocument, Variation},
-    outbox,
+    outbox, privacy,
     scope::{self, ProjectRef, check_key},
 };
 
@@ -30,6 +30,10 @@ pub struct FlagView {
     pub archived: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// On the answer to a change only: what the client snapshot keeps readable of a
+    /// private attribute (`privacy::flag_warnings`). The change is saved regardless.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<privacy::PrivacyWarning>,
 }
 
 /// A new flag: the body of `POST /v1/projects/{project}/flags`.
@@ -86,7 +90,21 @@ pub async fn view(pool: &AnyPool, flag_id: &str) -> Result<FlagView, Error> {
         archived: row.try_get::<Option<i64>, _>("archived_at")?.is_some(),
         created_at: rfc3339(row.try_get("created_at")?),
         updated_at: rfc3339(row.try_get("updated_at")?),
+        warnings: Vec::new(),
     })
+}
+
+/// The flag's view with the privacy warnings its saved document deserves.
+async fn view_with_warnings(
+    pool: &AnyPool,
+    project_id: &str,
+    flag_id: &str,
+) -> Result<FlagView, Error> {
+    let mut view = view(pool, flag_id).await?;
+    let mut conn = pool.acquire().await?;
+    let private = privacy::private_attributes(&mut conn, project_id).await?;
+    view.warnings = privacy::flag_warnings(&view.document, &private);
+    Ok(view)
 }
 
 /// The id of flag `flag` in project `project_key` of organization `org_id`.
@@ -182,7 +200,7 @@ pub async fn create(
     };
     flagstore::write(&mut tx, &id, &doc, &change).await?;
     tx.commit().await?;
-    view(pool, &id).await
+    view_with_warnings(pool, &project.id, &id).await
 }
 
 /// Every environment of the project gets a configuration; unknown ones are refused.
@@ -238,7 +256,7 @@ pub async fn modify(
     };
     flagstore::write(&mut tx, &id, &doc, &change).await?;
     tx.commit().await?;
-    view(pool, &id).await
+    view_with_warnings(pool, &project.id, &id).await
 }
 
 /// Turns many flags on or off in one environment, atomically: all or none. Returns

@@ -32,6 +32,7 @@ pub mod list;
 pub mod model;
 pub mod orgs;
 pub mod outbox;
+pub mod privacy;
 pub mod projects;
 pub mod publisher;
 pub mod scope;

@@ -21,6 +21,10 @@ pub struct ProjectView {
     pub key: String,
     pub name: String,
     pub description: String,
+    /// Attributes that identify people: saving a client-visible flag that tests one
+    /// with an operator that keeps its values readable in the client snapshot answers
+    /// with warnings (`privacy`).
+    pub private_attributes: Vec<String>,
     pub archived: bool,
     pub created_at: String,
 }
@@ -31,6 +35,8 @@ fn view(row: &AnyRow) -> Result<ProjectView, sqlx::Error> {
         key: row.try_get("key")?,
         name: row.try_get("name")?,
         description: row.try_get("description")?,
+        private_attributes: serde_json::from_str(&row.try_get::<String, _>("private_attributes")?)
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
         archived: row.try_get::<Option<i64>, _>("archived_at")?.is_some(),
         created_at: rfc3339(row.try_get("created_at")?),
     })
@@ -65,26 +71,31 @@ pub async fn list(pool: &AnyPool, org_id: &str, q: &ListQuery) -> Result<Page<Pr
     }))
 }
 
-/// Creates a project in the actor's organization.
+/// Creates a project in the actor's organization, with the attributes it marks
+/// private (see [`ProjectView::private_attributes`]).
 pub async fn create(
     pool: &AnyPool,
     actor: &Actor,
     key: &str,
     name: &str,
     description: &str,
+    private_attributes: &[String],
 ) -> Result<ProjectView, Error> {
     check_key("/key", key)?;
+    let private = private_text(private_attributes)?;
     let mut tx = db::begin(pool).await?;
-    sqlx::query("INSERT INTO projects (id, org_id, key, name, description, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    sqlx::query("INSERT INTO projects (id, org_id, key, name, description, private_attributes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(db::new_id("prj"))
         .bind(&actor.org_id)
         .bind(key)
         .bind(name)
         .bind(description)
+        .bind(&private)
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-    let after = json!({"key": key, "name": name, "description": description});
+    let after = json!({"key": key, "name": name, "description": description,
+        "privateAttributes": private_attributes});
     audit::record(
         &mut tx,
         actor,
@@ -98,25 +109,42 @@ pub async fn create(
     fetch(pool, &actor.org_id, key).await
 }
 
-/// Renames or redescribes a project; `None` keeps the current value.
+/// What [`update`] changes; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct ProjectChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub private_attributes: Option<Vec<String>>,
+}
+
+/// Renames or redescribes a project, or changes its private attributes.
 pub async fn update(
     pool: &AnyPool,
     actor: &Actor,
     key: &str,
-    name: Option<String>,
-    description: Option<String>,
+    change: ProjectChange,
 ) -> Result<ProjectView, Error> {
     let before = fetch(pool, &actor.org_id, key).await?;
-    let name = name.unwrap_or_else(|| before.name.clone());
-    let description = description.unwrap_or_else(|| before.description.clone());
+    let name = change.name.unwrap_or_else(|| before.name.clone());
+    let description = change
+        .description
+        .unwrap_or_else(|| before.description.clone());
+    let private_attributes = change
+        .private_attributes
+        .unwrap_or_else(|| before.private_attributes.clone());
+    let private = private_text(&private_attributes)?;
     let mut tx = db::begin(pool).await?;
-    sqlx::query("UPDATE projects SET name = $1, description = $2 WHERE id = $3")
-        .bind(&name)
-        .bind(&description)
-        .bind(&before.id)
-        .execute(&mut *tx)
-        .await?;
-    let after = json!({"name": name, "description": description});
+    sqlx::query(
+        "UPDATE projects SET name = $1, description = $2, private_attributes = $3 WHERE id = $4",
+    )
+    .bind(&name)
+    .bind(&description)
+    .bind(&private)
+    .bind(&before.id)
+    .execute(&mut *tx)
+    .await?;
+    let after = json!({"name": name, "description": description,
+        "privateAttributes": private_attributes});
     audit::record(
         &mut tx,
         actor,
@@ -128,6 +156,17 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     fetch(pool, &actor.org_id, key).await
+}
+
+/// Private attributes are attribute references, as conditions name them: not empty.
+fn private_text(names: &[String]) -> Result<String, Error> {
+    if let Some(i) = names.iter().position(String::is_empty) {
+        return Err(Error::invalid(
+            format!("/privateAttributes/{i}"),
+            "an attribute name cannot be empty",
+        ));
+    }
+    serde_json::to_string(names).map_err(Error::internal)
 }
 
 /// Archives (nothing is deleted) or restores a project.

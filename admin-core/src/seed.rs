@@ -35,7 +35,7 @@ pub async fn demo(pool: &AnyPool) -> Result<DemoKeys, Error> {
         .await?
         .ok_or_else(|| Error::internal("the demo owner key vanished"))?;
     let description = "The flags of examples/demo-snapshot.json";
-    projects::create(pool, &owner, PROJECT, "Demo", description).await?;
+    projects::create(pool, &owner, PROJECT, "Demo", description, &[]).await?;
     environments::create(pool, &owner, PROJECT, ENV, "Production", Some(ENV)).await?;
     let snapshot: Value = serde_json::from_str(DEMO).map_err(Error::internal)?;
     for segment in snapshot["segments"].as_array().into_iter().flatten() {

@@ -15,7 +15,7 @@ use crate::{
     flagstore,
     list::{Keyset, ListQuery, Page, archived_clause, bind_cursor},
     model::{self, SegmentBody},
-    outbox,
+    outbox, privacy,
     scope::{self, check_key},
     validate,
 };
@@ -34,6 +34,10 @@ pub struct SegmentView {
     pub archived: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// On the answer to a change only, when a client-visible flag uses the segment:
+    /// what the client snapshot keeps readable of a private attribute.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<privacy::PrivacyWarning>,
 }
 
 /// What a segment is called and who is in it.
@@ -55,7 +59,20 @@ fn view(row: &AnyRow) -> Result<SegmentView, Error> {
         archived: row.try_get::<Option<i64>, _>("archived_at")?.is_some(),
         created_at: rfc3339(row.try_get("created_at")?),
         updated_at: rfc3339(row.try_get("updated_at")?),
+        warnings: Vec::new(),
     })
+}
+
+/// The segment's view with the privacy warnings its saved rules deserve.
+async fn fetch_with_warnings(
+    pool: &AnyPool,
+    project_id: &str,
+    key: &str,
+) -> Result<SegmentView, Error> {
+    let mut view = fetch(pool, project_id, key).await?;
+    let mut conn = pool.acquire().await?;
+    view.warnings = privacy::segment_warnings(&mut conn, project_id, key, &view.body.rules).await?;
+    Ok(view)
 }
 
 async fn fetch(pool: &AnyPool, project_id: &str, key: &str) -> Result<SegmentView, Error> {
@@ -162,7 +179,7 @@ pub async fn create(
     .await?;
     outbox::enqueue_project(&mut tx, &project.id, "segment.create").await?;
     tx.commit().await?;
-    fetch(pool, &project.id, key).await
+    fetch_with_warnings(pool, &project.id, key).await
 }
 
 /// Replaces a segment's definition.
@@ -197,7 +214,7 @@ pub async fn update(
     .await?;
     outbox::enqueue_project(&mut tx, &project.id, "segment.update").await?;
     tx.commit().await?;
-    fetch(pool, &project.id, key).await
+    fetch_with_warnings(pool, &project.id, key).await
 }
 
 /// Archives a segment (refused while a live flag uses it) or restores it.

@@ -1,7 +1,7 @@
-//! The snapshot builder: an environment's server snapshot (engine format v1), its
-//! client snapshot (client-visible flags and what they need, see
-//! `client_subset`) and its SDK-key index, built from the database and
-//! signed with the active signing key.
+//! The snapshot builder: an environment's server snapshot (schemaVersion 1), its
+//! client snapshot (schemaVersion 2, audience `client`: client-visible flags and what
+//! they need, people hashed; see `client_subset`) and its SDK-key index, built from
+//! the database and signed with the active signing key.
 
 use edgeflag_edge::{
     keys::{KeyEntry, KeyIndex, KeyKind},
@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
 use crate::{
-    client_subset::client_subset,
+    client_subset::{client_form, client_subset},
     db::{now_ms, rfc3339},
     error::Error,
     flagstore,
@@ -58,21 +58,34 @@ pub async fn build(
         flags.push(model::wire_flag(&def, row.try_get("version")?, &config));
     }
     let segments = flagstore::project_segments(conn, &project_id).await?;
-    let (client_flags, client_segments) = client_subset(&flags, &segments);
+    let (mut client_flags, mut client_segments) = client_subset(&flags, &segments);
+    let salt = crate::privacy::hash_salt(conn, env_id).await?;
+    client_form(&mut client_flags, &mut client_segments, &salt);
     let keys = key_index(conn, env_id, &edge_name, version).await?;
-    let document = |flags: Vec<Value>, segments: Vec<Value>| {
-        json!({
-            "schemaVersion": 1,
-            "environment": edge_name,
-            "version": version,
-            "generatedAt": rfc3339(now_ms()),
-            "flags": flags,
-            "segments": segments,
-        })
-    };
+    let generated_at = rfc3339(now_ms());
+    let server = json!({
+        "schemaVersion": 1,
+        "environment": edge_name,
+        "version": version,
+        "generatedAt": generated_at,
+        "flags": flags,
+        "segments": segments,
+    });
+    // Hashed values and the audience are schemaVersion 2: engines that read only 1
+    // refuse the client snapshot rather than misread it.
+    let client = json!({
+        "schemaVersion": 2,
+        "audience": "client",
+        "hashSalt": salt,
+        "environment": edge_name,
+        "version": version,
+        "generatedAt": generated_at,
+        "flags": client_flags,
+        "segments": client_segments,
+    });
     Ok(Documents {
-        server: document(flags, segments),
-        client: document(client_flags, client_segments),
+        server,
+        client,
         keys,
         version,
         edge_name: edge_name.clone(),

@@ -80,7 +80,7 @@ async fn a_flag_change_is_versioned_audited_and_queued_without_http() {
     let t = fresh().await;
     let who = owner(&t.pool, "acme").await;
     assert_eq!((who.role, who.name.as_str()), (Role::Owner, "first owner"));
-    projects::create(&t.pool, &who, "web", "Web", "")
+    projects::create(&t.pool, &who, "web", "Web", "", &[])
         .await
         .unwrap();
     environments::create(&t.pool, &who, "web", "prod", "Prod", None)
@@ -129,17 +129,17 @@ async fn errors_say_what_went_wrong_in_domain_terms() {
     let t = fresh().await;
     let who = owner(&t.pool, "acme").await;
     let other = owner(&t.pool, "other").await;
-    projects::create(&t.pool, &who, "web", "Web", "")
+    projects::create(&t.pool, &who, "web", "Web", "", &[])
         .await
         .unwrap();
     environments::create(&t.pool, &who, "web", "prod", "Prod", None)
         .await
         .unwrap();
-    match projects::create(&t.pool, &who, "web", "Again", "").await {
+    match projects::create(&t.pool, &who, "web", "Again", "", &[]).await {
         Err(Error::Conflict(m)) => assert_eq!(m, ALREADY_EXISTS),
         other => panic!("a duplicate key: {other:?}"),
     }
-    match projects::create(&t.pool, &who, "-bad", "Bad", "").await {
+    match projects::create(&t.pool, &who, "-bad", "Bad", "", &[]).await {
         Err(Error::Invalid { path, .. }) => assert_eq!(path, "/key"),
         other => panic!("a bad key: {other:?}"),
     }

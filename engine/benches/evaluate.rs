@@ -7,9 +7,13 @@
 //! - `rules5x3`: five rules of three conditions each, none of which matches (the first
 //!   two conditions of every rule match, the third does not), then a 50/50 rollout;
 //! - `all100`:   evaluate every one of 100 flags (one rule of two conditions + rollout);
-//! - `load`:     parse and compile 1,000 and 10,000 such flags.
+//! - `load`:     parse and compile 1,000 and 10,000 such flags;
 //! - `matches`, `matches-worst`: a regular expression, and the slowest ones the limits
-//!   let through (Edgeflag alone).
+//!   let through (Edgeflag alone);
+//! - `hashed`:   the client snapshot's hashed values (schemaVersion 2) against the same
+//!   values in plain text, Edgeflag only: a flag with 1,000 individual targets and an
+//!   `in` list of 1,000 emails, none of which the context matches (the costliest case:
+//!   both lookups are made).
 //!
 //! Run: `cargo bench -p edgeflag-engine --bench evaluate`. Results: BENCHMARKS.md.
 
@@ -476,6 +480,47 @@ fn matches_worst(c: &mut Criterion) {
     group.finish();
 }
 
+/// The `hashed` scenario's flag, with its targets and `in` list plain or hashed.
+fn targets_and_list(hashed: bool) -> Vec<u8> {
+    let salt = "bench-salt";
+    let (field, form): (&str, &dyn Fn(String) -> String) = if hashed {
+        ("hashes", &|v: String| {
+            edgeflag_engine::hashed::hash(salt, &v, false)
+        })
+    } else {
+        ("values", &|v: String| v)
+    };
+    let targets: Vec<String> = (0..1000).map(|i| form(format!("user-{i}-x"))).collect();
+    let emails: Vec<String> = (0..1000)
+        .map(|i| form(format!("u{i}@example.org")))
+        .collect();
+    let flag = json!({
+        "key": "f", "type": "boolean", "enabled": true, "offVariation": "off", "clientVisible": true,
+        "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+        "targets": [{"variation": "on", field: targets}],
+        "rules": [{"conditions": [{"attribute": "email", "op": "in", field: emails}],
+                   "serve": {"variation": "on"}}],
+        "defaultRule": {"variation": "off"}
+    });
+    let doc = json!({"schemaVersion": 2, "audience": "client", "hashSalt": salt,
+        "environment": "bench", "version": 1, "generatedAt": "2026-11-25T12:00:00Z",
+        "flags": [flag]});
+    serde_json::to_vec(&doc).unwrap()
+}
+
+fn hashed(c: &mut Criterion) {
+    let ctx = edgeflag_context();
+    let mut group = c.benchmark_group("hashed");
+    for (name, hashed) in [("plain", false), ("hashed", true)] {
+        let snapshot = Snapshot::load(&targets_and_list(hashed)).unwrap().snapshot;
+        assert_eq!(snapshot.evaluate("f", &ctx, NOW).variant, Some("off"));
+        group.bench_function(name, |b| {
+            b.iter(|| snapshot.evaluate(black_box("f"), &ctx, NOW))
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -485,6 +530,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = simple, rules, all100, load, matches, matches_worst
+    targets = simple, rules, all100, load, matches, matches_worst, hashed
 }
 criterion_main!(benches);

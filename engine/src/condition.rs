@@ -17,6 +17,7 @@ use crate::{
     context::{Context, type_name},
     date::{self, Now},
     error::FieldError,
+    hashed::{self, DigestSet, Hasher},
     input::{self, CondValue},
     limits::Limits,
     regex::{self, Bounds, Regex},
@@ -25,7 +26,7 @@ use crate::{
     strings::Strings,
 };
 
-/// Every operator of format v1, by its wire name.
+/// Every operator of the snapshot format, by its wire name.
 pub const OPERATORS: &[&str] = &[
     "in",
     "notIn",
@@ -52,12 +53,14 @@ pub const OPERATORS: &[&str] = &[
 ];
 
 /// What evaluation needs besides the condition: the context, the evaluation time
-/// as a JSON number of epoch seconds, and the snapshot's segments.
+/// as a JSON number of epoch seconds, the snapshot's segments and its hash salt.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Env<'a> {
     pub ctx: &'a Context,
     pub now: &'a Now,
     pub segments: &'a [Segment],
+    /// Hashes context values for hashed targets, segment members and `in` lists.
+    pub hasher: &'a Hasher<'a>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,23 +131,28 @@ impl Condition {
         limits: &Limits,
         strings: &mut Strings,
     ) -> Result<Self, FieldError> {
-        if wire.values.len() > limits.max_values {
+        let count = wire.values.len() + wire.hashes.len();
+        if count > limits.max_values {
             return Err(FieldError::new(
                 "/values",
-                format!(
-                    "{} values, over the limit of {}",
-                    wire.values.len(),
-                    limits.max_values
-                ),
+                format!("{count} values, over the limit of {}", limits.max_values),
             ));
         }
         let input::Condition {
             attribute,
             op,
             values,
+            hashes,
             case_insensitive,
             negate,
         } = wire;
+        if !hashes.is_empty() && !matches!(&*op, "in" | "notIn") && OPERATORS.contains(&&*op) {
+            return Err(FieldError::new(
+                "/hashes",
+                format!("`{op}` takes no hashed values; only `in` and `notIn` do"),
+            ));
+        }
+        let values = Values { values, hashes };
         let test = Test::compile(&op, values, case_insensitive, segments, limits, strings)?;
         let attribute = match test {
             // Segment membership looks at the whole context; no attribute is needed.
@@ -186,7 +194,7 @@ impl Condition {
                 Value::Array(items) => {
                     let mut tested = false;
                     for item in items {
-                        match test.scalar(item) {
+                        match test.scalar(item, env.hasher) {
                             Some(true) => return Some(true),
                             Some(false) => tested = true,
                             None => {}
@@ -194,7 +202,7 @@ impl Condition {
                     }
                     tested.then_some(false)
                 }
-                scalar => test.scalar(scalar),
+                scalar => test.scalar(scalar, env.hasher),
             },
         }
     }
@@ -206,21 +214,22 @@ impl Test {
     /// dominated by allocation.
     fn compile(
         op: &str,
-        values: Vec<CondValue<'_>>,
+        values: Values<'_>,
         fold: bool,
         segments: Option<SegmentLookup<'_>>,
         limits: &Limits,
         strings: &mut Strings,
     ) -> Result<Self, FieldError> {
+        let Values { values, hashes } = values;
         let owned = values;
         let values = &owned;
         Ok(match op {
             "in" => Self::Equals {
-                set: ValueSet::compile(owned, fold, strings)?,
+                set: ValueSet::compile(owned, hashes, fold, strings)?,
                 none: false,
             },
             "notIn" => Self::Equals {
-                set: ValueSet::compile(owned, fold, strings)?,
+                set: ValueSet::compile(owned, hashes, fold, strings)?,
                 none: true,
             },
             "startsWith" => Self::text(TextOp::StartsWith, owned, fold, strings)?,
@@ -316,9 +325,9 @@ impl Test {
     }
 
     /// Tests one non-array value. `None` means the value has the wrong type.
-    fn scalar(&self, value: &Value) -> Option<bool> {
+    fn scalar(&self, value: &Value, hasher: &Hasher<'_>) -> Option<bool> {
         match self {
-            Self::Equals { set, none } => set.contains(value).map(|found| found != *none),
+            Self::Equals { set, none } => set.contains(value, hasher).map(|found| found != *none),
             Self::Text { op, needles, fold } => {
                 let text = value.as_str()?;
                 let folded;
@@ -438,10 +447,19 @@ fn json_values(values: Vec<CondValue<'_>>) -> Vec<Value> {
     values.into_iter().map(CondValue::into_value).collect()
 }
 
+/// A condition's right-hand side as read: its `values`, and the hashed strings that
+/// `in` / `notIn` may carry besides (schemaVersion 2).
+struct Values<'a> {
+    values: Vec<CondValue<'a>>,
+    hashes: Vec<input::Str<'a>>,
+}
+
 /// The right-hand side of `in` / `notIn`, split by JSON type for typed lookups.
+/// Hashed strings count as strings: a string attribute is looked up among both.
 #[derive(Debug, Clone)]
 struct ValueSet {
     strings: StrSet,
+    hashes: DigestSet,
     numbers: Vec<f64>,
     booleans: [bool; 2],
     fold: bool,
@@ -450,16 +468,21 @@ struct ValueSet {
 impl ValueSet {
     fn compile(
         values: Vec<CondValue<'_>>,
+        hashes: Vec<input::Str<'_>>,
         fold: bool,
         shared: &mut Strings,
     ) -> Result<Self, FieldError> {
+        let hashes: DigestSet = hashed::parse_all(hashes)
+            .map_err(|e| e.within("/hashes"))?
+            .into_iter()
+            .collect();
         // A long list is most likely of distinct keys: not worth sharing.
         let share = values.len() <= StrSet::SMALL;
         let mut keep = |s: &str| if share { shared.get(s) } else { Arc::from(s) };
         let mut strings: SmallVec<[Arc<str>; 4]> = SmallVec::new();
         let mut numbers = Vec::new();
         let mut booleans = [false; 2];
-        each_owned::<_, _, ()>(values, |v| {
+        let read = |v| {
             match v {
                 CondValue::String(s) if fold => strings.push(keep(&s.to_lowercase())),
                 CondValue::String(s) => strings.push(keep(&s)),
@@ -474,9 +497,14 @@ impl ValueSet {
                 }
             }
             Ok(())
-        })?;
+        };
+        // Hashed strings alone are values enough; otherwise `values` needs some.
+        if hashes.is_empty() || !values.is_empty() {
+            each_owned::<_, _, ()>(values, read)?;
+        }
         Ok(Self {
             strings: StrSet::new(strings),
+            hashes,
             numbers,
             booleans,
             fold,
@@ -484,13 +512,18 @@ impl ValueSet {
     }
 
     /// `Some(found)` when `value`'s type appears among the set's values, `None` otherwise.
-    fn contains(&self, value: &Value) -> Option<bool> {
+    fn contains(&self, value: &Value, hasher: &Hasher<'_>) -> Option<bool> {
         match value {
-            Value::String(s) if !self.strings.is_empty() => Some(if self.fold {
-                self.strings.contains(&s.to_lowercase())
-            } else {
-                self.strings.contains(s)
-            }),
+            Value::String(s) if !self.strings.is_empty() || !self.hashes.is_empty() => {
+                let folded;
+                let s = if self.fold {
+                    folded = s.to_lowercase();
+                    &folded
+                } else {
+                    s
+                };
+                Some(self.strings.contains(s) || self.contains_hashed(s, hasher))
+            }
             Value::Number(n) if !self.numbers.is_empty() => {
                 let n = n.as_f64()?;
                 Some(self.numbers.contains(&n))
@@ -500,6 +533,11 @@ impl ValueSet {
             }
             _ => None,
         }
+    }
+
+    /// Whether the hashed form of `text` (already folded) is among the hashed values.
+    fn contains_hashed(&self, text: &str, hasher: &Hasher<'_>) -> bool {
+        !self.hashes.is_empty() && hasher.of(text).is_some_and(|d| self.hashes.contains(&d))
     }
 }
 

@@ -18,11 +18,11 @@ use serde::{
 };
 
 use crate::{
+    audience::{Audience, SCHEMA_VERSIONS, V2Fields},
     date,
     error::{LoadError, strip_position},
     input::{self, MAX_VERSION, Member, Whole},
     limits::Limits,
-    snapshot::SCHEMA_VERSION,
 };
 
 /// The snapshot's own members, checked.
@@ -31,6 +31,8 @@ pub(crate) struct Header {
     pub environment: String,
     pub version: u64,
     pub generated_at: String,
+    pub audience: Audience,
+    pub hash_salt: Option<String>,
 }
 
 /// Where the elements of `flags` and `segments` go as they are read.
@@ -60,6 +62,9 @@ pub(crate) struct TopLevel<'a> {
     environment: Member<'a>,
     version: Member<'a>,
     generated_at: Member<'a>,
+    /// schemaVersion 2 only, both optional.
+    audience: Member<'a>,
+    hash_salt: Member<'a>,
     flags: List,
     segments: List,
 }
@@ -77,11 +82,13 @@ impl<'a> TopLevel<'a> {
     }
 
     /// The snapshot-wide checks, in the order the specification lists them; the
-    /// counts are those of the items read.
+    /// counts are those of the items read, and `hashed` whether any of them carries
+    /// a hashed value.
     pub(crate) fn check(
         &self,
         flags: usize,
         segments: usize,
+        hashed: bool,
         limits: &Limits,
     ) -> Result<Header, LoadError> {
         if let Some(found) = self.not_an_object {
@@ -93,10 +100,10 @@ impl<'a> TopLevel<'a> {
         let schema_version = member(self.schema_version, "schemaVersion", |raw| {
             whole(raw, MAX_VERSION)
         })?;
-        if schema_version != SCHEMA_VERSION {
+        if !SCHEMA_VERSIONS.contains(&schema_version) {
             return Err(LoadError::UnsupportedSchema {
                 found: schema_version,
-                supported: SCHEMA_VERSION,
+                supported: *SCHEMA_VERSIONS.end(),
             });
         }
         let environment = member(self.environment, "environment", string)?;
@@ -112,10 +119,18 @@ impl<'a> TopLevel<'a> {
         list(self.segments, "segments")?;
         check_count("flags", flags, limits.max_flags)?;
         check_count("segments", segments, limits.max_segments)?;
+        let v2 = V2Fields {
+            audience: optional(self.audience, "audience", string)?,
+            hash_salt: optional(self.hash_salt, "hashSalt", string)?,
+            hashed,
+        }
+        .check(schema_version)?;
         Ok(Header {
             environment,
             version,
             generated_at,
+            audience: v2.audience,
+            hash_salt: v2.hash_salt,
         })
     }
 }
@@ -146,6 +161,19 @@ fn member<T>(
             &path,
             format!("the snapshot's `{name}` appears more than once"),
         )),
+    }
+}
+
+/// An optional member: absent or `null` is `None`, otherwise as [`member`].
+fn optional<T>(
+    found: Member<'_>,
+    name: &str,
+    read: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, LoadError> {
+    match found {
+        Member::Absent => Ok(None),
+        Member::Raw(raw) if raw.get() == "null" => Ok(None),
+        found => member(found, name, read).map(Some),
     }
 }
 
@@ -241,6 +269,8 @@ impl<'de, I: Items<'de>> Visitor<'de> for TopVisitor<'_, I> {
                 "environment" => &mut top.environment,
                 "version" => &mut top.version,
                 "generatedAt" => &mut top.generated_at,
+                "audience" => &mut top.audience,
+                "hashSalt" => &mut top.hash_salt,
                 "flags" => {
                     top.flags = read_list(top.flags, false, &mut map, self.0)?;
                     continue;
@@ -487,10 +517,10 @@ mod tests {
 
     #[test]
     fn the_schema_version_is_checked_first_wherever_it_is_written() {
-        let json = doc(&[r#""version":"x""#, r#""schemaVersion":2"#]);
+        let json = doc(&[r#""version":"x""#, r#""schemaVersion":3"#]);
         assert!(matches!(
             Snapshot::load(json.as_bytes()),
-            Err(LoadError::UnsupportedSchema { found: 2, .. })
+            Err(LoadError::UnsupportedSchema { found: 3, .. })
         ));
         refused_at(
             &doc(&[ENV, VERSION, AT]),

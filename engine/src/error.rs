@@ -26,7 +26,7 @@ pub enum LoadError {
     #[error("snapshot is not valid UTF-8 (first invalid byte at offset {offset})")]
     NotUtf8 { offset: usize },
     #[error(
-        "the snapshot's `schemaVersion` {found} is not supported; this engine reads schemaVersion {supported}"
+        "the snapshot's `schemaVersion` {found} is not supported; this engine reads schemaVersion 1 to {supported}"
     )]
     UnsupportedSchema { found: u64, supported: u64 },
     #[error("snapshot holds {count} {what}, over the limit of {limit}")]

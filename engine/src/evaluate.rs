@@ -16,6 +16,7 @@ use crate::{
     context::{Context, type_name},
     date,
     flag::{Flag, Prerequisite, Serve},
+    hashed::Hasher,
     reason::{ErrorCode, EvaluationDetail, Reason, ValueType},
     rollout::bucket_value,
     snapshot::Snapshot,
@@ -23,16 +24,19 @@ use crate::{
 
 impl Snapshot {
     /// Evaluates one flag for `ctx` at `now_ms` (milliseconds since the Unix epoch).
+    /// In a client snapshot a flag that is not client-visible is not found: it is
+    /// there only to be evaluated as a prerequisite.
     pub fn evaluate(&self, key: &str, ctx: &Context, now_ms: i64) -> EvaluationDetail<'_> {
         let now = date::Now::new(now_ms);
-        let Some(index) = self.position(key) else {
+        let hasher = Hasher::new(self.hash_salt.as_deref());
+        let Some(index) = self.answering(key) else {
             return EvaluationDetail::error(
                 ErrorCode::FlagNotFound,
                 format!("flag `{key}` not found"),
                 None,
             );
         };
-        Evaluator::new(self, ctx, &now).flag(index)
+        Evaluator::new(self, ctx, &now, &hasher).flag(index)
     }
 
     /// Evaluates one flag and checks it has the type the caller expects; a flag of
@@ -68,13 +72,16 @@ impl Snapshot {
             .unwrap_or(default)
     }
 
-    /// Evaluates every flag for `ctx`, in key order.
+    /// Evaluates every flag that answers for `ctx`, in key order (in a client
+    /// snapshot, the client-visible ones).
     pub fn evaluate_all(&self, ctx: &Context, now_ms: i64) -> Vec<(&str, EvaluationDetail<'_>)> {
         let now = date::Now::new(now_ms);
-        let mut evaluator = Evaluator::new(self, ctx, &now);
+        let hasher = Hasher::new(self.hash_salt.as_deref());
+        let mut evaluator = Evaluator::new(self, ctx, &now, &hasher);
         self.flags
             .iter()
             .enumerate()
+            .filter(|(_, entry)| self.audience.answers(entry.client_visible))
             .map(|(i, entry)| (&*entry.key, evaluator.flag(i)))
             .collect()
     }
@@ -91,11 +98,17 @@ impl<'s, 'e> Evaluator<'s, 'e>
 where
     's: 'e,
 {
-    fn new(snapshot: &'s Snapshot, ctx: &'e Context, now: &'e date::Now) -> Self {
+    fn new(
+        snapshot: &'s Snapshot,
+        ctx: &'e Context,
+        now: &'e date::Now,
+        hasher: &'e Hasher<'e>,
+    ) -> Self {
         let env = Env {
             ctx,
             now,
             segments: &snapshot.segments,
+            hasher,
         };
         Self {
             snapshot,
@@ -132,14 +145,7 @@ where
                 return detail;
             }
         }
-        // Most flags have no individual targets: skip the context lookup for them.
-        if !flag.targets.is_empty()
-            && let Some(&variation) = self
-                .env
-                .ctx
-                .targeting_key()
-                .and_then(|k| flag.targets.get(k))
-        {
+        if let Some(variation) = flag.target(&self.env) {
             return served(flag, variation, Reason::TargetingMatch, version);
         }
         for (r, rule) in flag.rules.iter().enumerate() {

@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 use crate::{
-    condition::{Condition, SegmentLookup},
+    condition::{Condition, Env, SegmentLookup},
     error::FieldError,
+    hashed::{self, Digest},
     input,
     limits::Limits,
     reason::ValueType,
@@ -55,6 +56,8 @@ pub(crate) struct Flag {
     pub enabled: bool,
     pub off: usize,
     pub targets: HashMap<Box<str>, usize>,
+    /// Individual targets given hashed (schemaVersion 2), by digest.
+    pub hashed_targets: HashMap<Digest, usize>,
     pub rules: SmallVec<[Rule; 1]>,
     pub default_rule: Serve,
     pub prerequisites: Vec<Prerequisite>,
@@ -100,7 +103,7 @@ impl Flag {
                 format!("unknown variation `{}`", wire.off_variation),
             )
         })?;
-        let targets = compile_targets(wire.targets, &find, limits)?;
+        let (targets, hashed_targets) = compile_targets(wire.targets, &find, limits)?;
         if wire.rules.len() > limits.max_rules {
             return Err(FieldError::new(
                 "/rules",
@@ -127,6 +130,7 @@ impl Flag {
         let prerequisites = compile_prerequisites(wire.prerequisites, limits)?;
         let is_static = prerequisites.is_empty()
             && targets.is_empty()
+            && hashed_targets.is_empty()
             && rules.is_empty()
             && matches!(default_rule, Serve::Variation(_));
         Ok(Self {
@@ -135,6 +139,7 @@ impl Flag {
             enabled: wire.enabled,
             off,
             targets,
+            hashed_targets,
             rules,
             default_rule,
             prerequisites,
@@ -145,6 +150,22 @@ impl Flag {
 
     pub(crate) fn variation_index(&self, key: &str) -> Option<usize> {
         self.variations.iter().position(|v| &*v.key == key)
+    }
+
+    /// The variation the context's targeting key is individually targeted with:
+    /// plain keys first, then hashed ones. Most flags have no individual targets,
+    /// and skip the context lookup.
+    pub(crate) fn target(&self, env: &Env<'_>) -> Option<usize> {
+        if !self.targets.is_empty()
+            && let Some(&variation) = env.ctx.targeting_key().and_then(|k| self.targets.get(k))
+        {
+            return Some(variation);
+        }
+        if self.hashed_targets.is_empty() {
+            return None;
+        }
+        let digest = env.hasher.of_key(env.ctx)?;
+        self.hashed_targets.get(&digest).copied()
     }
 }
 
@@ -196,12 +217,18 @@ fn compile_variations(
     Ok(out)
 }
 
+type Targets = (HashMap<Box<str>, usize>, HashMap<Digest, usize>);
+
 fn compile_targets(
     wire: Vec<input::Target<'_>>,
     find: &impl Fn(&str) -> Option<usize>,
     limits: &Limits,
-) -> Result<HashMap<Box<str>, usize>, FieldError> {
-    let total: usize = wire.iter().map(|t| t.values.len()).sum();
+) -> Result<Targets, FieldError> {
+    let count = |list: &Option<Vec<_>>| list.as_ref().map_or(0, Vec::len);
+    let total: usize = wire
+        .iter()
+        .map(|t| count(&t.values) + count(&t.hashes))
+        .sum();
     if total > limits.max_targets {
         return Err(FieldError::new(
             "/targets",
@@ -211,25 +238,43 @@ fn compile_targets(
             ),
         ));
     }
-    let mut targets = HashMap::with_capacity(total);
+    let mut targets = HashMap::with_capacity(count_plain(&wire));
+    let mut hashed = HashMap::new();
     for (t, target) in wire.into_iter().enumerate() {
+        let err =
+            |path: &str, message: String| FieldError::new(format!("/targets/{t}{path}"), message);
         let variation = find(&target.variation).ok_or_else(|| {
-            FieldError::new(
-                format!("/targets/{t}/variation"),
+            err(
+                "/variation",
                 format!("unknown variation `{}`", target.variation),
             )
         })?;
-        for (k, key) in target.values.into_iter().enumerate() {
+        if target.values.is_none() && target.hashes.is_none() {
+            return Err(err("", "a target needs `values` (or `hashes`)".into()));
+        }
+        for (k, key) in target.values.into_iter().flatten().enumerate() {
             if targets.contains_key(key.as_str()) {
-                return Err(FieldError::new(
-                    format!("/targets/{t}/values/{k}"),
-                    format!("context key `{key}` is targeted more than once"),
-                ));
+                let message = format!("context key `{key}` is targeted more than once");
+                return Err(err(&format!("/values/{k}"), message));
             }
             targets.insert(key.into_boxed(), variation);
         }
+        let digests = hashed::parse_all(target.hashes.unwrap_or_default())
+            .map_err(|e| e.within(format!("/targets/{t}/hashes")))?;
+        for (k, digest) in digests.into_iter().enumerate() {
+            if hashed.insert(digest, variation).is_some() {
+                let message = "this hashed context key is targeted more than once".into();
+                return Err(err(&format!("/hashes/{k}"), message));
+            }
+        }
     }
-    Ok(targets)
+    Ok((targets, hashed))
+}
+
+fn count_plain(wire: &[input::Target<'_>]) -> usize {
+    wire.iter()
+        .map(|t| t.values.as_ref().map_or(0, Vec::len))
+        .sum()
 }
 
 fn compile_serve(

@@ -427,12 +427,17 @@ pub(crate) struct Variation<'a> {
     pub value: Value,
 }
 
+/// `values` and `hashes` (schemaVersion 2) are optional here so that a target with
+/// neither can be refused as a target without `values` always was (`null` counts as
+/// absent, as for every optional member).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Target<'a> {
     #[serde(borrow)]
     pub variation: Str<'a>,
-    #[serde(borrow)]
-    pub values: Vec<Str<'a>>,
+    #[serde(borrow, default)]
+    pub values: Option<Vec<Str<'a>>>,
+    #[serde(borrow, default)]
+    pub hashes: Option<Vec<Str<'a>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -487,6 +492,8 @@ pub(crate) struct Condition<'a> {
     pub op: Str<'a>,
     #[serde(borrow, default, deserialize_with = "nullable")]
     pub values: Vec<CondValue<'a>>,
+    #[serde(borrow, default, deserialize_with = "nullable")]
+    pub hashes: Vec<Str<'a>>,
     #[serde(default, deserialize_with = "nullable")]
     pub case_insensitive: bool,
     #[serde(default, deserialize_with = "nullable")]
@@ -506,6 +513,20 @@ pub(crate) struct Segment<'a> {
     pub included: Vec<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "nullable")]
     pub excluded: Vec<Str<'a>>,
+    #[serde(
+        borrow,
+        default,
+        rename = "includedHashes",
+        deserialize_with = "nullable"
+    )]
+    pub included_hashes: Vec<Str<'a>>,
+    #[serde(
+        borrow,
+        default,
+        rename = "excludedHashes",
+        deserialize_with = "nullable"
+    )]
+    pub excluded_hashes: Vec<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "nullable")]
     pub rules: Vec<SegmentRule<'a>>,
     #[serde(borrow, default)]
@@ -527,6 +548,7 @@ impl From<wire::WireCondition> for Condition<'static> {
             attribute: w.attribute.into(),
             op: w.op.into(),
             values: w.values.into_iter().map(CondValue::from).collect(),
+            hashes: w.hashes.into_iter().map(Str::from).collect(),
             case_insensitive: w.case_insensitive,
             negate: w.negate,
         }

@@ -8,7 +8,7 @@
 //! identically everywhere.
 //!
 //! The flow is: [`Snapshot::load`] parses, validates and compiles a snapshot once
-//! (format v1, `docs/snapshot-format.md`); [`Snapshot::evaluate`] answers with an
+//! (schemaVersion 1 and 2, `docs/snapshot-format.md`); [`Snapshot::evaluate`] answers with an
 //! [`EvaluationDetail`] that carries the value and OpenFeature's reason and error
 //! code. Errors during evaluation are data, never panics. [`envelope`] signs and
 //! verifies snapshots (Ed25519 JWS); [`accept`] holds the rules by which every SDK
@@ -50,6 +50,7 @@ extern crate std;
 
 pub mod accept;
 mod attribute;
+mod audience;
 mod condition;
 mod context;
 mod date;
@@ -58,6 +59,7 @@ pub mod envelope;
 mod error;
 mod evaluate;
 mod flag;
+pub mod hashed;
 mod input;
 mod limits;
 mod reason;
@@ -70,6 +72,7 @@ mod strings;
 pub mod wire;
 
 pub use attribute::{NOW, TARGETING_KEY};
+pub use audience::Audience;
 pub use condition::OPERATORS;
 pub use context::{Context, ContextError, type_name};
 pub use date::parse_rfc3339;

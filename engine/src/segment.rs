@@ -10,6 +10,7 @@ use smallvec::SmallVec;
 use crate::{
     condition::{Condition, Env, StrSet},
     error::FieldError,
+    hashed::{self, DigestSet},
     input,
     limits::Limits,
     strings::Strings,
@@ -19,6 +20,9 @@ use crate::{
 pub(crate) struct Segment {
     included: StrSet,
     excluded: StrSet,
+    /// `included` and `excluded` keys given hashed (schemaVersion 2).
+    included_hashes: DigestSet,
+    excluded_hashes: DigestSet,
     rules: Vec<SmallVec<[Condition; 2]>>,
 }
 
@@ -28,7 +32,10 @@ impl Segment {
         limits: &Limits,
         strings: &mut Strings,
     ) -> Result<Self, FieldError> {
-        let keys = wire.included.len() + wire.excluded.len();
+        let keys = wire.included.len()
+            + wire.excluded.len()
+            + wire.included_hashes.len()
+            + wire.excluded_hashes.len();
         if keys > limits.max_targets {
             return Err(FieldError::new(
                 "",
@@ -55,7 +62,14 @@ impl Segment {
                     .map_err(|e| e.within(format!("/rules/{r}")))?,
             );
         }
+        let digests = |list, field: &str| {
+            hashed::parse_all(list)
+                .map(DigestSet::from_iter)
+                .map_err(|e| e.within(format!("/{field}")))
+        };
         Ok(Self {
+            included_hashes: digests(wire.included_hashes, "includedHashes")?,
+            excluded_hashes: digests(wire.excluded_hashes, "excludedHashes")?,
             included: StrSet::new(boxed(wire.included)),
             excluded: StrSet::new(boxed(wire.excluded)),
             rules,
@@ -64,10 +78,10 @@ impl Segment {
 
     pub(crate) fn contains(&self, env: &Env<'_>) -> bool {
         if let Some(key) = env.ctx.targeting_key() {
-            if self.included.contains(key) {
+            if self.included.contains(key) || has_hashed(&self.included_hashes, env) {
                 return true;
             }
-            if self.excluded.contains(key) {
+            if self.excluded.contains(key) || has_hashed(&self.excluded_hashes, env) {
                 return false;
             }
         }
@@ -75,6 +89,12 @@ impl Segment {
             .iter()
             .any(|conditions| conditions.iter().all(|c| c.matches(env)))
     }
+}
+
+/// Whether the context's hashed targeting key is in `set`; hashes it only when the
+/// set is not empty.
+fn has_hashed(set: &DigestSet, env: &Env<'_>) -> bool {
+    !set.is_empty() && env.hasher.of_key(env.ctx).is_some_and(|d| set.contains(&d))
 }
 
 /// Included and excluded keys rarely recur, so they are not shared.

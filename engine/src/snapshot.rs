@@ -17,10 +17,12 @@ use serde::de;
 use serde_json::{Map, Value, value::RawValue};
 
 use crate::{
+    audience::{Audience, SCHEMA_VERSIONS},
     condition::SegmentLookup,
     document::{Header, Items, TopLevel},
     error::{FieldError, ItemKind, LoadError, Warning, locate},
     flag::{Flag, FlagMeta},
+    hashed,
     input::{self, ItemHeader},
     limits::Limits,
     reason::ValueType,
@@ -28,8 +30,10 @@ use crate::{
     strings::Strings,
 };
 
-/// The snapshot schema version this engine reads.
-pub const SCHEMA_VERSION: u64 = 1;
+/// The newest snapshot schema version this engine reads; it reads every one from 1.
+/// Server snapshots are published as schemaVersion 1, client snapshots as 2, which
+/// carries `audience`, `hashSalt` and hashed values (docs/snapshot-format.md).
+pub const SCHEMA_VERSION: u64 = *SCHEMA_VERSIONS.end();
 
 /// A loaded, compiled snapshot: immutable, cheap to evaluate, safe to share.
 #[derive(Debug, Clone)]
@@ -42,6 +46,10 @@ pub struct Snapshot {
     pub(crate) index: FlagIndex,
     pub(crate) segments: Vec<Segment>,
     pub(crate) limits: Limits,
+    /// Whom the snapshot is for: a client snapshot answers its client-visible flags only.
+    pub(crate) audience: Audience,
+    /// The salt of the snapshot's hashed values, with which contexts are hashed.
+    pub(crate) hash_salt: Option<Box<str>>,
 }
 
 /// One flag slot: compiled when valid, the reason when not.
@@ -121,6 +129,8 @@ impl Snapshot {
             index,
             segments,
             limits,
+            audience: header.audience,
+            hash_salt: header.hash_salt.map(String::into_boxed_str),
         };
         snapshot.resolve_prerequisites(&mut warnings);
         Loaded { snapshot, warnings }
@@ -138,30 +148,54 @@ impl Snapshot {
         &self.generated_at
     }
 
+    /// Whom the snapshot is for (`audience`; `server` unless it says otherwise).
+    pub fn audience(&self) -> Audience {
+        self.audience
+    }
+
+    /// The number of flags that answer (in a client snapshot, the client-visible ones).
     pub fn len(&self) -> usize {
-        self.flags.len()
+        match self.audience {
+            Audience::Server => self.flags.len(),
+            Audience::Client => self.flags().count(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.flags.is_empty()
+        self.len() == 0
     }
 
-    /// Every flag, sorted by key.
-    pub fn flags(&self) -> impl ExactSizeIterator<Item = FlagInfo<'_>> {
-        self.flags.iter().map(FlagEntry::info)
+    /// Every flag that answers, sorted by key: in a client snapshot, the
+    /// client-visible ones (the others are there only as prerequisites).
+    pub fn flags(&self) -> impl Iterator<Item = FlagInfo<'_>> {
+        self.flags
+            .iter()
+            .filter(|e| self.audience.answers(e.client_visible))
+            .map(FlagEntry::info)
     }
 
     pub fn flag(&self, key: &str) -> Option<FlagInfo<'_>> {
         self.entry(key).map(FlagEntry::info)
     }
 
-    /// The position of a flag in `flags`.
+    /// The position of a flag in `flags`, whether it answers or not: prerequisites
+    /// are evaluated through it.
     pub(crate) fn position(&self, key: &str) -> Option<usize> {
         self.index.get(&self.flags, key)
     }
 
+    /// The position of flag `key` when it answers for the snapshot's audience.
+    pub(crate) fn answering(&self, key: &str) -> Option<usize> {
+        self.position(key).filter(|&i| {
+            self.flags
+                .get(i)
+                .is_some_and(|e| self.audience.answers(e.client_visible))
+        })
+    }
+
+    /// The flag `key` when it answers for the snapshot's audience.
     pub(crate) fn entry(&self, key: &str) -> Option<&FlagEntry> {
-        self.position(key).and_then(|i| self.flags.get(i))
+        self.answering(key).and_then(|i| self.flags.get(i))
     }
 
     /// Links each prerequisite to its flag and required variation. A missing
@@ -294,7 +328,12 @@ fn load_in_one_pass<'a, 'l>(
 ) -> Option<Result<(Header, Loader<'a, 'l>), LoadError>> {
     let mut loader = Loader::new(limits);
     let top = TopLevel::read(json, &mut Compile(&mut loader)).ok()?;
-    let header = top.check(loader.flags_read, loader.segments_read, limits);
+    let header = top.check(
+        loader.flags_read,
+        loader.segments_read,
+        loader.hashed,
+        limits,
+    );
     Some(header.map(|header| (header, loader)))
 }
 
@@ -306,7 +345,9 @@ fn load_item_by_item<'a, 'l>(
 ) -> Result<(Header, Loader<'a, 'l>), LoadError> {
     let mut raw = RawItems::default();
     let top = TopLevel::read(json, &mut raw)?;
-    let header = top.check(raw.flags.len(), raw.segments.len(), limits)?;
+    // Whether an item carries a hashed value is known only once the items are read:
+    // checked again below.
+    let header = top.check(raw.flags.len(), raw.segments.len(), false, limits)?;
     let mut loader = Loader::new(limits);
     for (i, raw) in raw.segments.iter().enumerate() {
         loader.add_segment(parse_segment(i, raw));
@@ -315,6 +356,11 @@ fn load_item_by_item<'a, 'l>(
     for (i, raw) in raw.flags.iter().enumerate() {
         loader.add_flag(parse_flag(i, raw));
     }
+    let header = if loader.hashed {
+        top.check(raw.flags.len(), raw.segments.len(), true, limits)?
+    } else {
+        header
+    };
     Ok((header, loader))
 }
 
@@ -377,6 +423,8 @@ struct Loader<'a, 'l> {
     flag_warnings: Vec<(usize, Warning)>,
     waiting: Vec<(usize, input::Flag<'a>)>,
     flags_read: usize,
+    /// Whether any flag or segment read so far carries a hashed value.
+    hashed: bool,
 }
 
 impl<'a, 'l> Loader<'a, 'l> {
@@ -394,6 +442,7 @@ impl<'a, 'l> Loader<'a, 'l> {
             flag_warnings: Vec::new(),
             waiting: Vec::new(),
             flags_read: 0,
+            hashed: false,
         }
     }
 
@@ -419,6 +468,7 @@ impl<'a, 'l> Loader<'a, 'l> {
             return;
         }
         let key = core::mem::take(&mut wire.key).0;
+        self.hashed |= hashed::in_segment(&wire);
         match Segment::compile(wire, self.limits, &mut self.strings) {
             Ok(segment) => {
                 self.lookup.insert(key, Ok(self.segments.len()));
@@ -434,6 +484,9 @@ impl<'a, 'l> Loader<'a, 'l> {
     fn add_flag(&mut self, item: Item<input::Flag<'a>>) {
         let at = self.flags_read;
         self.flags_read += 1;
+        if let Item::Parsed(flag) = &item {
+            self.hashed |= hashed::in_flag(flag);
+        }
         match item {
             Item::Parsed(flag) if !self.segments_done && refers_to_segments(&flag) => {
                 self.waiting.push((at, flag));
@@ -591,12 +644,12 @@ mod tests {
             LoadError::NotUtf8 { offset: 6 }
         );
         assert!(matches!(Snapshot::load(b"{"), Err(LoadError::Json { .. })));
-        let future = br#"{"schemaVersion":2,"environment":"e","version":1,"generatedAt":"2026-11-25T12:00:00Z"}"#;
+        let future = br#"{"schemaVersion":3,"environment":"e","version":1,"generatedAt":"2026-11-25T12:00:00Z"}"#;
         assert_eq!(
             Snapshot::load(future).unwrap_err(),
             LoadError::UnsupportedSchema {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         );
         let limits = Limits {

@@ -1,4 +1,4 @@
-//! Wire types: snapshot format v1 exactly as it appears in JSON.
+//! Wire types: the snapshot format (schemaVersion 1 and 2) exactly as it appears in JSON.
 //!
 //! These are the publisher's types. The engine loads through their borrowing twin
 //! in `input.rs`, which accepts exactly the same documents, and compiles that into
@@ -50,10 +50,19 @@ pub struct WireVariation {
     pub value: Value,
 }
 
+/// Individual targets: plain targeting keys in `values`, hashed ones in `hashes`
+/// (schemaVersion 2). A target needs at least one of the two fields.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct WireTarget {
     pub variation: String,
+    #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<String>,
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub hashes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -103,6 +112,13 @@ pub struct WireCondition {
     pub op: String,
     #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<Value>,
+    /// The string values of `in` / `notIn`, hashed (schemaVersion 2).
+    #[serde(
+        default,
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub hashes: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub case_insensitive: bool,
     #[serde(default, deserialize_with = "nullable")]
@@ -118,6 +134,21 @@ pub struct WireSegment {
     pub included: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub excluded: Vec<String>,
+    /// `included` and `excluded` keys, hashed (schemaVersion 2).
+    #[serde(
+        default,
+        rename = "includedHashes",
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub included_hashes: Vec<String>,
+    #[serde(
+        default,
+        rename = "excludedHashes",
+        deserialize_with = "nullable",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub excluded_hashes: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub rules: Vec<WireSegmentRule>,
     #[serde(default)]
@@ -143,6 +174,12 @@ pub struct SnapshotDocument {
     #[serde(deserialize_with = "required_version")]
     pub version: u64,
     pub generated_at: String,
+    /// `server` or `client` (schemaVersion 2); absent means `server`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The salt of every hashed value (schemaVersion 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_salt: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub flags: Vec<WireFlag>,
     #[serde(default, deserialize_with = "nullable")]

@@ -1,5 +1,6 @@
 // The SDK in Debian's Chromium: every shared vector through the browser entry (the
-// `js-chromium` conformance row), a signed-bootstrap round trip against the edge's
+// `js-chromium` conformance row), the admin-built client snapshot against its server
+// snapshot (admin-snapshots-core.mjs), a signed-bootstrap round trip against the edge's
 // client route, the OpenFeature web provider through `@openfeature/web-sdk`, and the
 // README's page snippet.
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { openPage, pages } from './browser.mjs';
 import { snapshot } from './fixtures.mjs';
-import { demoSnapshot, publisher, sdk, signedLoads, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
+import { adminSnapshots, demoSnapshot, publisher, sdk, signedLoads, signedVectors, suppressionsFor, vectorFiles, writeConformance } from './helpers.mjs';
 
 const CLIENT_KEY = 'cli_browser';
 const signer = publisher('k1');
@@ -33,6 +34,19 @@ it('passes every shared vector in Chromium', async () => {
   console.log(`js-chromium vectors: ${JSON.stringify(counts)}`);
   assert.deepEqual(failures, []);
   assert.ok(counts.passed > 500, `only ${counts.passed} vectors passed`);
+});
+
+it('answers the admin-built client snapshot as its server snapshot, in Chromium', async () => {
+  const fixture = adminSnapshots();
+  const { checked, visible, failures } = await browser.page.evaluate((d) => window.edgeflagTests.compareAudiences(d), {
+    serverToken: signer.sign(fixture.server),
+    clientToken: signer.sign(fixture.client),
+    jwk: signer.jwk,
+    contexts: fixture.contexts,
+  });
+  assert.deepEqual(failures, []);
+  assert.deepEqual(visible, ['banner', 'plan']);
+  assert.equal(checked, fixture.contexts.length * fixture.server.flags.length);
 });
 
 it('renders from a signed bootstrap, then takes the newer snapshot from the edge', async () => {

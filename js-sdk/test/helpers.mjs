@@ -74,6 +74,11 @@ export function writeConformance(runtime, counts) {
   writeFileSync(join(dir, `${runtime}.json`), JSON.stringify({ runtime, ...counts }));
 }
 
+/** The server and client snapshots the admin built (written by admin/tests/privacy.rs). */
+export function adminSnapshots() {
+  return JSON.parse(readFileSync(join(root, 'tests', 'fixtures', 'admin-client-snapshot.json'), 'utf8'));
+}
+
 export function demoSnapshot(version) {
   const doc = JSON.parse(readFileSync(join(root, 'examples', 'demo-snapshot.json'), 'utf8'));
   return { ...doc, version };

@@ -28,19 +28,24 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateProject {
     pub key: String,
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Attributes that identify people (docs/API-DESIGN.md, "Private attributes").
+    #[serde(default)]
+    pub private_attributes: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProject {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// Attributes that identify people (docs/API-DESIGN.md, "Private attributes").
+    pub private_attributes: Option<Vec<String>>,
 }
 
 /// Lists projects, with cursor pagination, `q`, `archived` and `sort`.
@@ -61,7 +66,15 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateProject>,
 ) -> ApiResult<(StatusCode, Json<ProjectView>)> {
     who.require(Role::Admin)?;
-    let view = projects::create(&state.pool, &who, &req.key, &req.name, &req.description).await?;
+    let view = projects::create(
+        &state.pool,
+        &who,
+        &req.key,
+        &req.name,
+        &req.description,
+        &req.private_attributes,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -74,7 +87,7 @@ pub async fn show(
     Ok(Json(projects::fetch(&state.pool, &who.org_id, &key).await?))
 }
 
-/// Renames or redescribes a project. Needs admin.
+/// Renames or redescribes a project, or changes its private attributes. Needs admin.
 #[utoipa::path(patch, path = "/v1/projects/{project}", request_body = UpdateProject, responses((status = 200, body = ProjectView)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -83,7 +96,12 @@ pub async fn update(
     JsonBody(req): JsonBody<UpdateProject>,
 ) -> ApiResult<Json<ProjectView>> {
     who.require(Role::Admin)?;
-    let view = projects::update(&state.pool, &who, &key, req.name, req.description).await?;
+    let change = projects::ProjectChange {
+        name: req.name,
+        description: req.description,
+        private_attributes: req.private_attributes,
+    };
+    let view = projects::update(&state.pool, &who, &key, change).await?;
     Ok(Json(view))
 }
 

@@ -11,6 +11,7 @@ fn cond(attribute: &str, op: &str, values: Value) -> WireCondition {
             Value::Array(v) => v,
             other => vec![other],
         },
+        hashes: Vec::new(),
         case_insensitive: false,
         negate: false,
     }
@@ -32,6 +33,7 @@ fn check(wire: &WireCondition, ctx: Value) -> bool {
         ctx: &ctx,
         now: &now,
         segments: &[],
+        hasher: &crate::hashed::Hasher::new(None),
     })
 }
 

@@ -3,6 +3,7 @@
 import { OpenFeature } from '@openfeature/web-sdk';
 import { createClient } from '/dist/browser.js';
 import { EdgeflagWebProvider } from '/dist/openfeature/web.js';
+import { compareAudiences } from '/test/admin-snapshots-core.mjs';
 import { runVectors } from '/test/vectors-core.mjs';
 
 async function roundTrip({ bootstrap, clientKey, jwk }) {
@@ -53,6 +54,7 @@ async function openFeature({ clientKey }) {
 
 window.edgeflagTests = {
   vectors: (data) => runVectors({ createClient, ...data }),
+  compareAudiences: (data) => compareAudiences({ createClient, ...data }),
   roundTrip,
   refusesBootstrap,
   visibility,

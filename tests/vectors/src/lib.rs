@@ -32,6 +32,7 @@ pub const FILES: &[(&str, &str)] = vector_files![
     "14-evaluate-all.json",
     "15-regex.json",
     "16-spec-edges.json",
+    "17-client-snapshots.json",
 ];
 
 pub const INDEX: &str = include_str!("../index.json");
