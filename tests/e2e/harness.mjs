@@ -92,8 +92,11 @@ export class Admin {
     return execFileSync(adminBin, args, { env: this.env, encoding: 'utf8' });
   }
 
+  /** `edgeflag init`: the owner API key, and the first owner's account (`ownerEmail`, `ownerPassword`). */
   async init() {
-    const out = this.cli('init');
+    this.ownerEmail = 'owner@example.com';
+    const out = this.cli('init', '--owner-email', this.ownerEmail, '--owner-name', 'Olive Owner');
+    this.ownerPassword = out.match(/^password \(shown once[^)]*\): (\S+)$/m)?.[1];
     this.ownerKey = out.trim().split('\n').pop().trim();
     return this.ownerKey;
   }
