@@ -101,9 +101,13 @@ export class Admin {
     return this.ownerKey;
   }
 
-  /** `edges` maps a target name to an edge URL; each becomes a `[[publish.targets]]`. */
-  async serve(edges, extraEnv = {}) {
-    const port = await freePort();
+  /**
+   * `edges` maps a target name to an edge URL; each becomes a `[[publish.targets]]`.
+   * `port` reuses a port (an admin started again where clients expect it).
+   */
+  async serve(edges, extraEnv = {}, port = undefined) {
+    port ??= await freePort();
+    this.port = port;
     this.url = `http://127.0.0.1:${port}`;
     const config = join(this.dir, 'edgeflag.toml');
     writeFileSync(config, Object.entries(edges)
