@@ -270,8 +270,10 @@ mod tests {
         assert!(check_csrf(&site, &config, "tok").is_err());
         // A script sends neither header: only the token is needed.
         assert!(check_csrf(&parts(&token), &config, "tok").is_ok());
-        let mut public = Config::default();
-        public.public_url = Some("https://flags.example.com".into());
+        let public = Config {
+            public_url: Some("https://flags.example.com".into()),
+            ..Config::default()
+        };
         let behind = parts(&[
             ("host", "10.0.0.5:8080"),
             ("origin", "https://flags.example.com"),

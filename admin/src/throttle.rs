@@ -86,7 +86,7 @@ pub fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .last()
+            .next_back()
     {
         return last.to_string();
     }

@@ -223,12 +223,7 @@ async fn a_stream_resumes_after_its_last_event_id_and_an_unknown_id_resets() {
         ]
     );
     assert_eq!(
-        missed
-            .iter()
-            .filter(|e| e.event == "change")
-            .next()
-            .unwrap()
-            .id,
+        missed.iter().find(|e| e.event == "change").unwrap().id,
         Some(at + 1)
     );
 
