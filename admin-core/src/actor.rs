@@ -1,6 +1,7 @@
 //! Who acts: an [`Actor`] is what every domain operation that changes something takes,
-//! and what the audit log and webhooks name. The HTTP layer makes one from a token or
-//! an API key; a CLI command or a background job can make one without HTTP.
+//! and what the audit log and webhooks name. The HTTP layer makes one from a token, an
+//! API key or a person's session; a CLI command or a background job can make one
+//! without HTTP.
 
 use serde::{Deserialize, Serialize};
 
@@ -44,14 +45,25 @@ impl Role {
 pub enum ActorKind {
     /// An organization's API key (`efk_…`), directly or through an access token.
     ApiKey,
+    /// A person signed in with a session (`users`, `sessions`).
+    User,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKey => "api-key",
+            Self::User => "user",
+        }
+    }
 }
 
 /// Who performs an operation, within which organization and with which role.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    /// The identity's id, e.g. the API key id `key_…`.
+    /// The identity's id: the API key id `key_…` or the user id `usr_…`.
     pub id: String,
-    /// A name people recognise, e.g. the API key's name.
+    /// A name people recognise: the API key's name, or a person's `Name <email>`.
     pub name: String,
     pub kind: ActorKind,
     pub org_id: String,
@@ -66,8 +78,12 @@ impl Actor {
         if self.role >= role {
             Ok(())
         } else {
+            let who = match self.kind {
+                ActorKind::ApiKey => "the key",
+                ActorKind::User => "the user",
+            };
             Err(Error::Forbidden(format!(
-                "this needs the {} role; the key `{}` is {}",
+                "this needs the {} role; {who} `{}` is {}",
                 role.as_str(),
                 self.name,
                 self.role.as_str()
@@ -75,7 +91,8 @@ impl Actor {
         }
     }
 
-    /// How the audit log and webhooks name the actor: `key_… (name)`.
+    /// How the audit log, webhooks and the change feed name the actor: `key_… (name)`
+    /// or `usr_… (Ada Lovelace <ada@example.com>)`.
     pub fn label(&self) -> String {
         format!("{} ({})", self.id, self.name)
     }
@@ -112,5 +129,19 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(actor.label(), "key_1 (ci)");
+        let person = Actor {
+            id: "usr_1".into(),
+            name: "Ada <ada@example.com>".into(),
+            kind: ActorKind::User,
+            ..actor
+        };
+        match person.require(Role::Admin) {
+            Err(Error::Forbidden(m)) => assert_eq!(
+                m,
+                "this needs the admin role; the user `Ada <ada@example.com>` is editor"
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(person.label(), "usr_1 (Ada <ada@example.com>)");
     }
 }

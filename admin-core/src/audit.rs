@@ -1,6 +1,6 @@
 //! The audit trail, written inside the caller's transaction so that a change, its
-//! audit row and its webhook deliveries commit or vanish together, and read back
-//! newest first with filters.
+//! audit row, its webhook deliveries and its change-feed row commit or vanish
+//! together, and read back newest first with filters.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -10,10 +10,11 @@ use crate::{
     actor::Actor,
     db::{now_ms, rfc3339},
     error::Error,
-    webhooks,
+    feed, webhooks,
 };
 
-/// Records one mutation by `actor` (and queues its webhook deliveries).
+/// Records one mutation by `actor`, queues its webhook deliveries and writes its
+/// change-feed event.
 pub async fn record(
     tx: &mut Transaction<'_, Any>,
     actor: &Actor,
@@ -22,9 +23,9 @@ pub async fn record(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> Result<(), Error> {
-    sqlx::query(
+    let audit_id: i64 = sqlx::query(
         "INSERT INTO audit_log (org_id, actor, action, resource, before_doc, after_doc, request_id, at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(&actor.org_id)
     .bind(actor.label())
@@ -34,8 +35,18 @@ pub async fn record(
     .bind(after.map(Value::to_string))
     .bind(actor.request_id.clone())
     .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("id")?;
+    let change = feed::NewEvent {
+        org_id: &actor.org_id,
+        kind: action,
+        resource,
+        actor: &actor.label(),
+        audit_id: Some(audit_id),
+        data: summary(resource, after),
+    };
+    feed::record(tx, &change).await?;
     let event = webhooks::Event {
         actor,
         action,
@@ -44,6 +55,20 @@ pub async fn record(
         after,
     };
     webhooks::enqueue(tx, &event).await
+}
+
+/// What the change feed says of an audited change beside its action and resource:
+/// the project, and the version the change made when the resource has versions. The
+/// documents themselves stay in the audit entry (`auditId`), readable by its rules.
+fn summary(resource: &str, after: Option<&Value>) -> Value {
+    let mut data = json!({});
+    if let Some(project) = feed::project_of(resource) {
+        data["project"] = json!(project);
+    }
+    if let Some(version) = after.and_then(|a| a.get("version")).filter(|v| v.is_u64()) {
+        data["version"] = version.clone();
+    }
+    data
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

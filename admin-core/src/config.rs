@@ -97,3 +97,28 @@ impl Default for PublishConfig {
         }
     }
 }
+
+/// People's accounts: how long sessions and invitations live, and the password rule.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountsConfig {
+    /// A session unused for this long ends (seconds); every request moves it on.
+    pub session_idle_secs: i64,
+    /// A session ends this long after sign-in whatever its use (seconds).
+    pub session_absolute_secs: i64,
+    /// How long an invitation link works (seconds).
+    pub invitation_ttl_secs: i64,
+    /// The shortest password accepted, in characters (at most 128 are).
+    pub password_min_length: usize,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_secs: 30 * 60,
+            session_absolute_secs: 12 * 3600,
+            invitation_ttl_secs: 7 * 24 * 3600,
+            password_min_length: 12,
+        }
+    }
+}

@@ -18,6 +18,10 @@ pub enum Error {
     /// The actor's role does not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// The credentials given (an email and password, an invitation token) do not
+    /// prove who the caller is. The message never says which part was wrong.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The database failed (a unique-constraint violation is a [`Error::Conflict`] instead).
     #[error("database error: {0}")]
     Database(sqlx::Error),

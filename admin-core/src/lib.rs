@@ -13,8 +13,10 @@
 //! Modules point one way (`tests/layers.rs` keeps them acyclic): services (`orgs`,
 //! `api_keys`, `projects`, `environments`, `flags`, `versions`, `segments`, `sdk_keys`,
 //! `webhook_store`, `seed`) use the stores and records (`flagstore`, `audit`, `outbox`,
-//! `webhooks`), which use the leaves (`db`, `model`, `scope`, `list`, `actor`, `error`). Publishing (`publisher` → `snapshot`, `targets`,
-//! `endorse`, `signing`) and `webhook_delivery` are background work over the same tables.
+//! `webhooks`, `feed`), which use the leaves (`db`, `model`, `scope`, `list`, `actor`,
+//! `error`). People are `invitations` → `users` → `sessions`, `passwords`. Publishing
+//! (`publisher` → `snapshot`, `targets`, `endorse`, `signing`) and `webhook_delivery` are
+//! background work over the same tables.
 
 pub mod actor;
 pub mod api_keys;
@@ -26,12 +28,15 @@ pub mod dependents;
 pub mod endorse;
 pub mod environments;
 pub mod error;
+pub mod feed;
 pub mod flags;
 pub mod flagstore;
+pub mod invitations;
 pub mod list;
 pub mod model;
 pub mod orgs;
 pub mod outbox;
+pub mod passwords;
 pub mod privacy;
 pub mod projects;
 pub mod publisher;
@@ -40,9 +45,11 @@ pub mod sdk_keys;
 pub mod secret;
 pub mod seed;
 pub mod segments;
+pub mod sessions;
 pub mod signing;
 pub mod snapshot;
 pub mod targets;
+pub mod users;
 pub mod validate;
 pub mod versions;
 pub mod webhook_delivery;

@@ -4,7 +4,9 @@
 //! version to every target until each acknowledges it, with exponential backoff.
 //!
 //! Crash safety: building commits the snapshot and marks its outbox rows processed
-//! in one transaction; delivery state lives in `publish_status`. A publisher killed
+//! in one transaction; delivery state lives in `publish_status`. Each build and each
+//! change of a target's state also writes a change-feed event (`publish.built`,
+//! `publish.delivered`, `publish.failed`) in the transaction that records it. A publisher killed
 //! at any point leaves either unprocessed outbox rows (rebuilt on restart) or a
 //! target whose delivered version is behind (redelivered on restart).
 
@@ -20,7 +22,7 @@ use crate::{
     db::{self, now_ms, rfc3339},
     endorse,
     error::Error,
-    outbox, signing, snapshot,
+    feed, outbox, signing, snapshot,
     targets::{self, Delivery},
 };
 
@@ -137,6 +139,8 @@ impl Publisher {
             .bind(max.unwrap_or(i64::MAX))
             .execute(&mut *tx)
             .await?;
+        let data = json!({"version": version});
+        publish_event(&mut tx, env_id, "publish.built", None, data).await?;
         tx.commit().await?;
         tracing::info!(environment = %docs.edge_name, version, "built snapshot");
         Ok(version)
@@ -214,12 +218,15 @@ impl Publisher {
         outcome: Result<(), targets::DeliveryError>,
     ) -> Result<(), Error> {
         let now = now_ms();
-        match outcome {
+        let mut tx = db::begin(&self.pool).await?;
+        match &outcome {
             Ok(()) => {
                 sqlx::query("UPDATE publish_status SET delivered_version = $1, attempts = 0, last_error = NULL, last_attempt_at = $2, delivered_at = $2, next_attempt_at = 0 WHERE environment_id = $3 AND target = $4")
                     .bind(version).bind(now).bind(env_id).bind(target)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
+                let data = json!({"target": target, "version": version});
+                publish_event(&mut tx, env_id, "publish.delivered", Some(target), data).await?;
                 tracing::info!(target, version, "delivered snapshot");
             }
             Err(e) => {
@@ -231,13 +238,21 @@ impl Publisher {
                     .min(publish.max_backoff_ms);
                 sqlx::query("UPDATE publish_status SET attempts = attempts + 1, last_error = $1, last_attempt_at = $2, next_attempt_at = $3 WHERE environment_id = $4 AND target = $5")
                     .bind(e.message.clone()).bind(now).bind(now + i64::try_from(backoff).unwrap_or(i64::MAX)).bind(env_id).bind(target)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await?;
-                tracing::warn!(target, version, error = %e, "delivery failed");
-                if let Some(held) = e.stale_at {
-                    self.skip_past(env_id, held).await?;
+                // The feed hears when a target starts failing, not of every retry.
+                if attempts == 0 {
+                    let data = json!({"target": target, "version": version, "error": e.message});
+                    publish_event(&mut tx, env_id, "publish.failed", Some(target), data).await?;
                 }
+                tracing::warn!(target, version, error = %e, "delivery failed");
             }
+        }
+        tx.commit().await?;
+        if let Err(e) = outcome
+            && let Some(held) = e.stale_at
+        {
+            self.skip_past(env_id, held).await?;
         }
         Ok(())
     }
@@ -283,6 +298,40 @@ impl Publisher {
         let keys = payload(&request.keys)?;
         Ok((row.try_get("edge_name")?, request, keys))
     }
+}
+
+/// Writes a publisher event into the change feed of the environment's organization:
+/// `resource` is `project/{p}/environment/{e}` (plus `/target/{name}` for deliveries).
+async fn publish_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    env_id: &str,
+    kind: &str,
+    target: Option<&str>,
+    mut data: Value,
+) -> Result<(), Error> {
+    let row = sqlx::query(
+        "SELECT p.org_id, p.key AS project, e.key AS env FROM environments e JOIN projects p ON p.id = e.project_id WHERE e.id = $1",
+    )
+    .bind(env_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let (project, env): (String, String) = (row.try_get("project")?, row.try_get("env")?);
+    let mut resource = format!("project/{project}/environment/{env}");
+    if let Some(target) = target {
+        resource.push_str(&format!("/target/{target}"));
+    }
+    data["project"] = json!(project);
+    data["environment"] = json!(env);
+    let org_id: String = row.try_get("org_id")?;
+    let event = feed::NewEvent {
+        org_id: &org_id,
+        kind,
+        resource: &resource,
+        actor: "publisher",
+        audit_id: None,
+        data,
+    };
+    feed::record(tx, &event).await.map(|_| ())
 }
 
 /// The payload of a JWS this admin signed itself.

@@ -10,7 +10,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{extract::BodyLimit, limit, metrics, routes, state::AppState};
+use crate::{extract::BodyLimit, feed, limit, metrics, routes, state::AppState};
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
@@ -18,6 +18,10 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     routes::router()
         .layer(middleware::from_fn(limit::rate_headers))
+        .layer(middleware::from_fn_with_state(
+            state.feed.clone(),
+            feed::wake_after_changes,
+        ))
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,

@@ -1,20 +1,26 @@
 //! Authentication and roles.
 //!
-//! An API key (`efk_…`, stored as a SHA-256 hash) is exchanged at
-//! `POST /v1/auth/token` for a short-lived EdDSA JWT plus a single-use refresh token.
-//! Handlers take a [`Principal`] extractor, which accepts the JWT (or, for scripts,
-//! the API key itself) as `Authorization: Bearer …` and reloads the key's
-//! organization and role from the database on every request, so revocation is
-//! immediate; it yields the domain's [`Actor`], which is all a handler passes on. The
-//! same extractor applies the per-key rate limit.
+//! Two kinds of caller, one [`Actor`]:
+//! - scripts and CI: an API key (`efk_…`, stored as a SHA-256 hash), exchanged at
+//!   `POST /v1/auth/token` for a short-lived EdDSA JWT plus a single-use refresh token,
+//!   sent as `Authorization: Bearer …` (the JWT or the key itself);
+//! - people: a session cookie from `POST /v1/auth/login` (`session.rs`), plus the
+//!   session's CSRF token on every request that changes something.
+//!
+//! The [`Caller`] extractor accepts either (a bearer credential wins), reloads the key or
+//! the person's membership from the database on every request, so revocation, removal
+//! and role changes take effect at once, and applies the rate limit per key or person.
+//! Handlers take [`Principal`], the [`Actor`] alone, unless they need to know how the
+//! caller signed in (sessions, the change feed).
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 pub use edgeflag_admin_core::Role;
-use edgeflag_admin_core::{Actor, api_keys};
+use edgeflag_admin_core::{Actor, api_keys, sessions, users};
 
 use crate::{
     error::ApiError,
     limit::{RateInfo, RateSlot},
+    session,
     state::AppState,
 };
 
@@ -27,42 +33,116 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let credential = bearer(parts).ok_or_else(|| {
-            ApiError::Unauthorized("send `Authorization: Bearer <token or API key>`".into())
-        })?;
-        let key_id = if credential.starts_with("efk_") {
-            key_id_for_secret(state, &credential).await?
+        Caller::from_request_parts(parts, state)
+            .await
+            .map(|caller| Principal(caller.actor))
+    }
+}
+
+/// How a caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// An API key, directly or through an access token.
+    ApiKey { key_id: String },
+    /// A person's session cookie.
+    Session {
+        id: String,
+        /// The session's CSRF token (for the answers that hand it to the page).
+        csrf_token: String,
+        expires_at: i64,
+    },
+}
+
+/// The extractor of an authenticated caller with the way they signed in.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub via: Via,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let mut caller = if let Some(credential) = bearer(parts) {
+            by_key(state, &credential).await?
+        } else if let Some(secret) = session::secret(&parts.headers) {
+            by_session(parts, state, &secret).await?
         } else {
-            state.token_key.verify(&credential)?.sub
+            return Err(ApiError::Unauthorized(
+                "sign in, or send `Authorization: Bearer <token or API key>`".into(),
+            ));
         };
-        let mut actor = api_keys::actor(&state.pool, &key_id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the API key behind this token was revoked".into())
-            })?;
-        actor.request_id = parts
+        caller.actor.request_id = parts
             .headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let outcome = state.limiter.check(&actor.id);
-        if let Some(slot) = parts.extensions.get::<RateSlot>() {
-            let info = match &outcome {
-                Ok(info) => *info,
-                Err(_) => RateInfo {
-                    limit: state.limiter.limit,
-                    remaining: 0,
-                    reset_secs: state.limiter.reset_secs(&actor.id),
-                },
-            };
-            *slot
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(info);
-        }
-        outcome?;
-        Ok(Principal(actor))
+        rate_limit(parts, state, &caller.actor.id)?;
+        Ok(caller)
     }
+}
+
+async fn by_key(state: &AppState, credential: &str) -> Result<Caller, ApiError> {
+    let key_id = if credential.starts_with("efk_") {
+        key_id_for_secret(state, credential).await?
+    } else {
+        state.token_key.verify(credential)?.sub
+    };
+    let actor = api_keys::actor(&state.pool, &key_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the API key behind this token was revoked".into())
+        })?;
+    Ok(Caller {
+        actor,
+        via: Via::ApiKey { key_id },
+    })
+}
+
+async fn by_session(parts: &Parts, state: &AppState, secret: &str) -> Result<Caller, ApiError> {
+    let found = sessions::find(&state.pool, secret, &state.config.accounts)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("your session has ended; sign in again".into()))?;
+    let actor = users::actor(&state.pool, &found.user_id, &found.org_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "you are no longer a member of this organization; sign in again".into(),
+            )
+        })?;
+    let csrf_token = sessions::csrf_token(secret);
+    if session::changes_state(&parts.method) {
+        session::check_csrf(&parts.headers, &state.config, &csrf_token)?;
+    }
+    Ok(Caller {
+        actor,
+        via: Via::Session {
+            id: found.id,
+            csrf_token,
+            expires_at: found.expires_at,
+        },
+    })
+}
+
+/// Applies the per-caller rate limit and leaves its state for the response headers.
+fn rate_limit(parts: &Parts, state: &AppState, id: &str) -> Result<(), ApiError> {
+    let outcome = state.limiter.check(id);
+    if let Some(slot) = parts.extensions.get::<RateSlot>() {
+        let info = match &outcome {
+            Ok(info) => *info,
+            Err(_) => RateInfo {
+                limit: state.limiter.limit,
+                remaining: 0,
+                reset_secs: state.limiter.reset_secs(id),
+            },
+        };
+        *slot
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(info);
+    }
+    outcome.map(|_| ())
 }
 
 fn bearer(parts: &Parts) -> Option<String> {

@@ -11,7 +11,95 @@ use clap::Subcommand;
 use serde_json::json;
 
 use edgeflag_admin::{AppState, local::Local};
-use edgeflag_admin_core::{outbox, publisher};
+use edgeflag_admin_core::{Role, api_keys, invitations, outbox, passwords, publisher, users};
+
+/// The demo organization's owner, made by `seed-demo`.
+pub const DEMO_OWNER: &str = "demo@example.com";
+
+/// The first owner of an organization, made by `init --owner-email` or `seed-demo`.
+#[derive(Debug)]
+pub struct FirstOwner<'a> {
+    pub org_key: &'a str,
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    /// Invite instead of setting a password, on behalf of this API key (the org's first).
+    pub invite_by: Option<&'a str>,
+}
+
+/// The local part of an email address, as a default name.
+fn default_name(email: &str) -> &str {
+    email.split('@').next().unwrap_or(email)
+}
+
+/// Makes the first owner and prints how they sign in: a generated password, or an
+/// invitation link to open in a browser.
+pub async fn first_owner(state: &AppState, owner: &FirstOwner<'_>) -> anyhow::Result<()> {
+    let Some(key_id) = owner.invite_by else {
+        return add_user(state, owner.org_key, owner.email, owner.name, Role::Owner).await;
+    };
+    let inviter = api_keys::actor(&state.pool, key_id)
+        .await?
+        .context("the organization's first key vanished")?;
+    let invitation = invitations::create(
+        &state.pool,
+        &inviter,
+        owner.email,
+        Role::Owner,
+        &state.config.accounts,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let token = invitation.token.unwrap_or_default();
+    let base = state
+        .config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", state.config.listen));
+    println!(
+        "first owner {} invited; open this link (valid until {}) to choose a password:\n{base}/#/invitation/{token}",
+        invitation.email, invitation.expires_at
+    );
+    Ok(())
+}
+
+/// Adds a person with a generated password and prints it once.
+pub async fn add_user(
+    state: &AppState,
+    org: &str,
+    email: &str,
+    name: Option<&str>,
+    role: Role,
+) -> anyhow::Result<()> {
+    let password = passwords::generate();
+    let name = name.unwrap_or_else(|| default_name(email));
+    users::add(
+        &state.pool,
+        org,
+        email,
+        name,
+        &password,
+        role,
+        &state.config.accounts,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{} user: {}", role.as_str(), email.trim().to_lowercase());
+    println!("password (shown once; change it after signing in): {password}");
+    Ok(())
+}
+
+/// Sets a new generated password for a person and prints it once.
+pub async fn reset_password(state: &AppState, email: &str) -> anyhow::Result<()> {
+    let password = passwords::generate();
+    users::reset_password(&state.pool, email, &password, &state.config.accounts)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "new password for {} (their sessions ended): {password}",
+        email.trim().to_lowercase()
+    );
+    Ok(())
+}
 
 #[derive(Debug, Subcommand)]
 pub enum SdkKeysCommand {

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use serde::Deserialize;
 
-pub use edgeflag_admin_core::config::{PublishConfig, TargetConfig, WebhookConfig};
+pub use edgeflag_admin_core::config::{AccountsConfig, PublishConfig, TargetConfig, WebhookConfig};
 
 /// The admin's whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -32,6 +32,100 @@ pub struct Config {
     pub publish: PublishConfig,
     /// How webhook deliveries are sent and retried.
     pub webhooks: WebhookConfig,
+    /// The dashboard's address as people reach it (`https://flags.example.com`), for
+    /// invitation links and the `Origin` check of cookie requests; unset, both use the
+    /// request's own `Host`.
+    pub public_url: Option<String>,
+    /// Sessions, invitations and the password rule.
+    pub accounts: AccountsConfig,
+    /// The session cookie and sign-in throttling.
+    pub login: LoginConfig,
+    /// The change feed (`GET /v1/feed`).
+    pub feed: FeedConfig,
+}
+
+/// Whether the session cookie carries `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSecure {
+    /// When `public_url` is `https://…` or the request came through a TLS proxy
+    /// (`X-Forwarded-Proto: https`).
+    Auto,
+    Always,
+    Never,
+}
+
+impl std::str::FromStr for CookieSecure {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "always" => Ok(Self::Always),
+            "never" => Ok(Self::Never),
+            other => Err(format!("`{other}` is not one of auto, always, never")),
+        }
+    }
+}
+
+/// The session cookie and how sign-ins are throttled.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginConfig {
+    pub cookie_secure: CookieSecure,
+    /// Failed sign-ins allowed per email address within `window_secs`.
+    pub failures_per_account: u32,
+    /// Failed sign-ins (and invitation acceptances) allowed per client address within `window_secs`.
+    pub failures_per_address: u32,
+    pub window_secs: u64,
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a
+    /// proxy that sets it); otherwise the connection's peer address is used.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            cookie_secure: CookieSecure::Auto,
+            failures_per_account: 5,
+            failures_per_address: 50,
+            window_secs: 15 * 60,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// The change feed's streams.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedConfig {
+    /// How often the feed looks for new rows written by other processes (the CLI, a
+    /// second admin) and by the publisher, milliseconds; this process's own API writes
+    /// wake it at once.
+    pub poll_ms: u64,
+    /// Heartbeat interval, seconds; each heartbeat also checks that the stream's
+    /// credential (session, API key) is still good, and ends the stream if not.
+    pub heartbeat_secs: u64,
+    /// Streams open at once per user or API key; one more is answered 429.
+    pub max_streams_per_principal: usize,
+    /// Events buffered per organization for streams that are behind; a stream that
+    /// falls further behind (a client that does not read) is ended, and resumes from
+    /// the database when it reconnects.
+    pub buffer_events: usize,
+    /// How long events are kept for resuming, hours.
+    pub retention_hours: i64,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            poll_ms: 250,
+            heartbeat_secs: 15,
+            max_streams_per_principal: 5,
+            buffer_events: 256,
+            retention_hours: 7 * 24,
+        }
+    }
 }
 
 impl Default for Config {
@@ -47,6 +141,10 @@ impl Default for Config {
             sdk_key_grace_secs: 24 * 3600,
             publish: PublishConfig::default(),
             webhooks: WebhookConfig::default(),
+            public_url: None,
+            accounts: AccountsConfig::default(),
+            login: LoginConfig::default(),
+            feed: FeedConfig::default(),
         }
     }
 }
@@ -129,6 +227,10 @@ impl Config {
             "EDGEFLAG_WEBHOOKS_MAX_ATTEMPTS",
             &mut self.webhooks.max_attempts,
         )?;
+        if let Some(url) = var("EDGEFLAG_PUBLIC_URL") {
+            self.public_url = Some(url.trim().trim_end_matches('/').to_string());
+        }
+        self.apply_account_env(&var)?;
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {
                 name: "edge".to_string(),
@@ -142,6 +244,75 @@ impl Config {
             });
         }
         Ok(())
+    }
+}
+
+impl Config {
+    fn apply_account_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let accounts = &mut self.accounts;
+        set_parsed(
+            var,
+            "EDGEFLAG_SESSION_IDLE_SECS",
+            &mut accounts.session_idle_secs,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_SESSION_ABSOLUTE_SECS",
+            &mut accounts.session_absolute_secs,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_INVITATION_TTL_SECS",
+            &mut accounts.invitation_ttl_secs,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_PASSWORD_MIN_LENGTH",
+            &mut accounts.password_min_length,
+        )?;
+        let login = &mut self.login;
+        set_parsed(var, "EDGEFLAG_COOKIE_SECURE", &mut login.cookie_secure)?;
+        set_parsed(
+            var,
+            "EDGEFLAG_LOGIN_FAILURES_PER_ACCOUNT",
+            &mut login.failures_per_account,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_LOGIN_FAILURES_PER_ADDRESS",
+            &mut login.failures_per_address,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_TRUST_FORWARDED_FOR",
+            &mut login.trust_forwarded_for,
+        )?;
+        let feed = &mut self.feed;
+        set_parsed(
+            var,
+            "EDGEFLAG_FEED_HEARTBEAT_SECS",
+            &mut feed.heartbeat_secs,
+        )?;
+        set_parsed(var, "EDGEFLAG_FEED_POLL_MS", &mut feed.poll_ms)?;
+        set_parsed(
+            var,
+            "EDGEFLAG_FEED_MAX_STREAMS",
+            &mut feed.max_streams_per_principal,
+        )?;
+        Ok(())
+    }
+
+    /// The dashboard's origin as configured (`scheme://host[:port]`), if any.
+    pub fn public_origin(&self) -> Option<&str> {
+        let url = self.public_url.as_deref()?;
+        let after_scheme = url.find("://")? + 3;
+        Some(match url[after_scheme..].find('/') {
+            Some(slash) => &url[..after_scheme + slash],
+            None => url,
+        })
     }
 }
 
@@ -181,5 +352,35 @@ mod tests {
         let bad = config.apply_env(|name| (name == "EDGEFLAG_LISTEN").then(|| "nope".to_string()));
         assert!(bad.is_err());
         assert!(toml::from_str::<Config>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn account_and_feed_settings_come_from_file_and_environment() {
+        let mut config: Config = toml::from_str(
+            "public_url = \"https://flags.example.com/base\"\n[accounts]\nsession_idle_secs = 60\n[login]\ncookie_secure = \"always\"\n[feed]\nmax_streams_per_principal = 2\n",
+        )
+        .unwrap();
+        assert_eq!(config.accounts.session_idle_secs, 60);
+        assert_eq!(config.accounts.session_absolute_secs, 12 * 3600);
+        assert_eq!(config.login.cookie_secure, CookieSecure::Always);
+        assert_eq!(config.feed.max_streams_per_principal, 2);
+        assert_eq!(config.public_origin(), Some("https://flags.example.com"));
+        config
+            .apply_env(|name| match name {
+                "EDGEFLAG_SESSION_IDLE_SECS" => Some("5".into()),
+                "EDGEFLAG_COOKIE_SECURE" => Some("never".into()),
+                "EDGEFLAG_PUBLIC_URL" => Some("http://127.0.0.1:9000/".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.accounts.session_idle_secs, 5);
+        assert_eq!(config.login.cookie_secure, CookieSecure::Never);
+        assert_eq!(config.public_origin(), Some("http://127.0.0.1:9000"));
+        let bad = config.apply_env(|n| (n == "EDGEFLAG_COOKIE_SECURE").then(|| "maybe".into()));
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("`maybe` is not one of")
+        );
     }
 }

@@ -34,6 +34,10 @@ pub enum ApiError {
     Unprocessable { path: String, message: String },
     #[error("rate limit exceeded; retry in {0} s")]
     RateLimited(u64),
+    /// Also a 429 `RATE_LIMITED` with `Retry-After`, saying which limit: too many
+    /// failed sign-ins, too many open streams.
+    #[error("{0}; retry in {1} s")]
+    Throttled(String, u64),
     #[error("{0}")]
     Unavailable(String),
     /// A failure the client is told nothing about; the text is for the log.
@@ -48,6 +52,7 @@ impl From<CoreError> for ApiError {
             CoreError::Conflict(m) => Self::Conflict(m),
             CoreError::Invalid { path, message } => Self::Unprocessable { path, message },
             CoreError::Forbidden(m) => Self::Forbidden(m),
+            CoreError::Unauthenticated(m) => Self::Unauthorized(m),
             e @ (CoreError::Database(_) | CoreError::Internal(_)) => Self::Internal(e.to_string()),
         }
     }
@@ -99,7 +104,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited(_) | Self::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -114,7 +119,7 @@ impl ApiError {
             Self::Conflict(_) => "CONFLICT",
             Self::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             Self::Unprocessable { .. } => "VALIDATION_FAILED",
-            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::RateLimited(_) | Self::Throttled(..) => "RATE_LIMITED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
@@ -148,7 +153,7 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::RateLimited(seconds) = self
+        if let Self::RateLimited(seconds) | Self::Throttled(_, seconds) = self
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -186,6 +191,11 @@ mod tests {
                 CoreError::Forbidden("no".into()),
                 StatusCode::FORBIDDEN,
                 "FORBIDDEN",
+            ),
+            (
+                CoreError::Unauthenticated("who?".into()),
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
             ),
             (
                 CoreError::Database(sqlx::Error::RowNotFound),

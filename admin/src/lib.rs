@@ -1,8 +1,8 @@
 //! The Edgeflag admin service's HTTP side: the axum REST API over the domain in
 //! `edgeflag_admin_core` (flags, segments, audit, webhooks, signing, publishing).
 //!
-//! Routes extract, authorize and translate: the `Principal` extractor turns a token or
-//! API key into the domain's `Actor`, a handler calls a domain operation, and
+//! Routes extract, authorize and translate: the `Principal` extractor turns a token, an
+//! API key or a person's session cookie into the domain's `Actor`, a handler calls a domain operation, and
 //! `ApiError` turns the domain's error into a status and the one JSON error shape.
 //! The `edgeflag` binary in this crate is the server and the CLI, and starts the
 //! domain's background publisher and webhook deliverer. Depend on the library only
@@ -14,11 +14,14 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod limit;
 pub mod local;
 pub mod metrics;
 pub mod routes;
+pub mod session;
 pub mod state;
+pub mod throttle;
 pub mod token;
 pub mod ui;
 

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use cli::{FlagsCommand, SdkKeysCommand};
 use edgeflag_admin::{AppState, Config};
-use edgeflag_admin_core::{db, orgs::create_org, seed, signing};
+use edgeflag_admin_core::{Role, db, orgs, seed, signing};
 
 #[derive(Debug, Parser)]
 #[command(name = "edgeflag", version, about = "Edgeflag admin: server and CLI")]
@@ -27,15 +27,43 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
-    /// Create the database, an organization and its first owner API key (printed once).
+    /// Create the database, an organization and its first owner API key (printed once),
+    /// and with --owner-email its first owner: a person who signs in to the dashboard.
     Init {
         #[arg(long, default_value = "default")]
         org_key: String,
         #[arg(long, default_value = "Default organization")]
         org_name: String,
+        /// The first owner's email address; a password is generated and printed once.
+        #[arg(long)]
+        owner_email: Option<String>,
+        /// The first owner's name (default: the email's local part).
+        #[arg(long)]
+        owner_name: Option<String>,
+        /// Print an invitation link for --owner-email instead of a password.
+        #[arg(long, requires = "owner_email")]
+        invite: bool,
     },
-    /// Create the demo organization, project, environment, flags and keys; print the keys.
+    /// Create the demo organization, project, environment, flags and keys, and the demo
+    /// owner `demo@example.com`; print the keys and the owner's password.
     SeedDemo,
+    /// Add a person to an organization with a generated password (printed once).
+    AddUser {
+        #[arg(long, default_value = "default")]
+        org: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "viewer")]
+        role: String,
+    },
+    /// Give a person a new generated password (printed once) and end their sessions: the
+    /// recovery for a forgotten password, by whoever runs the admin.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
     /// Rebuild and deliver every environment now, then print each one's status.
     Publish,
     /// Print the JWKS an edge must trust (its EDGEFLAG_TRUSTED_KEYS).
@@ -87,23 +115,60 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => serve(state).await,
         Command::Migrate => Ok(()),
-        Command::Init { org_key, org_name } => {
-            let (_, secret) = create_org(&state.pool, &org_key, &org_name)
+        Command::Init {
+            org_key,
+            org_name,
+            owner_email,
+            owner_name,
+            invite,
+        } => {
+            let org = orgs::create(&state.pool, &org_key, &org_name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("organization `{org_key}` created.");
+            if let Some(email) = owner_email {
+                let owner = cli::FirstOwner {
+                    org_key: &org_key,
+                    email: &email,
+                    name: owner_name.as_deref(),
+                    invite_by: invite.then_some(org.owner_key_id.as_str()),
+                };
+                cli::first_owner(&state, &owner).await?;
+            }
+            // The key stays the last line: scripts read it from there.
             println!(
-                "organization `{org_key}` created.\nowner API key (shown once, store it now):\n{secret}"
+                "owner API key (shown once, store it now):\n{}",
+                org.owner_secret
             );
             Ok(())
         }
         Command::SeedDemo => {
             let keys = seed::demo(&state.pool).await?;
             println!("demo organization, project `demo`, environment `production` created.");
+            let owner = cli::FirstOwner {
+                org_key: "demo",
+                email: cli::DEMO_OWNER,
+                name: Some("Demo Owner"),
+                invite_by: None,
+            };
+            cli::first_owner(&state, &owner).await?;
             println!("owner API key:  {}", keys.owner_api_key);
             println!("server SDK key: {}", keys.server_sdk_key);
             println!("client SDK key: {}", keys.client_sdk_key);
             Ok(())
         }
+        Command::AddUser {
+            org,
+            email,
+            name,
+            role,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("`{role}` is not a role: viewer, editor, admin or owner")
+            })?;
+            cli::add_user(&state, &org, &email, name.as_deref(), role).await
+        }
+        Command::ResetPassword { email } => cli::reset_password(&state, &email).await,
         Command::Publish => cli::publish_all(&state).await,
         Command::Jwks => {
             println!(
@@ -124,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(state: AppState) -> anyhow::Result<()> {
+    let feed = state.feed.clone();
     let publisher = state
         .config
         .publish
@@ -138,8 +204,15 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         .await
         .context("binding the listen address")?;
     tracing::info!(address = %listener.local_addr()?, "edgeflag admin listening");
-    axum::serve(listener, edgeflag_admin::router(state))
-        .with_graceful_shutdown(shutdown())
+    // The peer address is what sign-in throttling counts per client.
+    let app =
+        edgeflag_admin::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown().await;
+            // Open change-feed streams never end by themselves: end them, so draining does.
+            feed.close();
+        })
         .await?;
     for task in [publisher, deliverer].into_iter().flatten() {
         task.abort();

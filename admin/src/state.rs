@@ -7,7 +7,10 @@ use edgeflag_admin_core::{db, publisher::Publisher, signing, webhook_delivery::D
 use sqlx::AnyPool;
 use tokio::sync::Notify;
 
-use crate::{config::Config, limit::RateLimiter, metrics::Metrics, token::TokenKey};
+use crate::{
+    config::Config, feed::FeedHub, limit::RateLimiter, metrics::Metrics, throttle::Throttle,
+    token::TokenKey,
+};
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Debug, Clone)]
@@ -19,6 +22,10 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Woken after every commit that wrote an outbox row, so publishing starts at once.
     pub publish_wake: Arc<Notify>,
+    /// The change feed's fan-out to open streams.
+    pub feed: Arc<FeedHub>,
+    /// Failed sign-ins per account and per address.
+    pub sign_ins: Arc<Throttle>,
 }
 
 impl AppState {
@@ -28,6 +35,10 @@ impl AppState {
         signing::ensure_snapshot_key(&pool).await?;
         Ok(Self {
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+            feed: Arc::new(FeedHub::new(pool.clone(), config.feed.clone())),
+            sign_ins: Arc::new(Throttle::new(std::time::Duration::from_secs(
+                config.login.window_secs,
+            ))),
             pool,
             config: Arc::new(config),
             token_key: Arc::new(token_key),

@@ -92,15 +92,22 @@ export class Admin {
     return execFileSync(adminBin, args, { env: this.env, encoding: 'utf8' });
   }
 
+  /** `edgeflag init`: the owner API key, and the first owner's account (`ownerEmail`, `ownerPassword`). */
   async init() {
-    const out = this.cli('init');
+    this.ownerEmail = 'owner@example.com';
+    const out = this.cli('init', '--owner-email', this.ownerEmail, '--owner-name', 'Olive Owner');
+    this.ownerPassword = out.match(/^password \(shown once[^)]*\): (\S+)$/m)?.[1];
     this.ownerKey = out.trim().split('\n').pop().trim();
     return this.ownerKey;
   }
 
-  /** `edges` maps a target name to an edge URL; each becomes a `[[publish.targets]]`. */
-  async serve(edges, extraEnv = {}) {
-    const port = await freePort();
+  /**
+   * `edges` maps a target name to an edge URL; each becomes a `[[publish.targets]]`.
+   * `port` reuses a port (an admin started again where clients expect it).
+   */
+  async serve(edges, extraEnv = {}, port = undefined) {
+    port ??= await freePort();
+    this.port = port;
     this.url = `http://127.0.0.1:${port}`;
     const config = join(this.dir, 'edgeflag.toml');
     writeFileSync(config, Object.entries(edges)

@@ -73,11 +73,25 @@ pub fn up() -> Result<(), String> {
     }
 }
 
-/// The keys `edgeflag seed-demo` printed.
+/// The keys `edgeflag seed-demo` printed, and the demo owner's sign-in.
 struct DemoKeys {
     owner: String,
     server: String,
     client: String,
+    email: String,
+    password: String,
+}
+
+/// The person `edgeflag seed-demo` makes owner of the demo organization.
+const DEMO_OWNER: &str = "demo@example.com";
+
+/// The password in a line `edgeflag` printed: the last word of the line that mentions one.
+fn printed_password(printed: &str) -> Option<String> {
+    printed
+        .lines()
+        .find(|l| l.starts_with("password") || l.starts_with("new password"))
+        .and_then(|l| l.rsplit(' ').next())
+        .map(str::to_string)
 }
 
 /// The admin binary on the development database.
@@ -128,11 +142,19 @@ impl Admin {
             let v: Value =
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             let get = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-            return Ok(DemoKeys {
+            let mut keys = DemoKeys {
                 owner: get("owner"),
                 server: get("server"),
                 client: get("client"),
-            });
+                email: DEMO_OWNER.to_string(),
+                password: get("password"),
+            };
+            if keys.password.is_empty() {
+                // A database from before accounts: give it its demo owner now.
+                keys.password = self.demo_owner_password()?;
+                self.store(path, &keys)?;
+            }
+            return Ok(keys);
         }
         let printed = self.output(&["seed-demo"])?;
         let after = |label: &str| {
@@ -146,10 +168,39 @@ impl Admin {
             owner: after("owner API key:")?,
             server: after("server SDK key:")?,
             client: after("client SDK key:")?,
+            email: DEMO_OWNER.to_string(),
+            password: printed_password(&printed)
+                .ok_or_else(|| format!("`edgeflag seed-demo` printed no password: {printed}"))?,
         };
-        let stored = json!({"owner": keys.owner, "server": keys.server, "client": keys.client});
-        fs::write(path, stored.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.store(path, &keys)?;
         Ok(keys)
+    }
+
+    /// Kept in `.edgeflag/dev/keys.json` (git-ignored, this machine's development
+    /// database only), so every `cargo xtask up` prints the same sign-in.
+    fn store(&self, path: &Path, keys: &DemoKeys) -> Result<(), String> {
+        let stored = json!({"owner": keys.owner, "server": keys.server, "client": keys.client, "email": keys.email, "password": keys.password});
+        fs::write(path, stored.to_string()).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Makes the demo owner (or gives it a new password) and answers the password.
+    fn demo_owner_password(&self) -> Result<String, String> {
+        let added = [
+            "add-user",
+            "--org",
+            "demo",
+            "--email",
+            DEMO_OWNER,
+            "--name",
+            "Demo Owner",
+            "--role",
+            "owner",
+        ];
+        let printed = self
+            .output(&added)
+            .or_else(|_| self.output(&["reset-password", "--email", DEMO_OWNER]))?;
+        printed_password(&printed)
+            .ok_or_else(|| format!("`edgeflag` printed no password: {printed}"))
     }
 
     fn serve(&self) -> Result<Child, String> {
@@ -280,7 +331,7 @@ fn print_welcome(keys: &DemoKeys, version: u64, tarball: &Path) {
 Edgeflag is up: the admin (SQLite, .edgeflag/dev/admin.db) publishes to the Worker on local workerd.
 Environment `{ENV}` of project `demo` is at snapshot version {version}.
 
-  dashboard   {admin}/        (sign in with the admin key below)
+  dashboard   {admin}/        sign in as {email}, password {password}
   admin       {admin}        (API docs: {admin}/v1/docs)
   edge        {base}
   admin key   {owner}
@@ -303,6 +354,22 @@ Stop with Ctrl-C.",
         owner = keys.owner,
         server = keys.server,
         client = keys.client,
+        email = keys.email,
+        password = keys.password,
         tarball = tarball.display()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printed_password;
+
+    #[test]
+    fn the_password_is_read_from_what_edgeflag_printed() {
+        let seeded = "demo organization created.\nowner user: demo@example.com\npassword (shown once; change it after signing in): rxA3-J3UA\nowner API key:  efk_x\n";
+        assert_eq!(printed_password(seeded).as_deref(), Some("rxA3-J3UA"));
+        let reset = "new password for demo@example.com (their sessions ended): wXvQ-5Xmh\n";
+        assert_eq!(printed_password(reset).as_deref(), Some("wXvQ-5Xmh"));
+        assert_eq!(printed_password("owner API key: efk_x"), None);
+    }
 }

@@ -7,8 +7,8 @@ use utoipa::OpenApi;
 use crate::state::AppState;
 
 use super::{
-    audit, auth, environments, evaluate, flags, health, keys, orgs, projects, segments, versions,
-    webhooks,
+    audit, auth, environments, evaluate, feed, flags, health, keys, orgs, projects, segments,
+    sessions, users, versions, webhooks,
 };
 
 #[derive(Debug, OpenApi)]
@@ -77,6 +77,24 @@ use super::{
         webhooks::update,
         webhooks::disable,
         webhooks::deliveries,
+        sessions::login,
+        sessions::logout,
+        sessions::current,
+        sessions::list,
+        sessions::revoke,
+        sessions::sign_out_everywhere,
+        users::list,
+        users::fetch,
+        users::change_role,
+        users::remove,
+        users::list_invitations,
+        users::invite,
+        users::revoke_invitation,
+        users::inspect,
+        users::accept,
+        users::me,
+        users::change_password,
+        feed::open,
     )
 )]
 pub struct ApiDoc;

@@ -9,12 +9,15 @@ pub mod auth;
 pub mod docs;
 pub mod environments;
 pub mod evaluate;
+pub mod feed;
 pub mod flags;
 pub mod health;
 pub mod keys;
 pub mod orgs;
 pub mod projects;
 pub mod segments;
+pub mod sessions;
+pub mod users;
 pub mod versions;
 pub mod webhooks;
 
@@ -33,5 +36,8 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(keys::router())
         .merge(webhooks::router())
+        .merge(sessions::router())
+        .merge(users::router())
+        .merge(feed::router())
         .merge(crate::ui::router())
 }

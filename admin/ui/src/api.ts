@@ -1,5 +1,7 @@
 // The REST API, as every other client uses it: one error shape, cursor pagination.
-// The session (auth.ts) adds the credential; a 401 renews it once, then signs out.
+// The browser sends the session cookie; the session (auth.ts) adds the CSRF token. A 401
+// asks once whether the session still lives (a refused CSRF token is renewed so), then
+// goes back to sign-in.
 
 import type { Session } from './auth';
 
@@ -23,6 +25,11 @@ export function setApiSession(s: Session | null, onSignedOut: () => void): void 
   signedOut = onSignedOut;
 }
 
+/** Back to sign-in: the session is over (a 401, or the change feed ended with it). */
+export function signalSignedOut(): void {
+  signedOut();
+}
+
 export function currentSession(): Session | null {
   return session;
 }
@@ -34,10 +41,7 @@ async function send(method: string, path: string, body: unknown, retry: boolean)
   await session.authorize(headers);
   const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 401 && retry && (await session.renew())) return send(method, path, body, false);
-  if (res.status === 401) {
-    session.signOut();
-    signedOut();
-  }
+  if (res.status === 401) signedOut();
   return res;
 }
 

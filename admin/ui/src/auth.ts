@@ -1,11 +1,10 @@
 // Signing in. This is the one module that knows how the dashboard proves who the user
-// is; everything else asks it for a `Session`. Today a person signs in with an API key,
-// which is exchanged once for a short-lived access token and a single-use refresh token
-// (`POST /v1/auth/token`, `/v1/auth/refresh`): the key itself is never stored, the
-// tokens live in `sessionStorage` (this tab only) and the role and organization are
-// read from the token's claims. When accounts arrive, a cookie-session implementation
-// of the same `Session` interface replaces `ApiKeySession` (email and password sign-in,
-// an `HttpOnly` cookie, a CSRF header in `authorize`), and nothing else changes.
+// is; everything else asks it for a `Session`. A person signs in with an email address
+// and a password (`POST /v1/auth/login`); the admin answers with an `HttpOnly`,
+// `SameSite=Strict` cookie that no script here can read, and with the session's CSRF
+// token, which `authorize` sends as `X-CSRF-Token` on every request that changes
+// something. Nothing is kept in storage: after a reload, `resume` asks the admin
+// (`GET /v1/auth/session`) whether the cookie still holds a session, and gets the token again.
 
 export type Role = 'viewer' | 'editor' | 'admin' | 'owner';
 const ORDER: Role[] = ['viewer', 'editor', 'admin', 'owner'];
@@ -19,117 +18,94 @@ export interface Session {
   readonly role: Role;
   /** The organization id. */
   readonly org: string;
-  /** Who is signed in, for people: an API key id today, an email address later. */
+  /** Who is signed in, as people read it: `Ada Lovelace <ada@example.com>`. */
   readonly who: string;
-  /** Adds the credential (and later a CSRF token) to a request's headers. */
+  /** The user id (`usr_…`). */
+  readonly userId: string;
+  /** Adds the CSRF token to a request's headers (the cookie goes by itself). */
   authorize(headers: Headers): Promise<void>;
-  /** After a 401: tries once to renew the credential; false means signed out. */
+  /** After a 401: asks once whether the session still lives; false means signed out. */
   renew(): Promise<boolean>;
-  signOut(): void;
+  /** Ends the session at the admin. */
+  signOut(): Promise<void>;
 }
 
-/** What the sign-in form asks for. Accounts will add `{email, password}`. */
 export interface Credentials {
-  apiKey: string;
+  email: string;
+  password: string;
 }
 
 export class SignInError extends Error {}
 
-const STORE = 'edgeflag.session';
-/** Renew this long before the access token expires. */
-const MARGIN_MS = 30_000;
-
-interface Tokens {
-  accessToken: string;
-  refreshToken: string;
-  expiresAt: number;
-}
-
-interface Claims {
-  sub: string;
-  org: string;
+/** What the admin answers for a session (sign-in, invitation, `GET /v1/auth/session`). */
+export interface SessionAnswer {
+  user: { id: string; email: string; name: string };
+  organization: { id: string; key: string; name: string };
   role: Role;
+  csrfToken: string;
+  sessionId: string;
+  expiresAt: string;
 }
 
-function claims(token: string): Claims {
-  const part = token.split('.')[1] ?? '';
-  const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
-  return JSON.parse(json) as Claims;
-}
-
-async function exchange(path: string, body: unknown): Promise<Tokens> {
-  const res = await fetch(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const answer = (await res.json().catch(() => null)) as
-    | { accessToken: string; refreshToken: string; expiresIn: number; error?: { message: string } }
-    | null;
-  if (!res.ok || !answer?.accessToken) {
-    throw new SignInError(answer?.error?.message ?? `sign-in failed (${res.status})`);
-  }
-  return {
-    accessToken: answer.accessToken,
-    refreshToken: answer.refreshToken,
-    expiresAt: Date.now() + answer.expiresIn * 1000,
-  };
-}
-
-class ApiKeySession implements Session {
-  readonly role: Role;
+class CookieSession implements Session {
+  role: Role;
   readonly org: string;
   readonly who: string;
-  private renewing: Promise<boolean> | undefined;
+  readonly userId: string;
+  private csrf: string;
 
-  constructor(private tokens: Tokens) {
-    const c = claims(tokens.accessToken);
-    this.role = c.role;
-    this.org = c.org;
-    this.who = c.sub;
-    sessionStorage.setItem(STORE, JSON.stringify(tokens));
+  constructor(answer: SessionAnswer) {
+    this.role = answer.role;
+    this.org = answer.organization.id;
+    this.who = `${answer.user.name} <${answer.user.email}>`;
+    this.userId = answer.user.id;
+    this.csrf = answer.csrfToken;
   }
 
   async authorize(headers: Headers): Promise<void> {
-    if (this.tokens.expiresAt - Date.now() < MARGIN_MS) await this.renew();
-    headers.set('authorization', `Bearer ${this.tokens.accessToken}`);
+    headers.set('x-csrf-token', this.csrf);
   }
 
-  renew(): Promise<boolean> {
-    // Refresh tokens work once: concurrent requests share one renewal.
-    this.renewing ??= exchange('/v1/auth/refresh', { refreshToken: this.tokens.refreshToken })
-      .then((tokens) => {
-        this.tokens = tokens;
-        sessionStorage.setItem(STORE, JSON.stringify(tokens));
-        return true;
-      })
-      .catch(() => {
-        this.signOut();
-        return false;
-      })
-      .finally(() => {
-        this.renewing = undefined;
-      });
-    return this.renewing;
+  async renew(): Promise<boolean> {
+    const answer = await current();
+    if (!answer) return false;
+    this.csrf = answer.csrfToken;
+    this.role = answer.role;
+    return true;
   }
 
-  signOut(): void {
-    sessionStorage.removeItem(STORE);
+  async signOut(): Promise<void> {
+    await fetch('/v1/auth/logout', { method: 'POST', headers: { 'x-csrf-token': this.csrf } }).catch(() => {});
   }
+}
+
+async function current(): Promise<SessionAnswer | null> {
+  const res = await fetch('/v1/auth/session', { headers: { accept: 'application/json' } }).catch(() => null);
+  return res?.ok ? ((await res.json()) as SessionAnswer) : null;
+}
+
+/** Posts a sign-in (or an invitation's acceptance) and makes the session it answers. */
+export async function establish(path: string, body: unknown): Promise<Session> {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await res.json().catch(() => null)) as (SessionAnswer & { error?: { message: string; path?: string } }) | null;
+  if (!res.ok || !answer?.csrfToken) {
+    throw new SignInError(answer?.error?.message ?? `sign-in failed (${res.status})`);
+  }
+  return new CookieSession(answer);
 }
 
 export async function signIn(credentials: Credentials): Promise<Session> {
-  const key = credentials.apiKey.trim();
-  if (!key) throw new SignInError('Enter an API key.');
-  return new ApiKeySession(await exchange('/v1/auth/token', { apiKey: key }));
+  const email = credentials.email.trim();
+  if (!email || !credentials.password) throw new SignInError('Enter your email address and your password.');
+  return establish('/v1/auth/login', { email, password: credentials.password });
 }
 
-/** The session of this tab, if it signed in before a reload. */
-export function resume(): Session | null {
-  try {
-    const text = sessionStorage.getItem(STORE);
-    return text ? new ApiKeySession(JSON.parse(text) as Tokens) : null;
-  } catch {
-    return null;
-  }
+/** The session the browser's cookie still holds (after a reload), if any. */
+export async function resume(): Promise<Session | null> {
+  const answer = await current();
+  return answer ? new CookieSession(answer) : null;
 }

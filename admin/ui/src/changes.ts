@@ -1,35 +1,19 @@
-// "Changes made by others appear without reloading": until the admin has a change feed,
-// the dashboard polls the newest audit entry (one cheap query, readable by every role)
-// and bumps a counter whenever it moves; pages reload their data on that counter.
-// Every mutation the API offers writes an audit row, so nothing is missed. Polling
-// pauses while the tab is hidden. Replace `poll` with the feed's subscription later.
+// "Changes made by others appear without reloading": the dashboard follows the admin's
+// change feed (`GET /v1/feed`, Server-Sent Events, the session cookie authenticates it)
+// and bumps a counter on every change of the organization; pages reload their data on
+// that counter. The browser's `EventSource` reconnects by itself with `Last-Event-ID`, so
+// an admin restart loses nothing; a `reset` (the resume point is gone) reloads too. When
+// the stream ends because the session did (`end`), or cannot be opened, the page asks
+// the session (`renew`) and goes back to sign-in if it is over.
 
 import { useEffect, useState } from 'preact/hooks';
-import { currentSession, get } from './api';
+import { currentSession, signalSignedOut } from './api';
 
-const INTERVAL_MS = 2000;
 let seq = 0;
-let newest: number | undefined;
 const listeners = new Set<(n: number) => void>();
-let timer: ReturnType<typeof setTimeout> | undefined;
-/** True from scheduling a poll until the next one is scheduled: one loop at a time. */
-let looping = false;
-
-async function poll(): Promise<void> {
-  timer = undefined;
-  if (currentSession() && document.visibilityState === 'visible') {
-    try {
-      const page = await get<{ items: { id: number }[] }>('/v1/audit?limit=1');
-      const id = page.items[0]?.id ?? 0;
-      if (newest !== undefined && id !== newest) announce();
-      newest = id;
-    } catch {
-      // A failed poll is retried on the next tick; requests of the page report errors.
-    }
-  }
-  if (listeners.size > 0) timer = setTimeout(poll, INTERVAL_MS);
-  else looping = false;
-}
+let source: EventSource | undefined;
+/** The newest event id heard, for tests and for a person reading the page's state. */
+let lastEventId = '';
 
 /** Tells every page that something changed (also called after one's own writes). */
 export function announce(): void {
@@ -37,15 +21,57 @@ export function announce(): void {
   for (const l of listeners) l(seq);
 }
 
+async function lost(): Promise<void> {
+  source?.close();
+  source = undefined;
+  const session = currentSession();
+  if (session && !(await session.renew())) {
+    signalSignedOut();
+    return;
+  }
+  // The session lives: the admin was away. Reopen, resuming where the stream was.
+  setTimeout(follow, 1000);
+}
+
+function follow(): void {
+  if (source || !currentSession() || listeners.size === 0) return;
+  const url = lastEventId ? `/v1/feed?lastEventId=${encodeURIComponent(lastEventId)}` : '/v1/feed';
+  const es = new EventSource(url);
+  source = es;
+  const heard = (e: MessageEvent) => {
+    if (e.lastEventId) lastEventId = e.lastEventId;
+    document.documentElement.dataset.feed = lastEventId;
+  };
+  es.addEventListener('ready', heard);
+  es.addEventListener('change', (e) => {
+    heard(e);
+    announce();
+  });
+  es.addEventListener('reset', (e) => {
+    heard(e);
+    announce();
+  });
+  es.addEventListener('end', () => void lost());
+  // EventSource retries a dropped connection by itself; it gives up (CLOSED) only on a
+  // refusal such as a 401, which `lost` tells apart from an admin that is away.
+  es.onerror = () => {
+    if (es.readyState === EventSource.CLOSED) void lost();
+  };
+}
+
+/** Stops following (signing out). */
+export function stopFollowing(): void {
+  source?.close();
+  source = undefined;
+  lastEventId = '';
+}
+
 /** A number that grows whenever the organization's data changed. */
 export function useChanges(): number {
   const [n, setN] = useState(seq);
   useEffect(() => {
     listeners.add(setN);
-    if (!looping) {
-      looping = true;
-      timer = setTimeout(poll, 0);
-    }
+    follow();
     return () => {
       listeners.delete(setN);
     };

@@ -15,10 +15,12 @@ import { SegmentEditor, SegmentList } from './pages/segments';
 import { Environments } from './pages/environments';
 import { Audit } from './pages/audit';
 import { WebhookPage, Webhooks } from './pages/webhooks';
-import { ApiKeys, Users } from './pages/keys';
+import { ApiKeys } from './pages/keys';
+import { Invitation, Sessions, Users } from './pages/users';
+import { stopFollowing } from './changes';
 
 function SignIn({ onSession }: { onSession: (s: Session) => void }) {
-  const [key, setKey] = useState('');
+  const [form, setForm] = useState({ email: '', password: '' });
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   useEffect(() => {
@@ -29,32 +31,46 @@ function SignIn({ onSession }: { onSession: (s: Session) => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      onSession(await signIn({ apiKey: key }));
+      onSession(await signIn(form));
     } catch (err) {
       setError(err instanceof SignInError ? err.message : 'The admin could not be reached.');
     } finally {
       setBusy(false);
     }
   };
+  const described = error ? 'signin-error' : undefined;
   return (
     <main class="signin" id="main">
       <form onSubmit={submit} aria-labelledby="signin-title">
         <h1 id="signin-title">Sign in to Edgeflag</h1>
         <div class="field">
-          <label for="apikey">API key</label>
+          <label for="email">Email</label>
           <input
-            id="apikey"
-            type="password"
-            autoComplete="off"
-            class="mono"
-            value={key}
+            id="email"
+            type="email"
+            autoComplete="username"
+            required
+            value={form.email}
             aria-invalid={error ? 'true' : undefined}
-            aria-describedby={error ? 'signin-error' : 'apikey-hint'}
-            onInput={(e) => setKey(e.currentTarget.value)}
+            aria-describedby={described}
+            onInput={(e) => setForm({ ...form, email: e.currentTarget.value })}
             autoFocus
           />
-          <p class="hint" id="apikey-hint">
-            An <code>efk_…</code> key from <code>edgeflag init</code> or the API keys page. Its role decides what you may change.
+        </div>
+        <div class="field">
+          <label for="password">Password</label>
+          <input
+            id="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={form.password}
+            aria-invalid={error ? 'true' : undefined}
+            aria-describedby={described ?? 'password-hint'}
+            onInput={(e) => setForm({ ...form, password: e.currentTarget.value })}
+          />
+          <p class="hint" id="password-hint">
+            New here? Open the invitation link an admin sent you. Scripts use API keys instead.
           </p>
         </div>
         {error && (
@@ -80,6 +96,7 @@ const ORG_NAV: [string, string][] = [
   ['/webhooks', 'Webhooks'],
   ['/api-keys', 'API keys'],
   ['/users', 'Users'],
+  ['/sessions', 'Your sessions'],
 ];
 
 function Frame({ session, onSignOut }: { session: Session; onSignOut: () => void }) {
@@ -210,6 +227,7 @@ function Routes({ path }: { path: string }) {
   if ((m = match('/webhooks/:id', path))) return <WebhookPage id={m.id!} />;
   if (match('/api-keys', path)) return <ApiKeys />;
   if (match('/users', path)) return <Users />;
+  if (match('/sessions', path)) return <Sessions />;
   if (path === '/') return <p class="muted">Loading projects…</p>;
   return (
     <section class="page">
@@ -224,13 +242,44 @@ function Routes({ path }: { path: string }) {
 }
 
 function App() {
-  const [session, setSession] = useState<Session | null>(() => resume());
-  setApiSession(session, () => setSession(null));
+  // `undefined` while the admin is asked whether the cookie still holds a session.
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const path = useRoute();
+  useEffect(() => {
+    resume().then(setSession, () => setSession(null));
+  }, []);
+  const signedOut = () => {
+    stopFollowing();
+    setSession(null);
+  };
+  setApiSession(session ?? null, signedOut);
+  const invitation = match('/invitation/:token', path);
+  if (invitation) {
+    return (
+      <Invitation
+        token={invitation.token!}
+        onSession={(s) => {
+          setApiSession(s, signedOut);
+          setSession(s);
+          navigate('/');
+        }}
+      />
+    );
+  }
+  if (session === undefined) {
+    return (
+      <main id="main">
+        <p class="muted" role="status">
+          Loading…
+        </p>
+      </main>
+    );
+  }
   if (!session) {
     return (
       <SignIn
         onSession={(s) => {
-          setApiSession(s, () => setSession(null));
+          setApiSession(s, signedOut);
           setSession(s);
         }}
       />
@@ -240,9 +289,10 @@ function App() {
     <Frame
       session={session}
       onSignOut={() => {
-        session.signOut();
-        setSession(null);
-        navigate('/');
+        void session.signOut().then(() => {
+          signedOut();
+          navigate('/');
+        });
       }}
     />
   );

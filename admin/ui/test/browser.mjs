@@ -90,9 +90,15 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
-export async function signIn(page, url, apiKey) {
+export async function signIn(page, url, email, password) {
   await page.goto(`${url}/`);
-  await page.getByLabel('API key').fill(apiKey);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
+
+/** The signed-in page's CSRF token, as the dashboard gets it. */
+export function csrfToken(page) {
+  return page.evaluate(async () => (await (await fetch('/v1/auth/session')).json()).csrfToken);
 }

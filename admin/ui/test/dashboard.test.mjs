@@ -1,14 +1,16 @@
 // The dashboard as a person uses it, in Debian's Chromium against a real `edgeflag serve`
-// (throwaway SQLite) publishing to the built Worker on local workerd: sign in with an API
-// key, create a segment and a flag, build a rule on the segment and a rollout, preview
+// (throwaway SQLite) publishing to the built Worker on local workerd: sign in with an
+// email and a password, create a segment and a flag, build a rule on the segment and a rollout, preview
 // contexts with the engine in the page, save, toggle, see the Worker's OFREP answer
 // change, restore an old version; field-level validation errors; other people's changes
-// appearing without a reload; a viewer without edit controls whom the API refuses anyway.
+// appearing without a reload (the change feed); users, invitations and sessions; a viewer,
+// invited through the dashboard, without edit controls, whom the API refuses anyway; a
+// request without the CSRF token refused; a session ended elsewhere leads back to sign-in.
 // Every page is checked with axe-core and photographed; the main ones are walked with Tab.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Admin, ofrep, startWorker, until } from '../../../tests/e2e/harness.mjs';
-import { axe, openBrowser, screenshot, signIn, unreachableByKeyboard } from './browser.mjs';
+import { axe, csrfToken, openBrowser, screenshot, signIn, unreachableByKeyboard } from './browser.mjs';
 
 const PROJECT = 'shop';
 const ada = { targetingKey: 'user-9', email: 'ada@example.com' };
@@ -20,6 +22,7 @@ let browser;
 let page;
 let problems;
 let serverKey;
+let invitationLink;
 const visited = [];
 
 /** Checks the page with axe, photographs it, and remembers it. */
@@ -44,7 +47,8 @@ async function edgeAnswers(context, expected) {
 before(async () => {
   await admin.init();
   worker = await startWorker(admin.cli('jwks').trim());
-  await admin.serve({ worker: worker.url });
+  // A heartbeat a second: a stream whose session ended elsewhere ends within one.
+  await admin.serve({ worker: worker.url }, { EDGEFLAG_FEED_HEARTBEAT_SECS: '1' });
   await admin.call('POST', '/v1/projects', { key: PROJECT, name: 'Shop' });
   for (const [key, name] of [['production', 'Production'], ['staging', 'Staging']]) {
     await admin.call('POST', `/v1/projects/${PROJECT}/environments`, { key, name });
@@ -77,16 +81,21 @@ test('the page is served with a strict Content-Security-Policy and cacheable ass
   assert.equal(asset.headers.get('content-type'), 'text/javascript; charset=utf-8');
 });
 
-test('sign in with an API key', async () => {
+test('sign in with an email and a password', async () => {
   await page.goto(`${admin.url}/`);
-  await page.getByLabel('API key').waitFor();
+  await page.getByLabel('Email').waitFor();
   await look('sign-in');
-  await page.getByLabel('API key').fill('efk_not-a-key');
+  await page.getByLabel('Email').fill(admin.ownerEmail);
+  await page.getByLabel('Password').fill('not the password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('alert').filter({ hasText: /key/i }).waitFor();
+  await page.getByRole('alert').filter({ hasText: 'the email address or the password is not right' }).waitFor();
   assert.deepEqual(await unreachableByKeyboard(page), []);
-  await signIn(page, admin.url, admin.ownerKey);
+  await signIn(page, admin.url, admin.ownerEmail, admin.ownerPassword);
   await page.getByRole('heading', { name: 'Flags' }).waitFor();
+  await page.getByText('Olive Owner <owner@example.com>').waitFor();
+  // The cookie is out of the page's reach, and nothing is kept in storage.
+  assert.equal(await page.evaluate(() => document.cookie), '');
+  assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
 });
 
 test('create a segment', async () => {
@@ -291,18 +300,37 @@ test('audit log, webhooks, API keys and users', async () => {
   assert.match(await page.getByRole('region', { name: 'New API key' }).getByRole('textbox').inputValue(), /^efk_/);
   await look('api-keys');
   await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('rowheader', { name: 'Olive Owner' }).waitFor();
+  await page.getByLabel('Email').fill('vic@example.com');
+  await page.getByLabel('Role').selectOption('viewer');
+  await page.getByRole('button', { name: 'Create invitation' }).click();
+  invitationLink = await page.getByRole('region', { name: 'New invitation link' }).getByRole('textbox').inputValue();
+  assert.match(invitationLink, /\/#\/invitation\/efi_/);
+  await page.getByRole('cell', { name: 'pending' }).waitFor();
   await look('users');
+  await page.getByRole('link', { name: 'Your sessions' }).click();
+  await page.getByText('(this browser)').waitFor();
+  await look('sessions');
   await page.getByRole('link', { name: 'Segments' }).click();
   await page.getByRole('link', { name: 'Beta testers' }).click();
   await page.getByRole('heading', { name: 'Beta testers' }).waitFor();
   await look('segment');
 });
 
-test('a viewer sees no edit controls, and the API refuses edits anyway', async () => {
-  const viewer = (await admin.call('POST', '/v1/api-keys', { name: 'support', role: 'viewer' })).secret;
+test('an invited viewer joins, sees no edit controls, and the API refuses edits anyway', async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await signIn(page, admin.url, viewer);
+  await page.getByLabel('Email').waitFor();
+  await page.goto(invitationLink);
+  await page.getByText('vic@example.com is invited to').waitFor();
+  await page.getByLabel('Your name').fill('Vic Viewer');
+  await page.getByLabel('Choose a password').fill('short');
+  await page.getByRole('button', { name: 'Accept the invitation' }).click();
+  await page.getByRole('alert').filter({ hasText: 'at least 12 characters' }).waitFor();
+  await look('invitation');
+  await page.getByLabel('Choose a password').fill('viewing is believing');
+  await page.getByRole('button', { name: 'Accept the invitation' }).click();
   await page.getByRole('heading', { name: 'Flags' }).waitFor();
+  await page.getByText('Vic Viewer <vic@example.com>').waitFor();
   await page.getByRole('link', { name: 'New checkout' }).waitFor();
   assert.equal(await page.getByRole('switch').count(), 0, 'no switches in the list');
   assert.equal(await page.getByRole('link', { name: 'New flag' }).count(), 0);
@@ -321,38 +349,68 @@ test('a viewer sees no edit controls, and the API refuses edits anyway', async (
     els.filter((el) => !el.closest('.evaluate')).map((el) => el.outerHTML));
   assert.deepEqual(editable, [], 'every definition and targeting input is read-only');
   await look('flag-viewer');
-  const status = await page.evaluate(async (project) => {
-    const { accessToken } = JSON.parse(sessionStorage.getItem('edgeflag.session'));
+  // The page's own session, with its CSRF token: refused for the role.
+  const token = await csrfToken(page);
+  const toggle = (headers) => page.evaluate(async ([project, h]) => {
     const res = await fetch(`/v1/projects/${project}/flags/new-checkout/environments/production/toggle`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...h },
       body: JSON.stringify({ enabled: false }),
     });
-    return res.status;
-  }, PROJECT);
-  assert.equal(status, 403);
+    return { status: res.status, message: (await res.json()).error.message };
+  }, [PROJECT, headers]);
+  const refused = await toggle({ 'x-csrf-token': token });
+  assert.equal(refused.status, 403);
+  assert.match(refused.message, /needs the editor role; the user `Vic Viewer <vic@example.com>` is viewer/);
   await page.goto(`${flagUrl('new-checkout')}/history`);
   await page.getByRole('heading', { name: 'History of new-checkout' }).waitFor();
   assert.equal(await page.getByRole('button', { name: /^Restore/ }).count(), 0);
+  const { items } = await admin.call('GET', '/v1/users');
+  assert.deepEqual(items.map((u) => `${u.email} ${u.role}`), ['owner@example.com owner', 'vic@example.com viewer']);
 });
 
-test('an expired access token is renewed; an unusable refresh token leads back to sign-in', async () => {
-  const stored = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('edgeflag.session')));
-  const store = (s) => page.evaluate((v) => sessionStorage.setItem('edgeflag.session', JSON.stringify(v)), s);
-  const before = await stored();
-  await store({ ...before, expiresAt: 0 });
+test('a request with the session cookie but without its CSRF token is refused', async () => {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, admin.url, admin.ownerEmail, admin.ownerPassword);
+  const path = `/v1/projects/${PROJECT}/flags/new-checkout`;
+  const before = (await admin.call('GET', path)).environments.staging.enabled;
+  const toggle = (headers) => page.evaluate(async ([p, h, enabled]) => {
+    const res = await fetch(`${p}/environments/staging/toggle`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...h },
+      body: JSON.stringify({ enabled }),
+    });
+    return { status: res.status, message: (await res.json()).error?.message };
+  }, [path, headers, !before]);
+  const without = await toggle({});
+  assert.equal(without.status, 403);
+  assert.match(without.message, /CSRF token/);
+  const wrong = await toggle({ 'x-csrf-token': 'f'.repeat(64) });
+  assert.equal(wrong.status, 403);
+  assert.equal((await admin.call('GET', path)).environments.staging.enabled, before, 'nothing changed');
+  // The same request with the page's token goes through: only the token was missing.
+  const allowed = await toggle({ 'x-csrf-token': await csrfToken(page) });
+  assert.equal(allowed.status, 200);
+  assert.equal((await admin.call('GET', path)).environments.staging.enabled, !before);
+});
+
+test('a session ended elsewhere leads back to sign-in', async () => {
   await page.goto(`${admin.url}/#/projects/${PROJECT}/flags`);
-  await page.reload();
   await page.getByRole('link', { name: 'New checkout' }).waitFor();
-  const renewed = await stored();
-  assert.notEqual(renewed.refreshToken, before.refreshToken, 'the refresh token was used (once)');
-  assert.notEqual(renewed.accessToken, before.accessToken);
-  assert.ok(renewed.expiresAt > Date.now());
-  const forged = `${renewed.accessToken.slice(0, -6)}AAAAAA`;
-  await store({ accessToken: forged, refreshToken: 'efr_not-a-token', expiresAt: Date.now() + 600_000 });
-  await page.reload();
-  await page.getByLabel('API key').waitFor();
-  assert.equal(await page.evaluate(() => sessionStorage.getItem('edgeflag.session')), null);
+  // Another browser (its own cookie jar) of the same person signs out everywhere.
+  const second = await openBrowser();
+  const other = await second.page();
+  await signIn(other.page, admin.url, admin.ownerEmail, admin.ownerPassword);
+  await other.page.getByRole('link', { name: 'Your sessions' }).click();
+  await until('both sessions to be listed', async () => (await other.page.getByRole('button', { name: /^Sign out session/ }).count()) === 2);
+  other.page.once('dialog', (d) => d.accept());
+  await other.page.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await other.page.getByLabel('Email').waitFor();
+  assert.deepEqual(other.problems, []);
+  await second.close();
+  // This page hears it from the change feed's end (or its next request) without a reload.
+  await page.getByLabel('Email').waitFor({ timeout: 20000 });
+  await page.getByLabel('Password').waitFor();
 });
 
 test('no page broke its Content-Security-Policy or threw', () => {

@@ -21,7 +21,7 @@ after(async () => {
 
 test('an owner creates the first project from the dashboard', async () => {
   const { page, problems } = await browser.page();
-  await signIn(page, admin.url, admin.ownerKey);
+  await signIn(page, admin.url, admin.ownerEmail, admin.ownerPassword);
   await page.getByRole('heading', { name: 'No projects yet' }).waitFor();
   await screenshot(page, 'first-run');
   assert.deepEqual(await axe(page), []);

@@ -70,7 +70,7 @@ function EnvironmentCard({ project, env }: { project: string; env: Environment }
 }
 
 function PublishStatusView({ base, env }: { base: string; env: string }) {
-  const status = useResource(() => get<PublishStatus>(`${base}/publish-status`), [base], 2000);
+  const status = useResource(() => get<PublishStatus>(`${base}/publish-status`), [base]);
   const canEdit = useCan('editor');
   const [busy, error, run] = useAction();
   const s = status.data;

@@ -1,11 +1,10 @@
-// API keys of the organization (create with the secret shown once, revoke), and the
-// place where users and invitations will be managed once accounts exist.
+// API keys of the organization (create with the secret shown once, revoke): for scripts
+// and CI. People have accounts (pages/users.tsx).
 
 import { useState } from 'preact/hooks';
 import { ApiError, del, enc, get, post } from '../api';
 import { announce } from '../changes';
 import type { ApiKey } from '../model';
-import { href } from '../router';
 import { Field, Loading, Page, Problem, SecretOnce, useAction, useCan, useResource, when } from '../ui';
 
 const ROLES = ['viewer', 'editor', 'admin', 'owner'];
@@ -26,7 +25,7 @@ export function ApiKeys() {
   }
   return (
     <Page title="API keys">
-      <p class="hint">Keys for scripts and CI, and for people until accounts arrive. A key's role decides what it may do.</p>
+      <p class="hint">Keys for scripts and CI; people sign in with their own accounts (Users). A key's role decides what it may do.</p>
       <Problem error={keys.error instanceof ApiError && keys.error.status === 403 ? undefined : keys.error} />
       <Problem error={error} />
       {secret && <SecretOnce secret={secret} what="API key" onDone={() => setSecret(null)} />}
@@ -106,21 +105,6 @@ export function ApiKeys() {
           Create API key
         </button>
       </form>
-    </Page>
-  );
-}
-
-export function Users() {
-  return (
-    <Page title="Users">
-      <p>
-        People will have their own accounts here: sign-in with email and password, invitations by a signed link, the same four roles as API keys, and the list of
-        their sessions. That is the server half of this dashboard and comes next.
-      </p>
-      <p>
-        Until then, give each person an API key of the right role on the <a href={href('/api-keys')}>API keys</a> page; they sign in with it and every change
-        they make is in the audit log under that key.
-      </p>
     </Page>
   );
 }
