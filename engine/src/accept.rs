@@ -103,8 +103,9 @@ impl AcceptError {
 
 /// Parses a JWKS in which every key must be a valid Ed25519 public key.
 pub fn parse_jwks(json: &[u8]) -> Result<Vec<VerifyingKey>, AcceptError> {
-    let jwks: Jwks = serde_json::from_slice(json)
-        .map_err(|e| AcceptError::Keys(EnvelopeError::InvalidKey(e.to_string())))?;
+    let keys_error = |message| AcceptError::Keys(EnvelopeError::InvalidKey(message));
+    let text = crate::error::json_text(json).map_err(keys_error)?;
+    let jwks: Jwks = serde_json::from_str(text).map_err(|e| keys_error(e.to_string()))?;
     jwks.keys
         .iter()
         .map(VerifyingKey::from_jwk)
@@ -188,6 +189,26 @@ mod tests {
 
     fn sign(key: &SigningKey, payload_env: &str, env: &str, ver: u64, aud: &str) -> String {
         key.sign(&snapshot(payload_env, ver), Some(env), Some(ver), Some(aud))
+    }
+
+    #[test]
+    fn a_jwks_that_is_not_utf8_is_refused() {
+        let (key, _) = setup();
+        let jwk = serde_json::to_string(&key.verifying_key().to_jwk()).unwrap();
+        let ok = [br#"{"keys":["#.as_slice(), jwk.as_bytes(), b"]}"].concat();
+        assert_eq!(parse_jwks(&ok).unwrap().len(), 1);
+        let bad = [
+            b"{\"x\":\"\xff\",\"keys\":[".as_slice(),
+            jwk.as_bytes(),
+            b"]}",
+        ]
+        .concat();
+        let err = parse_jwks(&bad).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("not valid UTF-8 (first invalid byte at offset 6)"),
+            "{err}"
+        );
     }
 
     fn setup() -> (SigningKey, KeySet) {

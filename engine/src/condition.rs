@@ -293,8 +293,19 @@ impl Test {
 
     fn date(order: Ordering, values: &[Value]) -> Result<Self, FieldError> {
         let values = each(values, |v| {
-            date::parse(v).ok_or_else(|| {
-                format!("expected an RFC 3339 date-time or epoch seconds, found {v}")
+            date::parse(v).ok_or_else(|| match v {
+                // Named rather than printed: printing a number would bring float
+                // formatting into every wasm build for this one message.
+                Value::Number(_) => {
+                    "expected an RFC 3339 date-time or epoch seconds, found a number of seconds out of range".into()
+                }
+                Value::String(text) => {
+                    format!("expected an RFC 3339 date-time or epoch seconds, found `{text}`")
+                }
+                other => format!(
+                    "expected an RFC 3339 date-time or epoch seconds, found {}",
+                    type_name(other)
+                ),
             })
         })?;
         Ok(Self::Date { order, values })

@@ -73,8 +73,9 @@ impl Context {
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, ContextError> {
+        let text = crate::error::json_text(bytes).map_err(ContextError::Json)?;
         let value: Value =
-            serde_json::from_slice(bytes).map_err(|e| ContextError::Json(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| ContextError::Json(e.to_string()))?;
         Self::from_value(value)
     }
 
@@ -122,6 +123,16 @@ mod tests {
             Context::from_json(b"{"),
             Err(ContextError::Json(_))
         ));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused_with_their_offset() {
+        assert_eq!(
+            Context::from_json(b"{\"plan\":\"pr\xffo\"}"),
+            Err(ContextError::Json(
+                "not valid UTF-8 (first invalid byte at offset 11)".into()
+            ))
+        );
     }
 
     #[test]

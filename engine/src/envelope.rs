@@ -141,8 +141,11 @@ impl KeySet {
 
     /// Parses a JWKS document; every key in it must be a valid Ed25519 key.
     pub fn from_jwks_json(json: &[u8]) -> Result<Self, EnvelopeError> {
-        let jwks: Jwks = serde_json::from_slice(json)
-            .map_err(|e| EnvelopeError::InvalidKey(format!("JWKS is not valid: {e}")))?;
+        let invalid = |why: &dyn core::fmt::Display| {
+            EnvelopeError::InvalidKey(format!("JWKS is not valid: {why}"))
+        };
+        let text = crate::error::json_text(json).map_err(|e| invalid(&e))?;
+        let jwks: Jwks = serde_json::from_str(text).map_err(|e| invalid(&e))?;
         Self::from_jwks(&jwks)
     }
 
@@ -228,7 +231,10 @@ fn split(token: &str) -> Result<(&str, &str, &str), EnvelopeError> {
 fn decode_header(b64: &str) -> Result<Header, EnvelopeError> {
     let bytes = Base64UrlUnpadded::decode_vec(b64)
         .map_err(|_| EnvelopeError::Malformed("header is not base64url".into()))?;
-    serde_json::from_slice(&bytes).map_err(|e| EnvelopeError::Malformed(format!("header: {e}")))
+    let malformed =
+        |why: &dyn core::fmt::Display| EnvelopeError::Malformed(format!("header: {why}"));
+    let text = crate::error::json_text(&bytes).map_err(|e| malformed(&e))?;
+    serde_json::from_str(text).map_err(|e| malformed(&e))
 }
 
 /// A private signing key. Only the admin holds these; generating the seed is the
@@ -311,6 +317,36 @@ mod tests {
         assert_eq!(verified.header.ver, Some(4));
         assert_eq!(verified.header.env.as_deref(), Some("prod"));
         assert_eq!(peek_header(&token).unwrap().kid, "k1");
+    }
+
+    /// JSON is UTF-8: a JWKS or a header with other bytes is refused, even in a
+    /// member nobody reads (serde_json's byte-slice reader skipped those unchecked).
+    #[test]
+    fn refuses_documents_that_are_not_utf8() {
+        let k = key("k1", 7);
+        let jwk = serde_json::to_string(&k.verifying_key().to_jwk()).unwrap();
+        let jwks = |extra: &[u8]| {
+            [
+                br#"{"keys":["#.as_slice(),
+                jwk.as_bytes(),
+                b"],",
+                extra,
+                b"}",
+            ]
+            .concat()
+        };
+        assert!(KeySet::from_jwks_json(&jwks(br#""x":"ok""#)).is_ok());
+        let err = KeySet::from_jwks_json(&jwks(b"\"x\":\"\xff\"")).unwrap_err();
+        assert!(
+            matches!(&err, EnvelopeError::InvalidKey(m) if m.contains("not valid UTF-8")),
+            "{err}"
+        );
+        let header = Base64UrlUnpadded::encode_string(b"{\"alg\":\"EdDSA\",\"x\":\"\xff\"}");
+        let err = peek_header(&alloc::format!("{header}.e30.AA")).unwrap_err();
+        assert!(
+            matches!(&err, EnvelopeError::Malformed(m) if m.contains("not valid UTF-8")),
+            "{err}"
+        );
     }
 
     #[test]

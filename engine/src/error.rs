@@ -243,6 +243,19 @@ pub(crate) fn strip_position(err: &serde_json::Error) -> String {
     }
 }
 
+/// JSON text from bytes, for `serde_json::from_str`. Every document the engine reads
+/// goes through `from_str`, so one instance of serde_json's parser ships in the wasm
+/// builds rather than a second for byte slices. JSON is UTF-8 (RFC 8259): bytes that
+/// are not are refused here, with the offset of the first bad byte.
+pub(crate) fn json_text(bytes: &[u8]) -> Result<&str, String> {
+    core::str::from_utf8(bytes).map_err(|e| {
+        let mut message = String::from("not valid UTF-8 (first invalid byte at offset ");
+        message.push_str(itoa::Buffer::new().format(e.valid_up_to()));
+        message.push(')');
+        message
+    })
+}
+
 /// Which kind of item a [`Warning`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemKind {

@@ -1,78 +1,79 @@
 //! Encoding answers for JavaScript: JSON text, which `JSON.parse` turns into plain
 //! objects faster than building them across the boundary one field at a time.
+//! Written by hand with [`Json`], so no generic serializer or `serde_json::Value`
+//! is built for an answer.
 
 use edgeflag_engine::{
-    ContextError, ErrorCode, EvaluationDetail, FlagInfo, Reason, Snapshot, ValueType, Warning,
+    ContextError, EvaluationDetail, FlagInfo, Snapshot, ValueType, Warning, accept::AcceptError,
 };
-use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use crate::SdkError;
+use crate::json::Json;
 
-/// The engine's detail plus the human-readable error message, which the engine's
-/// own serialization leaves out. Spelled out rather than `#[serde(flatten)]`ed,
-/// which would serialize through a slower map path on every evaluation.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Detail<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    variant: Option<&'a str>,
-    reason: Reason,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<ErrorCode>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule_index: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rule_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failed_prerequisite: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    flag_version: Option<u64>,
-}
-
-impl<'a> From<&'a EvaluationDetail<'a>> for Detail<'a> {
-    fn from(d: &'a EvaluationDetail<'a>) -> Self {
-        Self {
-            value: d.value,
-            variant: d.variant,
-            reason: d.reason,
-            error_code: d.error_code(),
-            error_message: d.error_message(),
-            rule_index: d.rule_index,
-            rule_id: d.rule_id,
-            failed_prerequisite: d.failed_prerequisite,
-            flag_version: d.flag_version,
-        }
+/// The members of one detail, without its braces: the engine's detail plus the
+/// human-readable error message. Optional members are left out when absent.
+fn detail_members(out: &mut Json, d: &EvaluationDetail<'_>) {
+    let mut first = true;
+    let mut key = |out: &mut Json, name: &str| {
+        out.key(first, name);
+        first = false;
+    };
+    if let Some(value) = d.value {
+        key(out, "value");
+        out.value(value);
     }
-}
-
-/// Every flag's result, keyed by flag, serialized in one pass.
-struct All<'r, 'a>(&'r [(&'a str, EvaluationDetail<'a>)]);
-
-impl Serialize for All<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(key, d)| (*key, Detail::from(d))))
+    if let Some(variant) = d.variant {
+        key(out, "variant");
+        out.str(variant);
     }
-}
-
-fn text(value: &impl Serialize) -> String {
-    // Serializing these types (strings, numbers, maps with string keys) cannot fail;
-    // should it ever, the caller gets an error answer rather than a panic.
-    serde_json::to_string(value).unwrap_or_else(|e| general(&e.to_string()))
+    key(out, "reason");
+    out.str(d.reason.as_str());
+    if let Some(code) = d.error_code() {
+        key(out, "errorCode");
+        out.str(code.as_str());
+    }
+    if let Some(message) = d.error_message() {
+        key(out, "errorMessage");
+        out.str(message);
+    }
+    if let Some(index) = d.rule_index {
+        key(out, "ruleIndex");
+        out.u64(index as u64);
+    }
+    if let Some(id) = d.rule_id {
+        key(out, "ruleId");
+        out.str(id);
+    }
+    if let Some(prerequisite) = d.failed_prerequisite {
+        key(out, "failedPrerequisite");
+        out.str(prerequisite);
+    }
+    if let Some(version) = d.flag_version {
+        key(out, "flagVersion");
+        out.u64(version);
+    }
 }
 
 /// One evaluation result.
 pub fn detail(detail: &EvaluationDetail<'_>) -> String {
-    text(&Detail::from(detail))
+    let mut out = Json::default();
+    out.raw("{");
+    detail_members(&mut out, detail);
+    out.raw("}");
+    out.into_string()
 }
 
 /// Every flag's result, keyed by flag.
 pub fn all(results: &[(&str, EvaluationDetail<'_>)]) -> String {
-    text(&All(results))
+    let mut out = Json::default();
+    out.raw("{");
+    for (i, (key, d)) in results.iter().enumerate() {
+        out.key(i == 0, key).raw("{");
+        detail_members(&mut out, d);
+        out.raw("}");
+    }
+    out.raw("}");
+    out.into_string()
 }
 
 /// A boolean result as a number, so the hottest getter needs no JSON:
@@ -94,12 +95,20 @@ pub fn value_type(code: u32) -> Result<Option<ValueType>, String> {
         2 => Ok(Some(ValueType::String)),
         3 => Ok(Some(ValueType::Number)),
         4 => Ok(Some(ValueType::Object)),
-        other => Err(general(&format!("unknown value type code {other}"))),
+        other => {
+            let mut message = String::from("unknown value type code ");
+            message.push_str(itoa::Buffer::new().format(other));
+            Err(general(&message))
+        }
     }
 }
 
 fn error_result(code: &str, message: &str) -> String {
-    json!({ "reason": "ERROR", "errorCode": code, "errorMessage": message }).to_string()
+    let mut out = Json::default();
+    out.raw("{").key(true, "reason").str("ERROR");
+    out.key(false, "errorCode").str(code);
+    out.key(false, "errorMessage").str(message).raw("}");
+    out.into_string()
 }
 
 /// The answer when no snapshot has been accepted yet (OpenFeature's code for it).
@@ -119,49 +128,88 @@ pub fn general(message: &str) -> String {
     error_result("GENERAL", message)
 }
 
-/// The one envelope of fallible calls: `{"ok": …}` or `{"error": {"code", "message"}}`.
-pub fn envelope(result: Result<Value, SdkError>) -> String {
+/// The one envelope of fallible calls: `{"ok": …}` (`ok` is JSON text) or
+/// `{"error": {"code", "message"}}`.
+pub fn envelope(result: Result<String, AcceptError>) -> String {
+    let mut out = Json::default();
     match result {
-        Ok(ok) => json!({ "ok": ok }).to_string(),
-        Err(e) => json!({ "error": { "code": e.code(), "message": e.to_string() } }).to_string(),
-    }
+        Ok(ok) => out.raw("{").key(true, "ok").raw(&ok).raw("}"),
+        Err(e) => out
+            .raw("{")
+            .key(true, "error")
+            .raw("{")
+            .key(true, "code")
+            .str(e.code())
+            .key(false, "message")
+            .str(&e.to_string())
+            .raw("}}"),
+    };
+    out.into_string()
+}
+
+/// What `trust` reports: the ids of every trusted key.
+pub fn kids<'k>(kids: impl IntoIterator<Item = &'k str>) -> String {
+    let mut out = Json::default();
+    out.raw("{").key(true, "kids").strings(kids).raw("}");
+    out.into_string()
 }
 
 /// What `update` reports about the snapshot in use.
-pub fn status(changed: bool, snapshot: Option<&Snapshot>, warnings: &[Warning]) -> Value {
-    let warnings: Vec<Value> = warnings
-        .iter()
-        .map(|w| json!({ "kind": w.kind.as_str(), "key": w.key, "path": w.path, "message": w.message }))
-        .collect();
-    json!({
-        "changed": changed,
-        "environment": snapshot.map(Snapshot::environment),
-        "version": snapshot.map(Snapshot::version),
-        "warnings": warnings,
-    })
+pub fn status(changed: bool, snapshot: Option<&Snapshot>, warnings: &[Warning]) -> String {
+    let mut out = Json::default();
+    out.raw("{").key(true, "changed").bool(changed);
+    out.key(false, "environment")
+        .opt_str(snapshot.map(Snapshot::environment));
+    out.key(false, "version");
+    match snapshot {
+        Some(s) => out.u64(s.version()),
+        None => out.raw("null"),
+    };
+    out.key(false, "warnings").raw("[");
+    for (i, w) in warnings.iter().enumerate() {
+        if i > 0 {
+            out.raw(",");
+        }
+        out.raw("{").key(true, "kind").str(w.kind.as_str());
+        out.key(false, "key").opt_str(w.key.as_deref());
+        out.key(false, "path").str(&w.path);
+        out.key(false, "message").str(&w.message).raw("}");
+    }
+    out.raw("]}");
+    out.into_string()
 }
 
 /// The listing of flags, without evaluating them.
 pub fn flags(snapshot: Option<&Snapshot>) -> String {
-    let list: Vec<Value> = snapshot
-        .into_iter()
-        .flat_map(Snapshot::flags)
-        .map(|f: FlagInfo<'_>| {
-            let mut entry = Map::new();
-            entry.insert("key".into(), f.key.into());
-            entry.insert("version".into(), f.version.into());
-            entry.insert("type".into(), f.value_type.map(|t| t.as_str()).into());
-            entry.insert("enabled".into(), f.enabled.into());
-            entry.insert("valid".into(), f.valid.into());
-            if let Some(d) = f.description {
-                entry.insert("description".into(), d.into());
-            }
-            entry.insert("tags".into(), f.tags.into());
-            entry.insert("metadata".into(), Value::Object(f.metadata.clone()));
-            Value::Object(entry)
-        })
-        .collect();
-    text(&list)
+    let mut out = Json::default();
+    out.raw("[");
+    for (i, f) in snapshot.into_iter().flat_map(Snapshot::flags).enumerate() {
+        if i > 0 {
+            out.raw(",");
+        }
+        flag(&mut out, &f);
+    }
+    out.raw("]");
+    out.into_string()
+}
+
+fn flag(out: &mut Json, f: &FlagInfo<'_>) {
+    out.raw("{").key(true, "key").str(f.key);
+    out.key(false, "version");
+    match f.version {
+        Some(v) => out.u64(v),
+        None => out.raw("null"),
+    };
+    out.key(false, "type")
+        .opt_str(f.value_type.map(ValueType::as_str));
+    out.key(false, "enabled").bool(f.enabled);
+    out.key(false, "valid").bool(f.valid);
+    if let Some(d) = f.description {
+        out.key(false, "description").str(d);
+    }
+    out.key(false, "tags")
+        .strings(f.tags.iter().map(String::as_str));
+    out.key(false, "metadata").object(f.metadata).raw("}");
 }
 
 /// JavaScript's `Date.now()` as the engine's `now_ms`. Non-finite values become 0.

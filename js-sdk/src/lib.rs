@@ -12,10 +12,12 @@
 //! Everything that can fail answers with one envelope, `{"ok": …}` or
 //! `{"error": {"code", "message"}}` (see [`error::SdkError`]); evaluation errors are
 //! data in the result, as in the engine. The module is pure: no clock (JavaScript
-//! passes `now`), no randomness, no imports. Depend on the npm package, not on this crate.
+//! passes `now`), no randomness, and one import: JavaScript's own `String`, which writes
+//! the rare number with a fraction as text (see `json.rs`). Depend on the npm package, not on this crate.
 
 mod encode;
 mod error;
+mod json;
 #[cfg(feature = "preview")]
 mod preview;
 
@@ -66,7 +68,7 @@ impl Engine {
             for key in found {
                 self.keys.push(key);
             }
-            serde_json::json!({ "kids": self.keys.kids().collect::<Vec<_>>() })
+            encode::kids(self.keys.kids())
         });
         encode::envelope(result)
     }

@@ -151,3 +151,40 @@ fn refused_contexts_and_unknown_types_are_answers() {
         "FLAG_NOT_FOUND"
     );
 }
+
+/// The hand-written answers say what serde_json says of the engine's detail (plus
+/// the error message), for every case of every shared vector file.
+#[test]
+fn answers_match_the_engines_serialized_detail_on_every_vector() {
+    use edgeflag_engine::{Context, Snapshot};
+    let mut compared = 0;
+    for (name, text) in edgeflag_vectors::FILES {
+        let doc = edgeflag_vectors::parse(name, text);
+        let bytes = serde_json::to_vec(&doc["snapshot"]).unwrap();
+        let Ok(loaded) = Snapshot::load(&bytes) else {
+            continue;
+        };
+        for case in doc["cases"].as_array().into_iter().flatten() {
+            let ctx = serde_json::to_vec(&case["context"]).unwrap();
+            let Ok(ctx) = Context::from_json(&ctx) else {
+                continue;
+            };
+            let now = edgeflag_vectors::now(case).unwrap_or(edgeflag_vectors::DEFAULT_NOW_MS);
+            let results = loaded.snapshot.evaluate_all(&ctx, now);
+            let mut want = serde_json::Map::new();
+            for (key, d) in &results {
+                let mut expected = serde_json::to_value(d).unwrap();
+                if let Some(message) = d.error_message() {
+                    expected["errorMessage"] = json!(message);
+                }
+                assert_eq!(parse(&crate::encode::detail(d)), expected, "{name}: {key}");
+                want.insert((*key).to_string(), expected);
+                compared += 1;
+            }
+            assert_eq!(parse(&crate::encode::all(&results)), Value::Object(want));
+        }
+        let listing = parse(&crate::encode::flags(Some(&loaded.snapshot)));
+        assert_eq!(listing.as_array().unwrap().len(), loaded.snapshot.len());
+    }
+    assert!(compared > 500, "{compared}");
+}

@@ -153,3 +153,34 @@ fn bad_values_report_their_index() {
             .contains("over the limit")
     );
 }
+
+#[test]
+fn a_date_value_that_is_not_one_is_named_without_printing_numbers() {
+    let compile = |values: Value| {
+        let lookup = HashMap::new();
+        Condition::compile(
+            cond("d", "after", values).into(),
+            Some(&lookup),
+            &Limits::default(),
+            &mut Strings::default(),
+        )
+        .map(drop)
+        .unwrap_err()
+    };
+    let err = compile(json!([1e300]));
+    assert_eq!(err.path, "/values/0");
+    assert!(
+        err.message
+            .ends_with("found a number of seconds out of range"),
+        "{}",
+        err.message
+    );
+    let err = compile(json!(["2026-13-01"]));
+    assert!(
+        err.message.ends_with("found `2026-13-01`"),
+        "{}",
+        err.message
+    );
+    let err = compile(json!([true]));
+    assert!(err.message.ends_with("found boolean"), "{}", err.message);
+}
