@@ -59,6 +59,23 @@ it('refreshes when the page becomes visible again, and announces the change', as
   assert.deepEqual(out, { before: 20, after: 21, flags: ['banner'] });
 });
 
+it('follows the edge\'s event stream with the browser\'s EventSource, without polling', async () => {
+  browser.edge.live = true;
+  try {
+    browser.edge.serve(signer.sign(snapshot(30)));
+    browser.edge.onNext = () => {
+      browser.edge.serve(signer.sign(snapshot(31, { fallback: 'on' })));
+      browser.edge.push(31);
+    };
+    const out = await browser.page.evaluate((d) => window.edgeflagTests.live(d), { clientKey: CLIENT_KEY, jwk: signer.jwk });
+    assert.deepEqual(out, { connected: true, eventSources: 1, version: 31, flags: ['banner'] });
+    assert.ok(browser.edge.snapshotFetches().some((r) => r.query === 'flagConfigEtag=31'));
+  } finally {
+    browser.edge.live = false;
+    browser.edge.dropStreams();
+  }
+});
+
 it('serves the OpenFeature web SDK through the provider', async () => {
   browser.edge.serve(signer.sign(snapshot(10)));
   const out = await browser.page.evaluate((d) => window.edgeflagTests.openFeature(d), { clientKey: CLIENT_KEY });
