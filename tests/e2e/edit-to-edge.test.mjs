@@ -153,7 +153,7 @@ test('a change is observed by an OpenFeature client and by the JS SDK, and every
   assert.deepEqual(status.targets.map((t) => [t.name, t.kind, t.lastError]).sort(), [['spin', 'edge', null], ['worker', 'edge', null]]);
   // The Worker's isolate reports the version it holds; a Spin instance lives for one
   // request and holds nothing between them, so ask it what it serves instead.
-  const health = await (await fetch(`${worker.url}/healthz`)).json();
+  const health = await (await fetch(`${worker.url}/healthz`, { headers: { authorization: `Bearer ${serverKey}` } })).json();
   assert.equal(health.environments[EDGE_ENV]?.version, status.latestVersion, JSON.stringify(health));
   const bulk = await fetch(`${spin.url}/ofrep/v1/evaluate/flags`, {
     method: 'POST',
