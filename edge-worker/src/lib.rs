@@ -105,7 +105,13 @@ async fn decode(
     if declared.is_some_and(|length| length > limit as u64) {
         return Ok(Err(edge.body_too_large(&method, url.path())));
     }
-    let Some(body) = read_body(req, limit).await? else {
+    // A body with a Content-Length within the limit cannot be longer (workerd frames
+    // it by that length): read it in one go. Only a body without one is counted.
+    let body = match declared {
+        Some(_) => Some(req.bytes().await?),
+        None => read_body(req, limit).await?,
+    };
+    let Some(body) = body else {
         return Ok(Err(edge.body_too_large(&method, url.path())));
     };
     Ok(Ok(Request {
