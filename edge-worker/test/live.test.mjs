@@ -117,7 +117,11 @@ describe('event streams', () => {
     const other = await openStream(clientLink);
     assert.equal(other.status, 200);
     await until('two heartbeats', () => a.text.split(':\n\n').length >= 3);
+    // The first stream (whose request started the heartbeat loop) leaves; the others
+    // keep their heartbeats, and its place is free again.
     a.close();
+    const beats = b.text.split(':\n\n').length;
+    await until('more heartbeats after the first stream left', () => b.text.split(':\n\n').length >= beats + 3);
     await until('a freed place', async () => {
       const s = await openStream(link);
       s.close?.();
