@@ -366,10 +366,12 @@ export class EdgeflagClient {
           // Whatever was published while the stream was down.
           this.#refetch(undefined);
         },
-        down: (status) => {
+        down: (status, refused) => {
           this.#startPolling();
-          // A refused token (expired, or the edge's secret rotated): a refresh brings a new URL.
-          if (status === 401) this.#refetch(undefined);
+          // A refused connection may be a refused token (expired, or the edge's secret
+          // rotated; `EventSource` does not say which status it got): a refresh brings
+          // the current URL, and the stream retries with it.
+          if (status === 401 || (refused && status === undefined)) this.#refetch(undefined);
         },
       },
       { fetch: this.#fetch, random: Math.random, eventSource: useEventSource },

@@ -10,8 +10,12 @@ export interface StreamEvents {
   refetch(version: number | undefined): void;
   /** The stream is connected (again): catch up on anything missed while it was down. */
   up(): void;
-  /** The stream is down; it will retry by itself. `status` is the HTTP status that refused it, if any. */
-  down(status: number | undefined): void;
+  /**
+   * The stream is down; it will retry by itself. `status` is the HTTP status that
+   * refused it, when known (`EventSource` does not tell); `refused` is true when the
+   * connection failed before it opened (a refused token, say), rather than dropped.
+   */
+  down(status: number | undefined, refused: boolean): void;
 }
 
 export interface StreamOptions {
@@ -132,8 +136,9 @@ export class EventStream {
   #lost(status: number | undefined): void {
     this.#teardown();
     if (this.#closed) return;
+    const refused = !this.#up;
     this.#up = false;
-    this.#events.down(status);
+    this.#events.down(status, refused);
     const exponential = Math.min(CAP_MS, this.#retryMs * 2 ** Math.min(this.#failures, 8));
     this.#failures += 1;
     // Half fixed, half random: clients cut off together do not return together.
@@ -153,7 +158,7 @@ export class EventStream {
       if (source.readyState === EventSource.CLOSED) this.#lost(undefined);
       else if (this.#up) {
         this.#up = false;
-        this.#events.down(undefined);
+        this.#events.down(undefined, false);
       }
     };
   }
