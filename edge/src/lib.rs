@@ -40,6 +40,7 @@ use state::{Cache, EnvState};
 pub struct Edge {
     config: Config,
     cache: Cache,
+    stream_urls: live::UrlCache,
 }
 
 impl Edge {
@@ -47,6 +48,7 @@ impl Edge {
         Self {
             config,
             cache: Cache::new(),
+            stream_urls: live::UrlCache::default(),
         }
     }
 
@@ -151,14 +153,15 @@ impl Edge {
     ) -> Option<String> {
         let live = self.config.live.as_ref()?;
         let hash = keys::hash_key(key);
-        Some(live::stream_url(
+        let url = self.stream_urls.get_or_mint(
             live,
             &req.origin,
             &state.environment,
             &hash,
             state.version,
             now_ms,
-        ))
+        );
+        Some(url)
     }
 
     /// The `eventStreams` member of an OFREP answer, when live updates are on.

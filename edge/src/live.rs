@@ -13,6 +13,11 @@
 pub mod hub;
 pub mod token;
 
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+};
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -58,6 +63,63 @@ pub fn stream_url(
 ) -> String {
     let token = live.secret.mint(environment, key_hash, now_ms);
     format!("{origin}{STREAM_PATH}?token={token}&v={version}")
+}
+
+/// Minted stream URLs, per key hash, reused while nothing they depend on changes (the
+/// environment's version, the token window, the origin): minting is two HMACs and some
+/// encoding, on every OFREP answer otherwise.
+#[derive(Debug, Default)]
+pub struct UrlCache {
+    urls: Mutex<HashMap<String, CachedUrl>>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedUrl {
+    environment: String,
+    version: u64,
+    window: i64,
+    origin: String,
+    url: String,
+}
+
+/// Keys remembered at most; past that the cache starts again (a key churn attack costs
+/// it nothing but the minting it would have done anyway).
+const URL_CACHE_KEYS: usize = 4096;
+
+impl UrlCache {
+    pub fn get_or_mint(
+        &self,
+        live: &LiveConfig,
+        origin: &str,
+        environment: &str,
+        key_hash: &str,
+        version: u64,
+        now_ms: i64,
+    ) -> String {
+        let window = now_ms.div_euclid(1000).div_euclid(token::WINDOW_S);
+        let mut urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cached) = urls.get(key_hash)
+            && cached.window == window
+            && cached.version == version
+            && cached.environment == environment
+            && cached.origin == origin
+        {
+            return cached.url.clone();
+        }
+        let url = stream_url(live, origin, environment, key_hash, version, now_ms);
+        if urls.len() >= URL_CACHE_KEYS {
+            urls.clear();
+        }
+        let cached = CachedUrl {
+            environment: environment.to_string(),
+            version,
+            window,
+            origin: origin.to_string(),
+            url: url.clone(),
+        };
+        urls.insert(key_hash.to_string(), cached);
+        url
+    }
 }
 
 /// The `eventStreams` member of an OFREP response.
@@ -133,6 +195,45 @@ pub fn hub_config(live: &LiveConfig) -> HubConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn live() -> LiveConfig {
+        LiveConfig {
+            secret: Secret::new(*b"0123456789abcdef0123456789abcdef").unwrap(),
+            heartbeat_ms: 25_000,
+            limit_per_key: 10,
+        }
+    }
+
+    #[test]
+    fn cached_urls_change_with_the_version_the_window_and_the_key() {
+        let (cache, live, now) = (UrlCache::default(), live(), 1_795_608_000_000);
+        let first = cache.get_or_mint(&live, "", "production", "h1", 1, now);
+        assert_eq!(first, stream_url(&live, "", "production", "h1", 1, now));
+        assert_eq!(
+            cache.get_or_mint(&live, "", "production", "h1", 1, now + 60_000),
+            first
+        );
+        let newer = cache.get_or_mint(&live, "", "production", "h1", 2, now);
+        assert!(newer.ends_with("&v=2"), "{newer}");
+        let later = cache.get_or_mint(&live, "", "production", "h1", 2, now + 900_000);
+        assert_ne!(later, newer, "a new window mints a new token");
+        assert_ne!(
+            cache.get_or_mint(&live, "", "production", "h2", 2, now + 900_000),
+            later
+        );
+        let absolute = cache.get_or_mint(
+            &live,
+            "https://e.example",
+            "production",
+            "h2",
+            2,
+            now + 900_000,
+        );
+        assert!(
+            absolute.starts_with("https://e.example/v1/events?"),
+            "{absolute}"
+        );
+    }
 
     #[test]
     fn version_hints_come_from_the_refetch_metadata() {

@@ -95,11 +95,18 @@ try {
   const events = [];
   const refetched = [];
   const lastEvent = [];
+  const restCalls = [];
+  const firstEvent = [];
   for (let e = 0; e < EDITS; e += 1) {
     edit = { started: performance.now(), events: [], refetched: [], changes: [] };
     await admin.call('POST', `/v1/projects/${PROJECT}/flags/banner/environments/${ENV}/toggle`, { enabled: e % 2 === 0 });
-    await until(`edit ${e} at every client`, () => (edit.changes.length === SDKS && edit.refetched.length === light.length)
-      || (performance.now() - edit.started > 29_000 && console.log(edit.changes.length, edit.events.length, edit.refetched.length, edit.errors)), 30_000, 2);
+    const rest = performance.now();
+    await until(`edit ${e} at every client`, () => edit.changes.length === SDKS && edit.refetched.length === light.length, 30_000, 2)
+      .catch((error) => {
+        throw new Error(`${error.message}: ${edit.changes.length} changes, ${edit.events.length} events, ${edit.refetched.length} refetches, errors:${edit.errors ?? ' none'}`);
+      });
+    restCalls.push(rest - edit.started);
+    firstEvent.push(Math.min(...edit.events));
     changes.push(...edit.changes);
     events.push(...edit.events);
     refetched.push(...edit.refetched);
@@ -115,6 +122,8 @@ try {
   report('stream event at a light client', events);
   report('light client has refetched', refetched);
   report('stream event at the last of all light clients, per edit', lastEvent);
+  report('stream event at the first light client, per edit', firstEvent);
+  report('the REST call itself', restCalls);
   for (const c of sdks) c.close();
   for (const r of light) r.destroy();
 } finally {
