@@ -1099,6 +1099,19 @@ fn ofrep_answers_point_at_an_event_stream_when_live_updates_are_on() {
             .unwrap()
             .contains("edgeflag-event-stream")
     );
+    // The signed server snapshot (server SDKs) names the server key's stream, as OFREP does.
+    let server = call(
+        &edge,
+        &kv,
+        Request::new("GET", "/v1/snapshot")
+            .header("authorization", &format!("Bearer {SERVER_KEY}")),
+        NOW,
+    );
+    assert_eq!(server.status, 200);
+    assert_eq!(
+        server.get_header("edgeflag-event-stream"),
+        url.strip_prefix("https://flags.example.com")
+    );
 
     // Without a stream secret (Spin, or a Worker without one) nothing points anywhere.
     let (plain, kv) = published();
