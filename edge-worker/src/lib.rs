@@ -1,12 +1,25 @@
 //! The Edgeflag edge as a Cloudflare Worker. A thin adapter: it turns the Worker's
-//! request into an [`edgeflag_edge::Request`], gives the shared edge Workers KV and the
-//! clock, and turns the answer back. Routing, OFREP, key checks, the snapshot cache and
-//! publish checks all live in `edgeflag-edge`.
+//! request into an [`edgeflag_edge::Request`] (reading no more of the body than the
+//! route accepts), gives the shared edge Workers KV and the clock, and turns the answer
+//! back. Routing, OFREP, key checks, the snapshot cache and publish checks all live in
+//! `edgeflag-edge`; live updates are handed to one Durable Object per environment
+//! (`live.rs`).
 
-use std::{cell::OnceCell, rc::Rc};
+mod live;
 
-use edgeflag_edge::{Config, Edge, KvError, Request, Response};
+use std::{
+    cell::{Cell, OnceCell},
+    rc::Rc,
+};
+
+use edgeflag_edge::{Config, Edge, KvError, Request, Response, live::Handoff};
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsValue, closure::Closure};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{ReadableWritablePair, TransformStream, TransformStreamDefaultController};
 use worker::{Context, Date, Env, Headers, KvStore, event};
+
+pub use live::EdgeflagLive;
 
 /// The KV binding, as named in `wrangler.toml`.
 pub const KV_BINDING: &str = "FLAGS";
@@ -26,18 +39,26 @@ async fn fetch(
         Ok(edge) => edge,
         Err(message) => return plain(500, &message),
     };
-    let kv = match env.kv(KV_BINDING) {
-        Ok(kv) => WorkersKv(kv),
-        Err(_) => {
-            return plain(
-                500,
-                &format!("the KV binding `{KV_BINDING}` is missing; see wrangler.toml"),
-            );
-        }
+    let kv = match kv(&env) {
+        Ok(kv) => kv,
+        Err(message) => return plain(500, &message),
     };
-    let request = decode(&mut req).await?;
-    let now_ms = i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX);
-    encode(edge.handle(&request, &kv, now_ms).await)
+    let request = match decode(&edge, &mut req).await? {
+        Ok(request) => request,
+        Err(too_large) => return encode(too_large),
+    };
+    let mut response = edge.handle(&request, &kv, now_ms()).await;
+    match response.handoff.take() {
+        None => encode(response),
+        Some(Handoff::Published {
+            environment,
+            version,
+        }) => {
+            live::notify(&env, &environment, version).await;
+            encode(response)
+        }
+        Some(Handoff::Stream(grant)) => live::open(&env, grant, response).await,
+    }
 }
 
 /// The isolate's edge, configured from Worker variables and secrets on first use.
@@ -57,25 +78,106 @@ fn edge(env: &Env) -> Result<Rc<Edge>, String> {
     Ok(edge)
 }
 
-async fn decode(req: &mut worker::Request) -> worker::Result<Request> {
+fn kv(env: &Env) -> Result<WorkersKv, String> {
+    env.kv(KV_BINDING)
+        .map(WorkersKv)
+        .map_err(|_| format!("the KV binding `{KV_BINDING}` is missing; see wrangler.toml"))
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The edge's request, or the edge's `413` when the body is over the route's limit: a
+/// larger `Content-Length` is refused before reading, and reading stops at the limit,
+/// so an oversized upload never sits in the isolate's memory.
+async fn decode(
+    edge: &Edge,
+    req: &mut worker::Request,
+) -> worker::Result<Result<Request, Response>> {
     let url = req.url()?;
-    Ok(Request {
-        method: req.method().to_string(),
+    let method = req.method().to_string();
+    let limit = edge.body_limit(&method, url.path());
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Ok(Err(edge.body_too_large(&method, url.path())));
+    }
+    // A body with a Content-Length within the limit cannot be longer (workerd frames
+    // it by that length): read it in one go. Only a body without one is counted.
+    let body = match declared {
+        Some(_) => Some(req.bytes().await?),
+        None => read_body(req, limit).await?,
+    };
+    let Some(body) = body else {
+        return Ok(Err(edge.body_too_large(&method, url.path())));
+    };
+    Ok(Ok(Request {
+        method,
         path: url.path().to_string(),
         query: url.query().unwrap_or("").to_string(),
+        origin: url.origin().ascii_serialization(),
         headers: req.headers().entries().collect(),
-        body: req.bytes().await.unwrap_or_default(),
-    })
+        body,
+    }))
+}
+
+/// The body, or `None` as soon as it passes `limit` bytes. workerd reads it through a
+/// counting `TransformStream` whose step errors at the limit, which cancels the rest
+/// of the upload. The reads stay in JS, in this request's I/O context (workerd refuses
+/// I/O on one request's body from another's); Rust only counts, inside each step, and
+/// awaits one promise for the whole body.
+async fn read_body(req: &worker::Request, limit: usize) -> worker::Result<Option<Vec<u8>>> {
+    let Some(body) = req.inner().body() else {
+        return Ok(Some(Vec::new()));
+    };
+    let over = Rc::new(Cell::new(false));
+    let seen = Cell::new(0usize);
+    let flag = over.clone();
+    let step =
+        Closure::<dyn FnMut(JsValue, TransformStreamDefaultController) -> Result<(), JsValue>>::new(
+            move |chunk: JsValue, controller: TransformStreamDefaultController| {
+                seen.set(seen.get() + Uint8Array::new(&chunk).length() as usize);
+                if seen.get() > limit {
+                    flag.set(true);
+                    controller.error_with_reason(&JsValue::from_str("request body over the limit"));
+                    return Ok(());
+                }
+                controller.enqueue_with_chunk(&chunk)
+            },
+        );
+    let transformer = Object::new();
+    Reflect::set(&transformer, &JsValue::from_str("transform"), step.as_ref())?;
+    let counting = TransformStream::new_with_transformer(&transformer)?;
+    let piped = body.pipe_through(&ReadableWritablePair::new(
+        &counting.readable(),
+        &counting.writable(),
+    ));
+    let collected =
+        web_sys::Response::new_with_opt_readable_stream(Some(&piped))?.array_buffer()?;
+    let result = JsFuture::from(collected).await;
+    drop(step);
+    match result {
+        Ok(buffer) => Ok(Some(Uint8Array::new(&buffer).to_vec())),
+        Err(_) if over.get() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn encode(response: Response) -> worker::Result<worker::Response> {
-    let headers = Headers::new();
-    for (name, value) in &response.headers {
-        headers.append(name, value)?;
-    }
     Ok(worker::Response::from_bytes(response.body)?
         .with_status(response.status)
-        .with_headers(headers))
+        .with_headers(headers(&response.headers)?))
+}
+
+fn headers(pairs: &[(String, String)]) -> worker::Result<Headers> {
+    let headers = Headers::new();
+    for (name, value) in pairs {
+        headers.append(name, value)?;
+    }
+    Ok(headers)
 }
 
 fn plain(status: u16, message: &str) -> worker::Result<worker::Response> {

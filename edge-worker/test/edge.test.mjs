@@ -45,8 +45,10 @@ describe('publish', () => {
     assert.equal(res.body.version, 3);
     const flag = await (await ofrep(url, SERVER, 'new-checkout', { targetingKey: 'qa-1' })).json();
     assert.deepEqual([flag.value, flag.reason], [false, 'DISABLED']);
-    const health = await (await fetch(`${url}/healthz`)).json();
+    const health = await (await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${SERVER}` } })).json();
     assert.equal(health.environments.production.version, 3);
+    assert.deepEqual(Object.keys(health.environments), ['production'], 'a key sees its own environment only');
+    assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { status: 'ok' });
   });
 });
 
@@ -112,6 +114,9 @@ describe('OFREP', () => {
       [post('{oops'), 400, 'PARSE_ERROR'],
       [post('{"context": "me"}'), 400, 'INVALID_CONTEXT'],
       [post('{"context": {}}', { 'content-type': 'text/plain' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [post('{"context": {}}', { 'content-type': 'text/plain; a=json' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [post('{"context": {}}', { 'content-type': 'application/jsonx' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [post('[{"targetingKey": "u1"}]'), 400, 'PARSE_ERROR'],
       [post(JSON.stringify({ context: { pad: 'x'.repeat(70_000) } })), 413, 'PAYLOAD_TOO_LARGE'],
     ];
     for (const [request, status, code] of cases) {

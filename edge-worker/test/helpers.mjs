@@ -5,6 +5,7 @@ import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import net from 'node:net';
 import { Miniflare } from 'miniflare';
 
 export const here = dirname(fileURLToPath(import.meta.url));
@@ -29,8 +30,12 @@ export function publisher(kid = 'test-publisher') {
 
 export const hashKey = (secret) => createHash('sha256').update(secret).digest('hex');
 
-export async function startWorker(trusted, extraBindings = {}) {
-  const mf = new Miniflare({
+/** The stream secret the suites give the Worker: live updates on. */
+export const STREAM_SECRET = 'a test stream secret, 32 bytes or more';
+
+/** Miniflare options for the built Worker: KV, the live-updates Durable Object, variables. */
+export function workerOptions(trusted, extraBindings = {}, extra = {}) {
+  return {
     modules: true,
     scriptPath: join(root, 'edge-worker', 'build', 'worker', 'shim.mjs'),
     // Module paths relative to the build, so callers may run from any directory.
@@ -41,17 +46,77 @@ export async function startWorker(trusted, extraBindings = {}) {
     ],
     compatibilityDate: '2026-07-30',
     kvNamespaces: ['FLAGS'],
+    durableObjects: { LIVE: 'EdgeflagLive' },
     bindings: {
       EDGEFLAG_TRUSTED_KEYS: JSON.stringify({ keys: trusted.map((p) => p.jwk) }),
       EDGEFLAG_REFRESH_INTERVAL_MS: '0',
+      EDGEFLAG_STREAM_SECRET: STREAM_SECRET,
       ...extraBindings,
     },
     cf: false,
     host: '127.0.0.1',
     port: 0,
-  });
+    ...extra,
+  };
+}
+
+export async function startWorker(trusted, extraBindings = {}, extra = {}) {
+  const mf = new Miniflare(workerOptions(trusted, extraBindings, extra));
   const url = (await mf.ready).toString().replace(/\/$/, '');
   return { mf, url };
+}
+
+/** A free TCP port on 127.0.0.1 (for a Worker that must keep its address across a restart). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Reads an event stream with a streaming fetch: `events` collects `{id, data}`,
+ * `text` everything received. `close()` ends it.
+ */
+export async function openStream(url, headers = {}) {
+  const abort = new AbortController();
+  const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+  const stream = { status: res.status, headers: res.headers, events: [], text: '', ended: false, res };
+  if (res.status !== 200) {
+    stream.body = await res.text();
+    stream.ended = true;
+    return stream;
+  }
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  stream.done = (async () => {
+    let buffer = '';
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        const chunk = decoder.decode(value, { stream: true });
+        stream.text += chunk;
+        buffer += chunk;
+        const blocks = buffer.split('\n\n');
+        buffer = blocks.pop();
+        for (const block of blocks) {
+          const id = block.match(/^id: (.*)$/m)?.[1];
+          const data = block.match(/^data: (.*)$/m)?.[1];
+          if (data !== undefined) stream.events.push({ id, data: JSON.parse(data), at: performance.now() });
+        }
+      }
+    } catch {
+      // aborted, or the connection dropped
+    }
+    stream.ended = true;
+  })();
+  stream.close = () => abort.abort();
+  return stream;
 }
 
 /** The three signed documents of one environment version, as the admin publishes them. */

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
 import { OpenFeature as ServerOpenFeature } from '@openfeature/server-sdk';
-import { OpenFeature as WebOpenFeature } from '@openfeature/web-sdk';
+import { OpenFeature as WebOpenFeature, ProviderEvents as WebEvents } from '@openfeature/web-sdk';
 import { demoSnapshot, keysFor, publish, publishBody, publisher, startWorker } from './helpers.mjs';
 
 const signer = publisher();
@@ -91,5 +91,34 @@ describe('@openfeature/web-sdk with @openfeature/ofrep-web-provider', () => {
     assert.equal(client.getBooleanValue('new-checkout', true), false);
     assert.equal(client.getBooleanDetails('new-checkout', true).reason, 'DISABLED');
     assert.equal(client.getNumberValue('search-results-per-page', 0), 25);
+  });
+});
+
+describe('@openfeature/ofrep-web-provider with its default options, live', () => {
+  it('hears of a publish through the event stream, without polling', async () => {
+    // Node 22 has EventSource behind a flag; xtask runs this suite with it (NODE_OPTIONS).
+    assert.equal(typeof EventSource, 'function', 'run with NODE_OPTIONS=--experimental-eventsource');
+    const domain = 'live';
+    const context = { targetingKey: 'user-9' };
+    await WebOpenFeature.setContext(domain, context);
+    const provider = new OFREPWebProvider({ baseUrl: url, headers: [['Authorization', `Bearer ${SERVER}`]] });
+    await WebOpenFeature.setProviderAndWait(domain, provider);
+    const client = WebOpenFeature.getClient(domain);
+    const before = client.getBooleanDetails('pricing-page-live', false);
+    assert.equal(before.errorCode, 'FLAG_NOT_FOUND');
+    // 0.4.3 polls only when given a `pollInterval` (its default is 0): the change can
+    // only come over the event stream.
+    const changed = new Promise((resolve) => client.addHandler(WebEvents.ConfigurationChanged, resolve));
+    await publishVersion(10, (doc) => {
+      doc.flags.push({
+        key: 'pricing-page-live', type: 'boolean', enabled: true, offVariation: 'off',
+        variations: [{ key: 'on', value: true }, { key: 'off', value: false }], defaultRule: { variation: 'on' },
+      });
+      return doc;
+    });
+    const event = await Promise.race([changed, new Promise((_, reject) => setTimeout(() => reject(new Error('no change event within 5 s')), 5000))]);
+    assert.ok(event.flagsChanged.includes('pricing-page-live'), JSON.stringify(event));
+    assert.equal(client.getBooleanValue('pricing-page-live', false), true);
+    await WebOpenFeature.clearProviders();
   });
 });

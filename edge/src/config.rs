@@ -3,6 +3,8 @@
 
 use edgeflag_engine::envelope::KeySet;
 
+use crate::live::Secret;
+
 /// Variable names, identical in `wrangler.toml` and `spin.toml`.
 pub mod vars {
     /// A JWKS (JSON) of the publisher keys whose signatures the edge accepts.
@@ -14,6 +16,13 @@ pub mod vars {
     /// Test suites only: `true` lets a request set the evaluation time with the
     /// `x-edgeflag-test-now` header (epoch ms), so time-dependent vectors run exactly.
     pub const TEST_CLOCK: &str = "EDGEFLAG_TEST_CLOCK";
+    /// Live updates (Worker only): the secret (32 bytes or more) that MACs event-stream
+    /// tokens. Unset, the edge offers no event streams.
+    pub const STREAM_SECRET: &str = "EDGEFLAG_STREAM_SECRET";
+    /// Live updates: milliseconds between heartbeats on an idle stream.
+    pub const STREAM_HEARTBEAT_MS: &str = "EDGEFLAG_STREAM_HEARTBEAT_MS";
+    /// Live updates: open streams allowed per SDK key and environment.
+    pub const STREAM_LIMIT: &str = "EDGEFLAG_STREAM_LIMIT";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +31,21 @@ pub enum ConfigError {
     TrustedKeys { name: &'static str, reason: String },
     #[error("{name} must be a whole number of milliseconds, found `{value}`")]
     Number { name: &'static str, value: String },
+    #[error("{name} must be a whole number of at least 1, found `{value}`")]
+    Count { name: &'static str, value: String },
+    #[error("{name} must be at least {min} bytes long")]
+    ShortSecret { name: &'static str, min: usize },
+}
+
+/// Live updates, when `EDGEFLAG_STREAM_SECRET` turns them on.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    pub secret: Secret,
+    /// Milliseconds between heartbeats; proxies commonly cut connections idle for 60–100 s.
+    pub heartbeat_ms: u64,
+    /// Open streams per SDK key and environment. Browsers share their site's client
+    /// key, so this bounds a whole site's visitors, not one visitor.
+    pub limit_per_key: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -35,6 +59,8 @@ pub struct Config {
     pub max_publish_bytes: usize,
     /// Whether `x-edgeflag-test-now` may override the clock. Never set in production.
     pub test_clock: bool,
+    /// Live updates; `None` when no stream secret is configured.
+    pub live: Option<LiveConfig>,
 }
 
 impl Default for Config {
@@ -46,6 +72,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             max_publish_bytes: 40 * 1024 * 1024,
             test_clock: false,
+            live: None,
         }
     }
 }
@@ -76,6 +103,33 @@ impl Config {
             config.cors_origin = origin;
         }
         config.test_clock = lookup(vars::TEST_CLOCK).is_some_and(|v| v.trim() == "true");
+        config.live = live_config(&lookup)?;
         Ok(config)
     }
+}
+
+fn live_config(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<LiveConfig>, ConfigError> {
+    let Some(secret) = lookup(vars::STREAM_SECRET).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let secret = Secret::new(secret.as_bytes()).ok_or(ConfigError::ShortSecret {
+        name: vars::STREAM_SECRET,
+        min: Secret::MIN_BYTES,
+    })?;
+    let whole = |name: &'static str, default: u64| match lookup(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or(ConfigError::Count { name, value }),
+    };
+    Ok(Some(LiveConfig {
+        secret,
+        heartbeat_ms: whole(vars::STREAM_HEARTBEAT_MS, 25_000)?,
+        limit_per_key: usize::try_from(whole(vars::STREAM_LIMIT, 10_000)?).unwrap_or(usize::MAX),
+    }))
 }

@@ -43,14 +43,50 @@ fn parse_body(req: &Request, max_bytes: usize) -> Result<EvalBody, ApiError> {
         return Ok(EvalBody::default());
     }
     let content_type = req.get_header("content-type").unwrap_or("");
-    if !content_type.to_ascii_lowercase().contains("json") {
+    if !is_json_media_type(content_type) {
         return Err(ApiError::new(
             415,
             "UNSUPPORTED_MEDIA_TYPE",
-            format!("expected content-type application/json, found `{content_type}`"),
+            format!(
+                "expected content-type application/json (or an application/…+json type), found `{content_type}`"
+            ),
         ));
     }
+    require_object(&req.body, "request body")?;
     serde_json::from_slice(&req.body).map_err(|e| ApiError::parse(format!("request body: {e}")))
+}
+
+/// True for `application/json` and structured `application/…+json` types, whatever
+/// their parameters: a type that merely mentions "json" (`text/plain; a=json`,
+/// `application/jsonx`) is not JSON.
+pub fn is_json_media_type(value: &str) -> bool {
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    let subtype = subtype.to_ascii_lowercase();
+    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+    kind.eq_ignore_ascii_case("application")
+        && token(&subtype)
+        && (subtype == "json" || subtype.strip_suffix("+json").is_some_and(token))
+}
+
+/// Refuses a body whose top level is not a JSON object. serde would otherwise read a
+/// JSON array into a struct field by field (`[{}]` as `{"context": {}}`).
+pub fn require_object(body: &[u8], what: &str) -> Result<(), ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let found = match first {
+        Some(b'{') => return Ok(()),
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        Some(b'-' | b'0'..=b'9') => "a number",
+        _ => "something that is not JSON",
+    };
+    Err(ApiError::parse(format!(
+        "{what}: the top level (JSON Pointer \"\") must be an object, found {found}"
+    )))
 }
 
 fn context(value: Option<Value>) -> Result<Context, ApiError> {
@@ -106,6 +142,7 @@ pub fn ofrep_single(
     req: &Request,
     max: usize,
     now_ms: i64,
+    event_streams: Option<Value>,
 ) -> Response {
     let outcome = parse_body(req, max)
         .and_then(|body| context(body.context))
@@ -118,12 +155,25 @@ pub fn ofrep_single(
             )
         });
     match outcome {
-        Ok(body) => Response::json(200, &body),
+        Ok(mut body) => {
+            if let (Some(streams), Some(map)) = (event_streams, body.as_object_mut()) {
+                map.insert("eventStreams".into(), streams);
+            }
+            Response::json(200, &body)
+        }
         Err(error) => error.respond(Surface::Ofrep),
     }
 }
 
-pub fn ofrep_bulk(state: &EnvState, req: &Request, max: usize, now_ms: i64) -> Response {
+/// OFREP bulk evaluation. `eventStreams` (ADR-0008) is part of the body, so of the
+/// `ETag`; its URL changes only with the version and every 15 minutes (`live::token`).
+pub fn ofrep_bulk(
+    state: &EnvState,
+    req: &Request,
+    max: usize,
+    now_ms: i64,
+    event_streams: Option<Value>,
+) -> Response {
     let ctx = match parse_body(req, max).and_then(|body| context(body.context)) {
         Ok(ctx) => ctx,
         Err(error) => return error.respond(Surface::Ofrep),
@@ -139,7 +189,10 @@ pub fn ofrep_bulk(state: &EnvState, req: &Request, max: usize, now_ms: i64) -> R
             },
         )
         .collect();
-    let body = json!({"flags": flags, "metadata": {"environment": state.environment, "snapshotVersion": state.version}});
+    let mut body = json!({"flags": flags, "metadata": {"environment": state.environment, "snapshotVersion": state.version}});
+    if let (Some(streams), Some(map)) = (event_streams, body.as_object_mut()) {
+        map.insert("eventStreams".into(), streams);
+    }
     with_etag(req, Response::json(200, &body))
 }
 

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::live::Handoff;
+
 /// An incoming request, as the adapter decoded it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request {
@@ -11,6 +13,9 @@ pub struct Request {
     pub path: String,
     /// The raw query string without `?`, possibly empty.
     pub query: String,
+    /// `scheme://host[:port]` of the URL the client used, when the adapter knows it
+    /// (the Worker does); links the edge hands out (event streams) are built on it.
+    pub origin: String,
     /// Header names in any case; looked up case-insensitively.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -66,6 +71,9 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Work for the adapter besides sending the response: tell an environment's event
+    /// streams about a publish, or open a stream. `None` for almost every response.
+    pub handoff: Option<Handoff>,
 }
 
 impl Response {
@@ -74,7 +82,13 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            handoff: None,
         }
+    }
+
+    pub fn handoff(mut self, handoff: Handoff) -> Self {
+        self.handoff = Some(handoff);
+        self
     }
 
     /// A JSON response. Serializing the crate's own response types cannot fail; if

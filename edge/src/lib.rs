@@ -14,18 +14,18 @@
 pub mod config;
 pub mod error;
 mod eval;
+pub mod health;
 pub mod http;
 pub mod keys;
 pub mod kv;
 pub mod layout;
+pub mod live;
 pub mod publish;
 mod server_snapshot;
 pub mod state;
 pub mod trust;
 
 use std::sync::Arc;
-
-use serde_json::json;
 
 pub use config::Config;
 pub use error::{ApiError, Surface};
@@ -40,6 +40,7 @@ use state::{Cache, EnvState};
 pub struct Edge {
     config: Config,
     cache: Cache,
+    stream_urls: live::UrlCache,
 }
 
 impl Edge {
@@ -47,6 +48,7 @@ impl Edge {
         Self {
             config,
             cache: Cache::new(),
+            stream_urls: live::UrlCache::default(),
         }
     }
 
@@ -73,16 +75,20 @@ impl Edge {
         match (req.method.as_str(), segments.as_slice()) {
             ("POST", ["ofrep", "v1", "evaluate", "flags"]) => {
                 self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state| {
-                    eval::ofrep_bulk(state, req, max, now_ms)
+                    let streams = self.event_streams(req, state, now_ms);
+                    eval::ofrep_bulk(state, req, max, now_ms, streams)
                 })
                 .await
             }
             ("POST", ["ofrep", "v1", "evaluate", "flags", key]) => {
                 self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state| {
-                    eval::ofrep_single(state, key, req, max, now_ms)
+                    let streams = self.event_streams(req, state, now_ms);
+                    eval::ofrep_single(state, key, req, max, now_ms, streams)
                 })
                 .await
             }
+            ("GET", ["v1", "events"]) => live::open(self.config.live.as_ref(), req, now_ms)
+                .unwrap_or_else(|error| error.respond(Surface::Native)),
             ("GET" | "POST", ["v1", "evaluate"]) => {
                 self.with_server_env(req, kv, now_ms, Surface::Native, |state| {
                     eval::native_evaluate(state, req, max, now_ms)
@@ -102,10 +108,7 @@ impl Edge {
             ("PUT", ["publish", "v1", "environments", env]) => {
                 self.publish(req, env, kv, now_ms).await
             }
-            ("GET", ["healthz"]) => Response::json(
-                200,
-                &json!({"status": "ok", "environments": self.cache.health()}),
-            ),
+            ("GET", ["healthz"]) => self.healthz(req, kv, now_ms).await,
             (_, ["ofrep", ..]) => {
                 ApiError::new(405, "METHOD_NOT_ALLOWED", "OFREP evaluation uses POST")
                     .respond(Surface::Ofrep)
@@ -130,13 +133,47 @@ impl Edge {
             )
             .respond(surface);
         };
+        let hint = live::version_hint(req);
         match self
-            .environment_for(&secret, KeyKind::Server, kv, now_ms)
+            .environment_for(&secret, KeyKind::Server, kv, now_ms, hint)
             .await
         {
             Ok(state) => answer(&state),
             Err(error) => error.respond(surface),
         }
+    }
+
+    /// The stream URL for the caller's key, when live updates are on.
+    fn stream_url(
+        &self,
+        req: &Request,
+        key: &str,
+        state: &EnvState,
+        now_ms: i64,
+    ) -> Option<String> {
+        let live = self.config.live.as_ref()?;
+        let hash = keys::hash_key(key);
+        let url = self.stream_urls.get_or_mint(
+            live,
+            &req.origin,
+            &state.environment,
+            &hash,
+            state.version,
+            now_ms,
+        );
+        Some(url)
+    }
+
+    /// The `eventStreams` member of an OFREP answer, when live updates are on.
+    fn event_streams(
+        &self,
+        req: &Request,
+        state: &EnvState,
+        now_ms: i64,
+    ) -> Option<serde_json::Value> {
+        let key = bearer(req)?;
+        self.stream_url(req, &key, state, now_ms)
+            .map(live::event_streams)
     }
 
     async fn environment_for(
@@ -145,6 +182,7 @@ impl Edge {
         kind: KeyKind,
         kv: &impl Kv,
         now_ms: i64,
+        hint: Option<u64>,
     ) -> Result<Arc<EnvState>, ApiError> {
         let hash = keys::hash_key(secret);
         let record = self
@@ -154,7 +192,7 @@ impl Edge {
             .ok_or_else(|| ApiError::unauthorized("unknown SDK key"))?;
         let state = self
             .cache
-            .environment(&record.environment, kv, &self.config, now_ms)
+            .environment(&record.environment, kv, &self.config, now_ms, hint)
             .await?;
         state::authorize(&state, &hash, kind, now_ms)?;
         Ok(state)
@@ -168,7 +206,13 @@ impl Edge {
         now_ms: i64,
     ) -> Response {
         match self
-            .environment_for(client_key, KeyKind::Client, kv, now_ms)
+            .environment_for(
+                client_key,
+                KeyKind::Client,
+                kv,
+                now_ms,
+                live::version_hint(req),
+            )
             .await
         {
             Ok(state) => {
@@ -176,7 +220,11 @@ impl Edge {
                     .with_header("content-type", "application/jose")
                     .with_header("cache-control", "public, max-age=30, must-revalidate")
                     .with_body(state.client_jws.as_bytes().to_vec());
-                eval::with_etag(req, response)
+                let response = eval::with_etag(req, response);
+                match self.stream_url(req, client_key, &state, now_ms) {
+                    Some(url) => response.with_header(live::STREAM_HEADER, &url),
+                    None => response,
+                }
             }
             Err(error) => error.respond(Surface::Native),
         }
@@ -190,10 +238,63 @@ impl Edge {
         }
     }
 
+    /// `GET /healthz`: the aggregate status for anyone, details with a credential
+    /// (`health.rs` says which).
+    async fn healthz(&self, req: &Request, kv: &impl Kv, now_ms: i64) -> Response {
+        let mut environments = self.cache.health();
+        let body = match bearer(req) {
+            None => health::public(&environments),
+            Some(token) if health::is_operator_token(&token) => {
+                let trusted = match state::trusted_keys(kv, &self.config).await {
+                    Ok(trusted) => trusted,
+                    Err(error) => return ApiError::unavailable(error).respond(Surface::Native),
+                };
+                if let Err(error) = health::verify_operator_token(&token, &trusted, now_ms) {
+                    return error.respond(Surface::Native);
+                }
+                health::detailed(&environments)
+            }
+            Some(key) => match self
+                .environment_for(&key, KeyKind::Server, kv, now_ms, None)
+                .await
+            {
+                Ok(state) => {
+                    environments = self.cache.health();
+                    environments.retain(|env, _| *env == state.environment);
+                    health::detailed(&environments)
+                }
+                Err(error) => return error.respond(Surface::Native),
+            },
+        };
+        Response::json(200, &body).with_header("cache-control", "no-store")
+    }
+
+    /// The largest request body `method path` accepts. An adapter refuses a larger
+    /// `Content-Length` before reading and stops reading a body at this size, so an
+    /// oversized upload is never held in memory (`body_too_large` is the answer).
+    pub fn body_limit(&self, method: &str, path: &str) -> usize {
+        if method == "PUT" && path.starts_with("/publish/") {
+            self.config.max_publish_bytes
+        } else {
+            self.config.max_body_bytes
+        }
+    }
+
+    /// The `413` for a body over [`Edge::body_limit`], in the route's protocol shape.
+    pub fn body_too_large(&self, method: &str, path: &str) -> Response {
+        let limit = self.body_limit(method, path);
+        let error = too_large(limit);
+        let response = match path.strip_prefix("/ofrep/v1/evaluate/flags/") {
+            Some(key) => error.for_flag(key).respond(Surface::Ofrep),
+            None if path.starts_with("/ofrep/") => error.respond(Surface::Ofrep),
+            None => error.respond(Surface::Native),
+        };
+        self.cors(response)
+    }
+
     async fn endorse(&self, req: &Request, kv: &impl Kv) -> Response {
         if req.body.len() > self.config.max_publish_bytes {
-            return ApiError::new(413, "PAYLOAD_TOO_LARGE", "publish body over the limit")
-                .respond(Surface::Native);
+            return too_large(self.config.max_publish_bytes).respond(Surface::Native);
         }
         match trust::endorse(&req.body, kv, &self.config).await {
             Ok(accepted) => Response::json(200, &accepted),
@@ -203,11 +304,16 @@ impl Edge {
 
     async fn publish(&self, req: &Request, env: &str, kv: &impl Kv, now_ms: i64) -> Response {
         if req.body.len() > self.config.max_publish_bytes {
-            return ApiError::new(413, "PAYLOAD_TOO_LARGE", "publish body over the limit")
-                .respond(Surface::Native);
+            return too_large(self.config.max_publish_bytes).respond(Surface::Native);
         }
         match publish::publish(env, &req.body, kv, &self.config, &self.cache, now_ms).await {
-            Ok(accepted) => Response::json(200, &accepted),
+            Ok(accepted) => {
+                let published = live::Handoff::Published {
+                    environment: accepted.environment.clone(),
+                    version: accepted.version,
+                };
+                Response::json(200, &accepted).handoff(published)
+            }
             Err(error) => error.respond(Surface::Native),
         }
     }
@@ -229,10 +335,21 @@ impl Edge {
             .with_header("access-control-allow-methods", "GET, POST, PUT, OPTIONS")
             .with_header(
                 "access-control-allow-headers",
-                "authorization, x-api-key, content-type, if-none-match",
+                "authorization, x-api-key, content-type, if-none-match, last-event-id",
             )
-            .with_header("access-control-expose-headers", "etag")
+            .with_header(
+                "access-control-expose-headers",
+                &format!("etag, {}", live::STREAM_HEADER),
+            )
     }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        format!("the request body is over the limit of {limit} bytes"),
+    )
 }
 
 /// The SDK key from `Authorization: Bearer …` or `X-API-Key`.

@@ -59,6 +59,7 @@ pub async fn publish(
     cache: &Cache,
     now_ms: i64,
 ) -> Result<PublishAccepted, ApiError> {
+    crate::eval::require_object(body, "publish body")?;
     let request: PublishRequest =
         serde_json::from_slice(body).map_err(|e| ApiError::parse(format!("publish body: {e}")))?;
     let trusted = state::trusted_keys(kv, config)

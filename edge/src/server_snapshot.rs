@@ -9,14 +9,17 @@
 //! themselves (`edgeflag_engine::accept`) and never evaluate from anything else.
 //!
 //! Polling is cheap: the `ETag` is a hash of the document and `If-None-Match` answers
-//! `304` with no body. Live updates will add a push path next to this one (the SDKs
-//! keep a "refresh now" trigger for it); until then SDKs poll.
+//! `304` with no body. With live updates on (the Worker), the answer also names the
+//! environment's event stream in the `edgeflag-event-stream` header, as the client
+//! snapshot does, and a refetch that carries the announced version (`flagConfigEtag`)
+//! is answered from the store at once; SDKs that do not follow the stream poll.
 
 use crate::{
     ApiError, Edge, Surface, bearer, eval,
     http::{Request, Response},
     keys::KeyKind,
     kv::Kv,
+    live,
 };
 
 /// The media type of a compact JWS (RFC 7515), as for the client snapshot.
@@ -36,8 +39,9 @@ impl Edge {
             )
             .respond(Surface::Native);
         };
+        let hint = live::version_hint(req);
         match self
-            .environment_for(&secret, KeyKind::Server, kv, now_ms)
+            .environment_for(&secret, KeyKind::Server, kv, now_ms, hint)
             .await
         {
             Ok(state) => {
@@ -46,7 +50,11 @@ impl Edge {
                     // Every flag and its targets: only the holder of the key may keep it.
                     .with_header("cache-control", "private, no-cache")
                     .with_body(state.server_jws.as_bytes().to_vec());
-                eval::with_etag(req, response)
+                let response = eval::with_etag(req, response);
+                match self.stream_url(req, &secret, &state, now_ms) {
+                    Some(url) => response.with_header(live::STREAM_HEADER, &url),
+                    None => response,
+                }
             }
             Err(error) => error.respond(Surface::Native),
         }

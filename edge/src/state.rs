@@ -51,29 +51,41 @@ pub struct EnvHealth {
 }
 
 /// The isolate's cache. Cheap to share; locks are never held across an `await`.
+///
+/// Requests never wait for one another here: workerd gives each request its own I/O
+/// context and cancels a request whose promise waits on nothing but another request
+/// (it looks hung), so an async lock shared between requests cannot be used. Two
+/// requests that find the snapshot due for a refresh at once both read KV.
 #[derive(Debug, Default)]
 pub struct Cache {
     slots: Mutex<HashMap<String, Slot>>,
     key_records: Mutex<HashMap<String, (Option<KeyRecord>, i64)>>,
 }
 
+/// How long after a read of the version pointer a newer version hint (a refetch caused
+/// by an event) may force another: clients cannot make every request read KV.
+const HINT_GAP_MS: i64 = 50;
+
 impl Cache {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// The environment's state, refreshed from KV when the interval has passed.
+    /// The environment's state, refreshed from KV when the interval has passed, or
+    /// sooner when the caller knows of a version newer than the one held (`at_least`,
+    /// from the event that made a client refetch).
     pub async fn environment(
         &self,
         env: &str,
         kv: &impl Kv,
         config: &Config,
         now_ms: i64,
+        at_least: Option<u64>,
     ) -> Result<Arc<EnvState>, ApiError> {
-        let (current, fresh) = self.peek(env, config, now_ms);
-        if let (Some(state), true) = (&current, fresh) {
-            return Ok(state.clone());
+        if let Some(state) = self.usable(env, config, now_ms, at_least) {
+            return Ok(state);
         }
+        let current = self.peek(env, config, now_ms).0;
         let stored = read_version(kv, env).await;
         let outcome = match (&stored, &current) {
             (Ok(Some(version)), Some(state)) if *version == state.version => Ok(state.clone()),
@@ -145,16 +157,37 @@ impl Cache {
         records.get(hash).cloned()
     }
 
-    fn peek(&self, env: &str, config: &Config, now_ms: i64) -> (Option<Arc<EnvState>>, bool) {
+    /// The held state when it may serve without reading KV: checked within the refresh
+    /// interval and, if a newer version was hinted, either that new or checked just now.
+    fn usable(
+        &self,
+        env: &str,
+        config: &Config,
+        now_ms: i64,
+        at_least: Option<u64>,
+    ) -> Option<Arc<EnvState>> {
+        let (current, fresh, checked_at) = self.peek(env, config, now_ms);
+        let state = current.filter(|_| fresh)?;
+        let satisfied = at_least.is_none_or(|wanted| state.version >= wanted);
+        let just_checked = checked_at.is_some_and(|at| now_ms - at < HINT_GAP_MS);
+        (satisfied || just_checked).then_some(state)
+    }
+
+    fn peek(
+        &self,
+        env: &str,
+        config: &Config,
+        now_ms: i64,
+    ) -> (Option<Arc<EnvState>>, bool, Option<i64>) {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         match slots.get(env) {
             Some(slot) => {
                 let fresh = slot
                     .checked_at_ms
                     .is_some_and(|at| now_ms - at < config.refresh_interval_ms);
-                (slot.current.clone(), fresh)
+                (slot.current.clone(), fresh, slot.checked_at_ms)
             }
-            None => (None, false),
+            None => (None, false, None),
         }
     }
 
@@ -185,7 +218,8 @@ impl Cache {
     }
 }
 
-async fn read_version(kv: &impl Kv, env: &str) -> Result<Option<u64>, String> {
+/// The version pointer of `env` as stored: what a publish last committed.
+pub async fn read_version(kv: &impl Kv, env: &str) -> Result<Option<u64>, String> {
     let Some(bytes) = kv
         .get(&layout::version(env))
         .await

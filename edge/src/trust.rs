@@ -40,6 +40,7 @@ pub async fn endorse(
     kv: &impl Kv,
     config: &Config,
 ) -> Result<EndorseAccepted, ApiError> {
+    crate::eval::require_object(body, "trusted-keys body")?;
     let request: EndorseRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::parse(format!("trusted-keys body: {e}")))?;
     let trusted = state::trusted_keys(kv, config)

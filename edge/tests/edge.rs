@@ -6,6 +6,7 @@ use edgeflag_edge::{
     keys::{KeyEntry, KeyIndex, KeyKind, hash_key},
     kv::Kv,
     layout,
+    live::{Handoff, StreamGrant},
 };
 use edgeflag_engine::envelope::{KeySet, SigningKey};
 use serde_json::{Value, json};
@@ -576,7 +577,8 @@ fn a_corrupt_stored_snapshot_keeps_the_last_good_one_serving() {
         (res.status, json_of(&res)["value"].clone()),
         (200, json!(true))
     );
-    let health = json_of(&call(&edge, &kv, Request::new("GET", "/healthz"), later));
+    let health = json_of(&call(&edge, &kv, healthz(Some(SERVER_KEY)), later));
+    assert_eq!(health["status"], "degraded");
     assert_eq!(health["environments"]["production"]["version"], 1);
     assert!(
         health["environments"]["production"]["lastError"]
@@ -599,8 +601,188 @@ fn a_fresh_isolate_loads_from_kv_once_per_interval() {
         NOW,
     );
     assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
-    let health = json_of(&call(&edge, &kv, Request::new("GET", "/healthz"), NOW));
+    let health = json_of(&call(&edge, &kv, healthz(Some(SERVER_KEY)), NOW));
     assert_eq!(health["environments"]["production"]["version"], 1);
+}
+
+fn healthz(credential: Option<&str>) -> Request {
+    let req = Request::new("GET", "/healthz");
+    match credential {
+        Some(c) => req.header("authorization", &format!("Bearer {c}")),
+        None => req,
+    }
+}
+
+/// An operator's health token: `{"exp"}` signed by `by` for the `health` audience.
+fn health_token(by: &SigningKey, exp_s: i64, aud: &str) -> String {
+    let payload = serde_json::to_vec(&json!({"exp": exp_s})).unwrap();
+    by.sign(&payload, None, None, Some(aud))
+}
+
+#[test]
+fn healthz_is_an_aggregate_in_public_and_details_need_a_credential() {
+    let (edge, kv) = published();
+    let staging = demo("staging", 1);
+    let staging_keys = keys("staging", 1, "srv_staging_1", "cli_staging_1", vec![]);
+    let res = publish(
+        &edge,
+        &kv,
+        publish_body(&staging, &staging_keys, &signer()),
+        "staging",
+    );
+    assert_eq!(res.status, 200);
+
+    let public = call(&edge, &kv, healthz(None), NOW);
+    assert_eq!(
+        (public.status, json_of(&public)),
+        (200, json!({"status": "ok"}))
+    );
+    assert!(!String::from_utf8_lossy(&public.body).contains("production"));
+
+    // A server key sees its own environment, and only that.
+    let own = json_of(&call(&edge, &kv, healthz(Some(SERVER_KEY)), NOW));
+    let envs: Vec<&String> = own["environments"].as_object().unwrap().keys().collect();
+    assert_eq!(envs, ["production"]);
+    assert_eq!(own["environments"]["production"]["version"], 1);
+
+    // An operator token signed by a trusted publisher key sees every environment.
+    let now_s = NOW / 1000;
+    let operator = health_token(&signer(), now_s + 600, "health");
+    let all = json_of(&call(&edge, &kv, healthz(Some(&operator)), NOW));
+    let envs: Vec<&String> = all["environments"].as_object().unwrap().keys().collect();
+    assert_eq!(envs, ["production", "staging"]);
+
+    let stranger = SigningKey::from_seed("publisher-1", [9; 32]);
+    let refused = [
+        ("unknown key", "nope".to_string()),
+        ("client key", CLIENT_KEY.to_string()),
+        ("expired", health_token(&signer(), now_s - 1, "health")),
+        (
+            "valid too long",
+            health_token(&signer(), now_s + 7200, "health"),
+        ),
+        (
+            "another audience",
+            health_token(&signer(), now_s + 600, "server"),
+        ),
+        (
+            "untrusted signer",
+            health_token(&stranger, now_s + 600, "health"),
+        ),
+    ];
+    for (what, credential) in refused {
+        let res = call(&edge, &kv, healthz(Some(&credential)), NOW);
+        assert!(
+            matches!(res.status, 400 | 401 | 403),
+            "{what}: {} {}",
+            res.status,
+            String::from_utf8_lossy(&res.body)
+        );
+        assert!(
+            !String::from_utf8_lossy(&res.body).contains("staging"),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn only_json_media_types_and_json_objects_are_accepted_as_bodies() {
+    let (edge, kv) = published();
+    let post = |path: &str, content_type: &str, body: &str| {
+        let req = Request::new("POST", path)
+            .header("authorization", &format!("Bearer {SERVER_KEY}"))
+            .header("content-type", content_type)
+            .body(body.to_string());
+        call(&edge, &kv, req, NOW)
+    };
+    let single = "/ofrep/v1/evaluate/flags/new-checkout";
+    let ctx = r#"{"context": {"targetingKey": "user-1"}}"#;
+    for refused in [
+        "text/plain; a=json",
+        "application/jsonx",
+        "text/json",
+        "application/+json",
+        "json",
+        "",
+    ] {
+        let res = post(single, refused, ctx);
+        assert_eq!(
+            (res.status, json_of(&res)["errorCode"].clone()),
+            (415, json!("UNSUPPORTED_MEDIA_TYPE")),
+            "{refused}"
+        );
+    }
+    for accepted in [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        "application/vnd.openfeature+json",
+    ] {
+        assert_eq!(post(single, accepted, ctx).status, 200, "{accepted}");
+    }
+    // A JSON array (or any other non-object) is not a request body, on every surface.
+    for path in [single, "/ofrep/v1/evaluate/flags", "/v1/evaluate"] {
+        for body in [
+            r#"[{"targetingKey": "user-1"}]"#,
+            "[]",
+            "\"context\"",
+            "7",
+            "null",
+        ] {
+            let res = post(path, "application/json", body);
+            let json = json_of(&res);
+            let code = json["errorCode"]
+                .as_str()
+                .or(json["error"]["code"].as_str());
+            assert_eq!(
+                (res.status, code),
+                (400, Some("PARSE_ERROR")),
+                "{path} {body}: {json}"
+            );
+            assert!(res.body.windows(4).any(|w| w == b"must"), "{json}");
+        }
+    }
+    let publish = call(
+        &edge,
+        &kv,
+        Request::new("PUT", "/publish/v1/environments/production").body(r#"["a", "b", "c"]"#),
+        NOW,
+    );
+    assert_eq!(
+        (publish.status, json_of(&publish)["error"]["code"].clone()),
+        (400, json!("PARSE_ERROR"))
+    );
+}
+
+#[test]
+fn adapters_learn_each_route_body_limit_and_its_answer() {
+    let edge = edge();
+    assert_eq!(
+        edge.body_limit("POST", "/ofrep/v1/evaluate/flags"),
+        64 * 1024
+    );
+    assert_eq!(edge.body_limit("POST", "/v1/evaluate"), 64 * 1024);
+    assert_eq!(
+        edge.body_limit("PUT", "/publish/v1/environments/x"),
+        40 * 1024 * 1024
+    );
+    let single = edge.body_too_large("POST", "/ofrep/v1/evaluate/flags/new-checkout");
+    assert_eq!(single.status, 413);
+    assert_eq!(
+        (
+            json_of(&single)["errorCode"].clone(),
+            json_of(&single)["key"].clone()
+        ),
+        (json!("PAYLOAD_TOO_LARGE"), json!("new-checkout"))
+    );
+    assert_eq!(single.get_header("access-control-allow-origin"), Some("*"));
+    let publish = edge.body_too_large("PUT", "/publish/v1/environments/x");
+    assert_eq!(json_of(&publish)["error"]["code"], "PAYLOAD_TOO_LARGE");
+    assert!(
+        json_of(&publish)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("41943040")
+    );
 }
 
 /// Every shared vector through OFREP: value, variant and reason, or the error code.
@@ -828,4 +1010,242 @@ fn an_endorsement_that_is_malformed_or_empty_is_refused_and_changes_nothing() {
             .is_none()
     );
     assert_eq!(kids(&edge, &kv), ["publisher-1"]);
+}
+
+const STREAM_SECRET: &str = "a stream secret of at least thirty-two bytes";
+
+/// An edge with live updates on (as the Worker configures it), sharing nothing with `edge()`.
+fn live_edge() -> Edge {
+    let jwks =
+        serde_json::to_string(&KeySet::new(vec![signer().verifying_key()]).to_jwks()).unwrap();
+    let config = Config::from_vars(|name| match name {
+        "EDGEFLAG_TRUSTED_KEYS" => Some(jwks.clone()),
+        "EDGEFLAG_REFRESH_INTERVAL_MS" => Some("1000".into()),
+        "EDGEFLAG_STREAM_SECRET" => Some(STREAM_SECRET.into()),
+        _ => None,
+    })
+    .unwrap();
+    Edge::new(config)
+}
+
+fn publish_version(edge: &Edge, kv: &MemoryKv, version: u64) -> Response {
+    let doc = demo("production", version);
+    let body = publish_body(
+        &doc,
+        &keys("production", version, SERVER_KEY, CLIENT_KEY, vec![]),
+        &signer(),
+    );
+    publish(edge, kv, body, "production")
+}
+
+fn stream_request(url: &str) -> Request {
+    let path = url.strip_prefix("https://flags.example.com").unwrap_or(url);
+    Request::new("GET", path)
+}
+
+#[test]
+fn ofrep_answers_point_at_an_event_stream_when_live_updates_are_on() {
+    let (edge, kv) = (live_edge(), MemoryKv::new());
+    assert_eq!(publish_version(&edge, &kv, 1).status, 200);
+    let mut req = ofrep(None, SERVER_KEY, json!({"targetingKey": "user-1"}));
+    req.origin = "https://flags.example.com".into();
+    let bulk = call(&edge, &kv, req.clone(), NOW);
+    let streams = json_of(&bulk)["eventStreams"].clone();
+    assert_eq!(streams.as_array().map(Vec::len), Some(1), "{streams}");
+    assert_eq!(streams[0]["type"], "sse");
+    assert_eq!(streams[0]["inactivityDelaySec"], 120);
+    let url = streams[0]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://flags.example.com/v1/events?token="),
+        "{url}"
+    );
+    assert!(url.ends_with("&v=1"), "{url}");
+    assert!(!url.contains(SERVER_KEY) && !url.contains(&hash_key(SERVER_KEY)));
+    // The same URL for every answer within the token's window: the ETag still holds.
+    let etag = bulk.get_header("etag").unwrap().to_string();
+    let again = call(&edge, &kv, req.header("if-none-match", &etag), NOW + 60_000);
+    assert_eq!(again.status, 304);
+
+    let mut single = ofrep(
+        Some("new-checkout"),
+        SERVER_KEY,
+        json!({"targetingKey": "user-1"}),
+    );
+    single.origin = "https://flags.example.com".into();
+    let single = json_of(&call(&edge, &kv, single, NOW));
+    assert_eq!(single["eventStreams"][0]["url"], url);
+    assert_eq!(single["value"], false);
+
+    // The signed client snapshot names the same stream for its client key, in a header.
+    let client = call(
+        &edge,
+        &kv,
+        Request::new("GET", &format!("/.well-known/flags/{CLIENT_KEY}")),
+        NOW,
+    );
+    let link = client.get_header("edgeflag-event-stream").unwrap();
+    assert!(
+        link.starts_with("/v1/events?token=") && link.ends_with("&v=1"),
+        "{link}"
+    );
+    assert_ne!(
+        link,
+        url.strip_prefix("https://flags.example.com").unwrap(),
+        "another key, another token"
+    );
+    assert!(
+        client
+            .get_header("access-control-expose-headers")
+            .unwrap()
+            .contains("edgeflag-event-stream")
+    );
+    // The signed server snapshot (server SDKs) names the server key's stream, as OFREP does.
+    let server = call(
+        &edge,
+        &kv,
+        Request::new("GET", "/v1/snapshot")
+            .header("authorization", &format!("Bearer {SERVER_KEY}")),
+        NOW,
+    );
+    assert_eq!(server.status, 200);
+    assert_eq!(
+        server.get_header("edgeflag-event-stream"),
+        url.strip_prefix("https://flags.example.com")
+    );
+
+    // Without a stream secret (Spin, or a Worker without one) nothing points anywhere.
+    let (plain, kv) = published();
+    let bulk = json_of(&call(&plain, &kv, ofrep(None, SERVER_KEY, json!({})), NOW));
+    assert!(bulk.get("eventStreams").is_none(), "{bulk}");
+    let client = call(
+        &plain,
+        &kv,
+        Request::new("GET", &format!("/.well-known/flags/{CLIENT_KEY}")),
+        NOW,
+    );
+    assert_eq!(client.get_header("edgeflag-event-stream"), None);
+}
+
+#[test]
+fn a_stream_opens_only_with_a_valid_unexpired_token_and_resumes_from_what_the_client_saw() {
+    let (edge, kv) = (live_edge(), MemoryKv::new());
+    assert_eq!(publish_version(&edge, &kv, 1).status, 200);
+    let bulk = json_of(&call(&edge, &kv, ofrep(None, SERVER_KEY, json!({})), NOW));
+    let url = bulk["eventStreams"][0]["url"].as_str().unwrap().to_string();
+
+    let opened = call(&edge, &kv, stream_request(&url), NOW);
+    assert_eq!(opened.status, 200);
+    assert_eq!(opened.get_header("content-type"), Some("text/event-stream"));
+    assert_eq!(opened.get_header("access-control-allow-origin"), Some("*"));
+    let Some(Handoff::Stream(grant)) = opened.handoff.clone() else {
+        panic!("no stream handoff: {opened:?}");
+    };
+    assert_eq!(
+        (grant.environment.as_str(), grant.since),
+        ("production", Some(1))
+    );
+    let resumed = call(
+        &edge,
+        &kv,
+        stream_request(&url).header("last-event-id", "7"),
+        NOW,
+    );
+    assert!(matches!(
+        resumed.handoff,
+        Some(Handoff::Stream(StreamGrant { since: Some(7), .. }))
+    ));
+
+    let token = url
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let forged = format!("{}x", token);
+    let refused = [
+        ("no token", "/v1/events".to_string(), NOW),
+        ("a forged token", format!("/v1/events?token={forged}"), NOW),
+        ("an SDK key", format!("/v1/events?token={SERVER_KEY}"), NOW),
+        (
+            "an expired token",
+            format!("/v1/events?token={token}"),
+            NOW + 31 * 60_000,
+        ),
+    ];
+    for (what, path, at) in refused {
+        let res = call(&edge, &kv, Request::new("GET", &path), at);
+        assert_eq!(
+            res.status,
+            401,
+            "{what}: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        assert_eq!(res.handoff, None, "{what}: no stream opens");
+        assert_eq!(json_of(&res)["error"]["code"], "UNAUTHORIZED");
+        assert!(
+            !String::from_utf8_lossy(&res.body).contains(token),
+            "{what}: the token is not echoed"
+        );
+    }
+    let (plain, kv) = published();
+    let off = call(&plain, &kv, stream_request(&url), NOW);
+    assert_eq!((off.status, off.handoff), (404, None));
+}
+
+#[test]
+fn a_publish_hands_its_version_to_the_adapter() {
+    let (edge, kv) = (live_edge(), MemoryKv::new());
+    let res = publish_version(&edge, &kv, 4);
+    assert_eq!(
+        res.handoff,
+        Some(Handoff::Published {
+            environment: "production".into(),
+            version: 4
+        })
+    );
+    assert_eq!(
+        publish_version(&edge, &kv, 4).handoff,
+        None,
+        "a refused publish hands nothing"
+    );
+}
+
+#[test]
+fn a_refetch_caused_by_an_event_reads_the_new_version_before_the_refresh_interval_ends() {
+    let (publisher, kv) = (live_edge(), MemoryKv::new());
+    assert_eq!(publish_version(&publisher, &kv, 1).status, 200);
+    // Another isolate, which loaded version 1 a moment ago.
+    let other = live_edge();
+    let ctx = json!({"targetingKey": "user-1"});
+    let version = |res: &Response| json_of(res)["metadata"]["snapshotVersion"].clone();
+    assert_eq!(
+        version(&call(
+            &other,
+            &kv,
+            ofrep(None, SERVER_KEY, ctx.clone()),
+            NOW
+        )),
+        1
+    );
+    assert_eq!(publish_version(&publisher, &kv, 2).status, 200);
+    let later = NOW + 100;
+    let plain = call(&other, &kv, ofrep(None, SERVER_KEY, ctx.clone()), later);
+    assert_eq!(
+        version(&plain),
+        1,
+        "within its refresh interval an isolate serves what it holds"
+    );
+    let mut hinted = ofrep(None, SERVER_KEY, ctx.clone());
+    hinted.query = "flagConfigEtag=%222%22".into();
+    assert_eq!(version(&call(&other, &kv, hinted, later)), 2);
+    let client = Request::new(
+        "GET",
+        &format!("/.well-known/flags/{CLIENT_KEY}?flagConfigEtag=3"),
+    );
+    assert_eq!(
+        call(&other, &kv, client, later + 100).status,
+        200,
+        "a hint ahead of KV serves what there is"
+    );
 }

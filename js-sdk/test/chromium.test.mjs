@@ -73,6 +73,49 @@ it('refreshes when the page becomes visible again, and announces the change', as
   assert.deepEqual(out, { before: 20, after: 21, flags: ['banner'] });
 });
 
+it('follows the edge\'s event stream with the browser\'s EventSource, without polling', async () => {
+  browser.edge.live = true;
+  try {
+    browser.edge.serve(signer.sign(snapshot(30)));
+    browser.edge.onNext = () => {
+      browser.edge.serve(signer.sign(snapshot(31, { fallback: 'on' })));
+      browser.edge.push(31);
+    };
+    const out = await browser.page.evaluate((d) => window.edgeflagTests.live(d), { clientKey: CLIENT_KEY, jwk: signer.jwk });
+    assert.deepEqual(out, { connected: true, eventSources: 1, version: 31, flags: ['banner'] });
+    assert.ok(browser.edge.snapshotFetches().some((r) => r.query === 'flagConfigEtag=31'));
+  } finally {
+    browser.edge.live = false;
+    browser.edge.dropStreams();
+  }
+});
+
+it('takes a fresh stream URL when the edge refuses the EventSource\'s token', async () => {
+  browser.edge.live = true;
+  browser.edge.streams.length = 0;
+  browser.edge.streamToken = 'expired';
+  browser.edge.streamStatus = (token) => {
+    if (token !== 'expired') return 200;
+    browser.edge.streamToken = 'fresh'; // the next snapshot answer names a new URL
+    return 401;
+  };
+  try {
+    browser.edge.serve(signer.sign(snapshot(40)));
+    browser.edge.onNext = () => {
+      browser.edge.serve(signer.sign(snapshot(41, { fallback: 'on' })));
+      browser.edge.push(41);
+    };
+    const out = await browser.page.evaluate((d) => window.edgeflagTests.live(d), { clientKey: CLIENT_KEY, jwk: signer.jwk });
+    assert.deepEqual(out, { connected: true, eventSources: 2, version: 41, flags: ['banner'] });
+    assert.deepEqual(browser.edge.streams.map((s) => s.token), ['expired', 'fresh']);
+  } finally {
+    browser.edge.live = false;
+    browser.edge.streamStatus = 200;
+    browser.edge.streamToken = 't1';
+    browser.edge.dropStreams();
+  }
+});
+
 it('serves the OpenFeature web SDK through the provider', async () => {
   browser.edge.serve(signer.sign(snapshot(10)));
   const out = await browser.page.evaluate((d) => window.edgeflagTests.openFeature(d), { clientKey: CLIENT_KEY });

@@ -88,18 +88,30 @@ export function demoSnapshot(version) {
  * A stand-in for the edge's client routes on 127.0.0.1 (random port):
  * `/.well-known/flags/{key}` with ETag / If-None-Match, and `/.well-known/jwks.json`.
  * `edge.serve(token)` changes what it serves; `edge.requests` records what arrived.
+ *
+ * With `edge.live = true` it also offers an event stream, as the Worker does: the
+ * snapshot names it in the `edgeflag-event-stream` header (with `edge.streamToken`),
+ * `/v1/events` answers `edge.streamStatus` (default 200) and keeps the stream open,
+ * `edge.push(version)` sends a `refetchEvaluation` event to every open stream, and
+ * `edge.dropStreams()` ends them. `edge.streams` records each stream request.
  */
 export async function startEdge({ clientKey, jwks, fallback }) {
-  const edge = { token: undefined, requests: [], status: undefined };
+  const edge = {
+    token: undefined, requests: [], status: undefined,
+    live: false, streamToken: 't1', streamStatus: 200, streams: [], open: new Set(),
+  };
   const server = createServer((req, res) => {
-    edge.requests.push({ url: req.url, ifNoneMatch: req.headers['if-none-match'] });
+    const [path, query = ''] = req.url.split('?');
+    edge.requests.push({ url: req.url, path, query, ifNoneMatch: req.headers['if-none-match'] });
     res.setHeader('access-control-allow-origin', '*');
-    if (req.url === '/.well-known/jwks.json') {
+    res.setHeader('access-control-expose-headers', 'etag, edgeflag-event-stream');
+    if (path === '/.well-known/jwks.json') {
       res.setHeader('content-type', 'application/json');
       return res.end(JSON.stringify(jwks));
     }
-    if (!req.url.startsWith('/.well-known/') && fallback !== undefined) return fallback(req, res);
-    if (req.url !== `/.well-known/flags/${clientKey}` || edge.token === undefined) {
+    if (path === '/v1/events' && edge.live) return stream(req, res, query);
+    if (!path.startsWith('/.well-known/') && fallback !== undefined) return fallback(req, res);
+    if (path !== `/.well-known/flags/${clientKey}` || edge.token === undefined) {
       res.statusCode = 404;
       return res.end('{}');
     }
@@ -107,6 +119,7 @@ export async function startEdge({ clientKey, jwks, fallback }) {
       res.statusCode = edge.status;
       return res.end();
     }
+    if (edge.live) res.setHeader('edgeflag-event-stream', `/v1/events?token=${edge.streamToken}`);
     const etag = `"${Buffer.from(edge.token.slice(-16)).toString('hex')}"`;
     if (req.headers['if-none-match'] === etag) {
       res.statusCode = 304;
@@ -116,11 +129,37 @@ export async function startEdge({ clientKey, jwks, fallback }) {
     res.setHeader('content-type', 'application/jose');
     res.end(edge.token);
   });
+  function stream(req, res, query) {
+    const token = new URLSearchParams(query).get('token');
+    edge.streams.push({ token, lastEventId: req.headers['last-event-id'], at: Date.now() });
+    const status = typeof edge.streamStatus === 'function' ? edge.streamStatus(token) : edge.streamStatus;
+    if (status !== 200) {
+      res.statusCode = status;
+      return res.end();
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+    res.write('retry: 100\n:ok\n\n');
+    edge.open.add(res);
+    req.on('close', () => edge.open.delete(res));
+  }
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   edge.url = `http://127.0.0.1:${server.address().port}`;
   edge.serve = (token) => {
     edge.token = token;
   };
-  edge.close = () => new Promise((resolve) => server.close(resolve));
+  edge.push = (version) => {
+    const event = `id: ${version}\ndata: {"type":"refetchEvaluation","etag":"\\"${version}\\""}\n\n`;
+    for (const res of edge.open) res.write(event);
+  };
+  edge.dropStreams = () => {
+    for (const res of edge.open) res.end();
+    edge.open.clear();
+  };
+  edge.snapshotFetches = () => edge.requests.filter((r) => r.path === `/.well-known/flags/${clientKey}`);
+  edge.close = () => {
+    edge.dropStreams();
+    server.closeAllConnections?.();
+    return new Promise((resolve) => server.close(resolve));
+  };
   return edge;
 }

@@ -3,6 +3,7 @@
 // acceptance, evaluation — is the engine's; this file only moves data and time.
 
 import { EdgeflagError, unwrap } from './errors.js';
+import { EventStream } from './live.js';
 import type {
   ChangeEvent,
   ClientEvents,
@@ -36,6 +37,12 @@ type Listener<E extends keyof ClientEvents> = (event: ClientEvents[E]) => void;
 
 const DEFAULT_REFRESH_MS = 30_000;
 
+/** How often a refetch asks again for a version an event announced but the edge does not serve yet. */
+const CHASE_ATTEMPTS = 4;
+
+/** The response header that names the edge's event stream for the snapshot's environment. */
+const STREAM_HEADER = 'edgeflag-event-stream';
+
 /** The adapter's codes for typed evaluation (0 is untyped). */
 const TYPE_CODES: Record<FlagType, number> = { boolean: 1, string: 2, number: 3, object: 4 };
 
@@ -50,6 +57,14 @@ export class EdgeflagClient {
   #etag: string | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #onVisible: (() => void) | undefined;
+  #stream: EventStream | undefined;
+  #streamUrl: string | undefined;
+  /** The refresh in flight, and whether events arrived meanwhile (then one more runs after it). */
+  #inflight: Promise<void> | undefined;
+  /** Set once `start` has set up refreshing; a stream URL learnt later then connects. */
+  #scheduled = false;
+  #again = false;
+  #againVersion: number | undefined;
   #closed = false;
   #warnings: LoadWarning[] = [];
 
@@ -100,13 +115,23 @@ export class EdgeflagClient {
 
   /** Fetches the signed client snapshot with `If-None-Match`; a 304 costs nothing. */
   async refresh(): Promise<SnapshotStatus> {
+    return this.#fetchSnapshot(undefined);
+  }
+
+  /**
+   * `atLeast` is the version an event announced: the edge then checks its store at once
+   * rather than serving a cached snapshot until its refresh interval ends.
+   */
+  async #fetchSnapshot(atLeast: number | undefined): Promise<SnapshotStatus> {
     const { url, clientKey } = this.#options;
     if (url === undefined || clientKey === undefined) {
       throw new EdgeflagError('FETCH_FAILED', 'refresh needs `url` and `clientKey`');
     }
     const headers: Record<string, string> = { accept: 'application/jose' };
     if (this.#etag !== undefined) headers['if-none-match'] = this.#etag;
-    const res = await this.#get(`${trimSlash(url)}/.well-known/flags/${encodeURIComponent(clientKey)}`, headers);
+    const hint = atLeast === undefined ? '' : `?flagConfigEtag=${atLeast}`;
+    const res = await this.#get(`${trimSlash(url)}/.well-known/flags/${encodeURIComponent(clientKey)}${hint}`, headers);
+    this.#noteStream(res);
     if (res.status === 304) return this.#unchanged();
     if (!res.ok) throw new EdgeflagError('FETCH_FAILED', `snapshot fetch answered ${res.status}`);
     const token = await res.text();
@@ -213,11 +238,17 @@ export class EdgeflagClient {
     return () => set.delete(listener);
   }
 
-  /** Stops refreshing and frees the engine. */
+  /** True while the edge's event stream is connected (changes arrive as they happen). */
+  get live(): boolean {
+    return this.#stream?.connected ?? false;
+  }
+
+  /** Stops refreshing, closes the event stream and frees the engine. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#stream?.close();
     if (this.#onVisible !== undefined) globalThis.document?.removeEventListener('visibilitychange', this.#onVisible);
     this.#engine.free();
   }
@@ -278,14 +309,10 @@ export class EdgeflagClient {
 
   #schedule(): void {
     if (!this.#canFetch()) return;
-    const refresh = () => {
-      this.refresh().catch((e: Error) => this.#emit('error', e));
-    };
-    const every = this.#options.refreshIntervalMs ?? DEFAULT_REFRESH_MS;
-    if (every > 0) {
-      this.#timer = setInterval(refresh, every);
-      (this.#timer as { unref?: () => void }).unref?.();
-    }
+    const refresh = () => this.#refetch(undefined);
+    this.#scheduled = true;
+    this.#startPolling();
+    this.#connectStream();
     const doc = globalThis.document;
     if (doc !== undefined && this.#options.refreshOnVisibility !== false) {
       this.#onVisible = () => {
@@ -293,6 +320,96 @@ export class EdgeflagClient {
       };
       doc.addEventListener('visibilitychange', this.#onVisible);
     }
+  }
+
+  /** Polling, while there is no event stream to say when to fetch. */
+  #startPolling(): void {
+    const every = this.#options.refreshIntervalMs ?? DEFAULT_REFRESH_MS;
+    if (this.#timer !== undefined || every <= 0 || this.#closed) return;
+    this.#timer = setInterval(() => this.#refetch(undefined), every);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  #stopPolling(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Remembers the stream URL the edge sent with the snapshot (relative to the edge). */
+  #noteStream(res: Response): void {
+    const link = res.headers.get(STREAM_HEADER);
+    if (link === null || this.#options.url === undefined) return;
+    try {
+      this.#streamUrl = new URL(link, `${trimSlash(this.#options.url)}/`).href;
+    } catch {
+      // An unusable URL: keep polling.
+    }
+    // A stream that is down (an expired token, say) tries the new URL; one that is up
+    // stays on its connection.
+    if (this.#stream !== undefined && !this.#stream.connected && this.#streamUrl !== undefined) {
+      this.#stream.retarget(this.#streamUrl);
+    } else if (this.#scheduled) {
+      this.#connectStream();
+    }
+  }
+
+  /** Opens the edge's event stream, if it offers one and `live` is not off. */
+  #connectStream(): void {
+    if (this.#options.live === false || this.#streamUrl === undefined || this.#stream !== undefined || this.#closed) return;
+    const useEventSource = typeof EventSource === 'function' && this.#options.fetch === undefined;
+    this.#stream = new EventStream(
+      this.#streamUrl,
+      {
+        refetch: (version) => this.#refetch(version),
+        up: () => {
+          this.#stopPolling();
+          // Whatever was published while the stream was down.
+          this.#refetch(undefined);
+        },
+        down: (status, refused) => {
+          this.#startPolling();
+          // A refused connection may be a refused token (expired, or the edge's secret
+          // rotated; `EventSource` does not say which status it got): a refresh brings
+          // the current URL, and the stream retries with it.
+          if (status === 401 || (refused && status === undefined)) this.#refetch(undefined);
+        },
+      },
+      { fetch: this.#fetch, random: Math.random, eventSource: useEventSource },
+    );
+  }
+
+  /**
+   * A refresh that coalesces: events that arrive while one is in flight cause exactly
+   * one more, and an event for a version the client already holds causes none. When
+   * the edge still answers an older version than the event announced (its store is
+   * eventually consistent between locations), the client asks again a few times.
+   */
+  #refetch(version: number | undefined, attempt = 0): void {
+    const held = this.#engine.version();
+    if (version !== undefined && held !== undefined && version <= held) return;
+    if (this.#inflight !== undefined) {
+      this.#again = true;
+      if (version !== undefined) this.#againVersion = Math.max(version, this.#againVersion ?? 0);
+      return;
+    }
+    this.#inflight = this.#fetchSnapshot(version)
+      .then(
+        () => undefined,
+        (e: Error) => this.#emit('error', e),
+      )
+      .finally(() => {
+        this.#inflight = undefined;
+        if (this.#closed) return;
+        if (this.#again) {
+          const next = this.#againVersion;
+          this.#again = false;
+          this.#againVersion = undefined;
+          this.#refetch(next);
+        } else if (version !== undefined && (this.#engine.version() ?? 0) < version && attempt < CHASE_ATTEMPTS) {
+          const retry = setTimeout(() => this.#refetch(version, attempt + 1), 250 * 2 ** attempt);
+          (retry as { unref?: () => void }).unref?.();
+        }
+      });
   }
 
   /** What the current context gets from every flag, to tell which flags a new snapshot changed. */

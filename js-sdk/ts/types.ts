@@ -68,7 +68,13 @@ export interface ClientOptions {
   audiences?: Array<'client' | 'server'>;
   /** The context evaluations use when they are given none. */
   context?: EvaluationContext;
-  /** Refresh period in milliseconds; default 30000; 0 turns periodic refresh off. */
+  /**
+   * Follow the edge's event stream (default true, when the edge offers one): a change
+   * reaches the client within moments of its publish. Browsers use `EventSource`; node
+   * and Workers a streaming `fetch`. Call `close()` to end it.
+   */
+  live?: boolean;
+  /** Polling period in milliseconds while there is no event stream (none offered, or down); default 30000; 0 turns polling off. */
   refreshIntervalMs?: number;
   /** Refresh when the page becomes visible again (browsers); default true. */
   refreshOnVisibility?: boolean;

@@ -11,8 +11,9 @@ use std::{cell::OnceCell, collections::BTreeMap, rc::Rc, time::SystemTime};
 
 use bytes::Bytes;
 use edgeflag_edge::{Config, Edge, KvError, Request, Response, config::vars};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use spin_sdk::{
-    http::{self, IntoResponse, body::IncomingBodyExt},
+    http::{self, IntoResponse},
     http_service, key_value, variables,
 };
 
@@ -51,10 +52,13 @@ async fn handle(req: http::Request) -> impl IntoResponse {
             );
         }
     };
-    let request = match decode(req).await {
-        Ok(request) => request,
+    let request = match decode(&edge, req).await {
+        Ok(Ok(request)) => request,
+        Ok(Err(too_large)) => return encode(too_large),
         Err(message) => return plain(400, &message),
     };
+    // Live updates are off on Spin (the secret is never read), so no response hands
+    // anything off: nothing outlives a request here to hold a stream open.
     encode(edge.handle(&request, &kv, now_ms()).await)
 }
 
@@ -92,24 +96,39 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-async fn decode(req: http::Request) -> Result<Request, String> {
+/// The edge's request, or the edge's `413` when the body is over the route's limit (a
+/// larger `Content-Length` is refused unread; otherwise reading stops at the limit).
+async fn decode(edge: &Edge, req: http::Request) -> Result<Result<Request, Response>, String> {
     let (parts, body) = req.into_parts();
+    let (method, path) = (parts.method.to_string(), parts.uri.path().to_string());
+    let limit = edge.body_limit(&method, &path);
+    let declared = parts
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Ok(Err(edge.body_too_large(&method, &path)));
+    }
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return Ok(Err(edge.body_too_large(&method, &path)));
+        }
+        Err(e) => return Err(format!("could not read the request body: {e:?}")),
+    };
     let headers = parts
         .headers
         .iter()
         .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
         .collect();
-    let body = body
-        .bytes()
-        .await
-        .map_err(|e| format!("could not read the request body: {e:?}"))?;
-    Ok(Request {
-        method: parts.method.to_string(),
-        path: parts.uri.path().to_string(),
+    Ok(Ok(Request {
+        method,
+        path,
         query: parts.uri.query().unwrap_or("").to_string(),
+        origin: String::new(),
         headers,
         body: body.to_vec(),
-    })
+    }))
 }
 
 fn encode(response: Response) -> http::Response<Body> {

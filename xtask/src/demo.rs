@@ -28,6 +28,16 @@ const INSPECTOR_PORT: u16 = 9230;
 const ADMIN_PORT: u16 = 8080;
 const ENV: &str = "production";
 
+/// 32 random bytes from the operating system, as hex.
+fn stream_secret() -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("/dev/urandom: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 pub fn up() -> Result<(), String> {
     crate::install::run_all()?;
     crate::worker::build()?;
@@ -44,9 +54,15 @@ pub fn up() -> Result<(), String> {
     let admin = Admin::new(&dir);
     let keys = admin.demo_keys(&dir.join("keys.json"))?;
     let jwks = admin.output(&["jwks"])?;
+    // A fresh stream secret per run turns live updates on (event-stream tokens live
+    // 15 to 30 minutes, so nothing outlasts a restart that would need the old one).
     fs::write(
         root().join(".dev.vars"),
-        format!("EDGEFLAG_TRUSTED_KEYS='{}'\n", jwks.trim()),
+        format!(
+            "EDGEFLAG_TRUSTED_KEYS='{}'\nEDGEFLAG_STREAM_SECRET='{}'\n",
+            jwks.trim(),
+            stream_secret()?
+        ),
     )
     .map_err(|e| format!(".dev.vars: {e}"))?;
     let mut wrangler = start_wrangler()?;

@@ -38,6 +38,7 @@ pub fn test() -> Result<(), String> {
                 "EDGEFLAG_SPIN_COMPONENT",
                 components.spin.display().to_string(),
             ),
+            ("NODE_OPTIONS", crate::worker::EVENTSOURCE.into()),
         ],
     )
 }

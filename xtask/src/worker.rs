@@ -61,10 +61,16 @@ pub fn dry_run_deploy() -> Result<(), String> {
     }
 }
 
-/// The node suite on Miniflare (local workerd).
+/// The node suite on Miniflare (local workerd). Node 22 keeps `EventSource` behind a
+/// flag; the OFREP web provider needs it for live updates.
 pub fn test() -> Result<(), String> {
-    PKG.node_test("test", &wrangler_env())
+    let mut envs = wrangler_env();
+    envs.push(("NODE_OPTIONS", EVENTSOURCE.into()));
+    PKG.node_test("test", &envs)
 }
+
+/// The node option that gives node 22 a global `EventSource` (undici's).
+pub const EVENTSOURCE: &str = "--experimental-eventsource";
 
 /// `PATH` with the package's node 22 first.
 pub fn path_with_node() -> String {

@@ -26,6 +26,31 @@ async function visibility({ clientKey, jwk }) {
   return { before, after: event.version, flags: event.flags };
 }
 
+async function live({ clientKey, jwk }) {
+  // Count the EventSources the client makes: in a browser it must use the native one.
+  let eventSources = 0;
+  const Native = window.EventSource;
+  window.EventSource = class extends Native {
+    constructor(...args) {
+      super(...args);
+      eventSources += 1;
+    }
+  };
+  try {
+    const client = await createClient({ url: location.origin, clientKey, publicKeys: [jwk], refreshIntervalMs: 0 });
+    const deadline = Date.now() + 5000;
+    while (!client.live && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const connected = client.live;
+    const changed = new Promise((resolve) => client.on('change', resolve));
+    await fetch('/test/serve-next'); // the edge serves a newer snapshot and announces it on the stream
+    const event = await changed;
+    client.close();
+    return { connected, eventSources, version: event.version, flags: event.flags };
+  } finally {
+    window.EventSource = Native;
+  }
+}
+
 async function refusesBootstrap({ bootstrap, jwk }) {
   try {
     await createClient({ bootstrap, publicKeys: [jwk] });
@@ -58,6 +83,7 @@ window.edgeflagTests = {
   roundTrip,
   refusesBootstrap,
   visibility,
+  live,
   openFeature,
 };
 window.edgeflagReady = true;

@@ -330,3 +330,65 @@ async fn serve_mode_answers_over_tcp_on_a_free_port() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains(r#""status":"ok""#), "{reply}");
 }
+
+/// Spin offers no event streams (`docs/edge-api.md`, "Event streams"): nothing outlives a
+/// request there to hold one open. Its answers name none, so OFREP providers keep
+/// polling, and the stream route says so, even when a stream secret is configured.
+#[tokio::test]
+async fn spin_names_no_event_stream_and_keeps_clients_polling() {
+    let trusted = signer("publisher-1", 1);
+    let secret = "a stream secret of thirty-two bytes or more";
+    let app = spin_app(variables(
+        &[&trusted],
+        &[("edgeflag_stream_secret", secret)],
+    ));
+    let res = publish(
+        &app,
+        "production",
+        publish_body(&demo("production", 1), SERVER, CLIENT, &trusted),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    let user = json!({"targetingKey": "u"});
+    for flag in [None, Some("new-checkout")] {
+        let answer = ofrep(&app, SERVER, flag, &user, &[]).await.json();
+        assert!(answer.get("eventStreams").is_none(), "{answer}");
+    }
+    let client = send(
+        &app,
+        "GET",
+        &format!("/.well-known/flags/{CLIENT}"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(client.status, 200);
+    assert_eq!(client.header("edgeflag-event-stream"), None);
+    let stream = send(&app, "GET", "/v1/events?token=anything", &[], "").await;
+    assert_eq!(stream.status, 404);
+    let message = stream.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("poll"), "{message}");
+    // A body over the route's limit is a 413 in the route's shape (reading stops there).
+    let big = serde_json::to_vec(&json!({"context": {"pad": "x".repeat(70_000)}})).unwrap();
+    let auth = format!("Bearer {SERVER}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let res = send(
+        &app,
+        "POST",
+        "/ofrep/v1/evaluate/flags/new-checkout",
+        &headers,
+        big,
+    )
+    .await;
+    let body = res.json();
+    assert_eq!(
+        (res.status, &body["errorCode"], &body["key"]),
+        (413, &json!("PAYLOAD_TOO_LARGE"), &json!("new-checkout"))
+    );
+}

@@ -1,0 +1,101 @@
+//! What one request costs in the shared edge, natively, with live updates off and on:
+//! the per-request work a runtime adds around it (HTTP, KV) is measured by the Worker's
+//! load benchmark. With live updates on, OFREP answers and the client snapshot carry a
+//! freshly minted stream URL (a SHA-256 and two HMAC-SHA256 more per request).
+//! Run: `cargo bench -p edgeflag-edge --bench requests`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use edgeflag_edge::{
+    Config, Edge, MemoryKv, Request,
+    keys::{KeyEntry, KeyIndex, KeyKind, hash_key},
+};
+use edgeflag_engine::envelope::{KeySet, SigningKey};
+use serde_json::{Value, json};
+
+const NOW: i64 = 1_795_608_000_000;
+const SERVER: &str = "srv_bench_0123456789";
+const CLIENT: &str = "cli_bench_0123456789";
+
+fn edge(live: bool) -> (Edge, MemoryKv) {
+    let signer = SigningKey::from_seed("bench", [7; 32]);
+    let jwks = serde_json::to_string(&KeySet::new(vec![signer.verifying_key()]).to_jwks())
+        .unwrap_or_default();
+    let config = Config::from_vars(|name| match name {
+        "EDGEFLAG_TRUSTED_KEYS" => Some(jwks.clone()),
+        "EDGEFLAG_REFRESH_INTERVAL_MS" => Some("3600000".into()),
+        "EDGEFLAG_STREAM_SECRET" if live => Some("a benchmark stream secret, 32 bytes+".into()),
+        _ => None,
+    });
+    let edge = Edge::new(config.unwrap_or_default());
+    let kv = MemoryKv::new();
+    let mut doc: Value =
+        serde_json::from_str(include_str!("../../examples/demo-snapshot.json")).unwrap_or_default();
+    doc["environment"] = json!("production");
+    doc["version"] = json!(1);
+    let keys = KeyIndex {
+        environment: "production".into(),
+        version: 1,
+        keys: vec![
+            KeyEntry {
+                hash: hash_key(SERVER),
+                kind: KeyKind::Server,
+                expires_at_ms: None,
+            },
+            KeyEntry {
+                hash: hash_key(CLIENT),
+                kind: KeyKind::Client,
+                expires_at_ms: None,
+            },
+        ],
+    };
+    let sign = |payload: &Value, aud: &str| {
+        signer.sign(
+            &serde_json::to_vec(payload).unwrap_or_default(),
+            Some("production"),
+            Some(1),
+            Some(aud),
+        )
+    };
+    let body = json!({
+        "server": sign(&doc, "server"),
+        "client": sign(&doc, "client"),
+        "keys": sign(&serde_json::to_value(&keys).unwrap_or_default(), "keys"),
+    });
+    let publish = Request::new("PUT", "/publish/v1/environments/production")
+        .body(serde_json::to_vec(&body).unwrap_or_default());
+    let res = pollster::block_on(edge.handle(&publish, &kv, NOW));
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    (edge, kv)
+}
+
+fn requests(c: &mut Criterion) {
+    let ofrep = |path: &str| {
+        Request::new("POST", path)
+            .header("authorization", &format!("Bearer {SERVER}"))
+            .header("content-type", "application/json")
+            .body(r#"{"context":{"targetingKey":"user-1","email":"ada@example.com"}}"#)
+    };
+    let cases = [
+        (
+            "ofrep single",
+            ofrep("/ofrep/v1/evaluate/flags/new-checkout"),
+        ),
+        ("ofrep bulk", ofrep("/ofrep/v1/evaluate/flags")),
+        (
+            "client snapshot",
+            Request::new("GET", &format!("/.well-known/flags/{CLIENT}")),
+        ),
+    ];
+    for live in [false, true] {
+        let (edge, kv) = edge(live);
+        for (name, req) in &cases {
+            let id = format!("{name}/live {}", if live { "on" } else { "off" });
+            c.bench_function(&id, |b| {
+                b.iter(|| pollster::block_on(edge.handle(req, &kv, NOW)));
+            });
+        }
+    }
+}
+
+criterion_group!(benches, requests);
+criterion_main!(benches);
