@@ -184,7 +184,7 @@ impl PyClient {
     #[new]
     #[pyo3(signature = (
         url=None, server_key=None, *, jwks=None, environment=None, bootstrap=None,
-        bootstrap_file=None, refresh_interval=30.0, timeout=10.0, clock=None
+        bootstrap_file=None, refresh_interval=30.0, live_updates=true, timeout=10.0, clock=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -196,11 +196,13 @@ impl PyClient {
         bootstrap: Option<String>,
         bootstrap_file: Option<std::path::PathBuf>,
         refresh_interval: f64,
+        live_updates: bool,
         timeout: f64,
         clock: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let mut builder = Client::builder()
             .refresh_interval(seconds("refresh_interval", refresh_interval)?)
+            .live_updates(live_updates)
             .timeout(seconds("timeout", timeout)?);
         if let Some(url) = url {
             builder = builder.url(url);

@@ -116,6 +116,10 @@ def test_follows_the_admin_through_the_worker_and_refuses_tampering(stack: Stack
     details = client.get_boolean_details(flag, False, STAFF)
     assert (details.value, details.reason, details.rule_id) == (True, "TARGETING_MATCH", "staff")
     assert client.get_boolean_value(flag, True, VISITOR) is False
+    # A client that never polls: only the Worker's event stream can tell it of an edit.
+    live = Client(stack["edge"], stack["serverKey"], environment=stack["edgeEnvironment"], refresh_interval=0)
+    live_events: "queue.Queue[Any]" = queue.Queue()
+    live.on_change(live_events.put)
 
     # An edit in the admin reaches the client's refresh thread.
     before = client.version
@@ -123,6 +127,10 @@ def test_follows_the_admin_through_the_worker_and_refuses_tampering(stack: Stack
     change = wait_for(events, lambda e: isinstance(e, Change) and flag in e.flags)
     assert change.version > before and change.previous_version == before
     assert client.get_boolean_value(flag, False, VISITOR) is True
+    streamed = wait_for(live_events, lambda e: isinstance(e, Change) and flag in e.flags)
+    assert streamed.version == change.version
+    assert live.get_boolean_value(flag, False, VISITOR) is True
+    live.close()
 
     # The signing key rotates; the client fetches the edge's JWKS again and follows.
     kids_before = stack.edge_kids()

@@ -12,6 +12,7 @@ use crate::{
     Client, Error,
     client::{Clock, Inner, refresh_loop},
     events::Listeners,
+    live::{self, LiveState},
     source::Source,
     store::{self, Current, Store},
 };
@@ -35,6 +36,7 @@ pub struct ClientBuilder {
     environment: Option<String>,
     bootstrap: Option<Bootstrap>,
     refresh_interval: Duration,
+    live_updates: bool,
     timeout: Duration,
     http: Option<reqwest::Client>,
     clock: Option<Clock>,
@@ -55,6 +57,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("environment", &self.environment)
             .field("bootstrap", &self.bootstrap.is_some())
             .field("refresh_interval", &self.refresh_interval)
+            .field("live_updates", &self.live_updates)
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +72,7 @@ impl Default for ClientBuilder {
             environment: None,
             bootstrap: None,
             refresh_interval: DEFAULT_REFRESH_INTERVAL,
+            live_updates: true,
             timeout: DEFAULT_TIMEOUT,
             http: None,
             clock: None,
@@ -145,6 +149,17 @@ impl ClientBuilder {
         self
     }
 
+    /// Whether to follow the edge's live-update stream (on by default): an edit reaches
+    /// the client as soon as the edge stores it, rather than at the next poll. Polling
+    /// goes on at [`refresh_interval`](Self::refresh_interval) as the fallback; with an
+    /// interval of zero the stream alone drives refreshes. An edge that names no stream
+    /// (the Spin app) leaves the client polling.
+    #[must_use]
+    pub fn live_updates(mut self, on: bool) -> Self {
+        self.live_updates = on;
+        self
+    }
+
     /// How long one request to the edge may take. Default 10 s.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
@@ -214,13 +229,18 @@ impl ClientBuilder {
             clock: self.clock,
             listeners: Listeners::new(),
             wake: Notify::new(),
+            live: LiveState::default(),
             closed: watch::Sender::new(false),
             runtime: tokio::runtime::Handle::try_current().ok(),
         });
         let every = (!self.refresh_interval.is_zero()).then_some(self.refresh_interval);
-        if online && (every.is_some() || bootstrapped) {
+        let live = online && self.live_updates;
+        if online && (every.is_some() || bootstrapped || live) {
             // Started from a bootstrap: fetch at once behind it, so it serves only until then.
             tokio::spawn(refresh_loop(inner.clone(), every, bootstrapped));
+        }
+        if live {
+            tokio::spawn(live::follow(inner.clone()));
         }
         Ok(Client::from_inner(inner))
     }

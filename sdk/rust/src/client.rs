@@ -15,6 +15,7 @@ use crate::{
     Error,
     details::{Details, Evaluation, as_int},
     events::{Change, Event, ListenerId, Listeners},
+    live::LiveState,
     source::Source,
     store::{Current, Store},
 };
@@ -67,8 +68,9 @@ pub(crate) struct Inner {
     pub trusts_edge_jwks: bool,
     pub clock: Option<Clock>,
     pub listeners: Listeners,
-    /// Wakes the refresh task at once: the seam a live-update stream will use.
+    /// Wakes the refresh task at once: an event on the live-update stream, or the caller.
     pub wake: Notify,
+    pub live: LiveState,
     pub closed: watch::Sender<bool>,
     /// The runtime the client was built on, for the blocking calls.
     pub runtime: Option<tokio::runtime::Handle>,
@@ -128,15 +130,21 @@ fn system_now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// The background refresh: every `every`, or at once when woken, until closed.
-/// A failure is announced and the snapshot in use keeps serving.
+/// The background refresh: every `every`, or at once when woken (by the live-update
+/// stream, or [`Client::request_refresh`]), until closed. Without an interval it only
+/// answers wake-ups. A failure is announced and the snapshot in use keeps serving.
 pub(crate) async fn refresh_loop(inner: Arc<Inner>, every: Option<Duration>, mut now: bool) {
     let mut closed = inner.closed.subscribe();
     loop {
         if !now {
-            let Some(every) = every else { return };
+            let tick = async {
+                match every {
+                    Some(every) => tokio::time::sleep(every).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
-                () = tokio::time::sleep(every) => {}
+                () = tick => {}
                 () = inner.wake.notified() => {}
                 _ = closed.wait_for(|c| *c) => return,
             }
@@ -372,6 +380,16 @@ impl Client {
     /// Asks the background task to refresh now rather than at its next tick.
     pub fn request_refresh(&self) {
         self.inner().wake.notify_one();
+    }
+
+    /// Whether the client is connected to the edge's live-update stream now. `false`
+    /// with an edge that offers none (the Spin app), with live updates turned off, and
+    /// while a lost stream reconnects: the client polls meanwhile.
+    pub fn is_streaming(&self) -> bool {
+        self.inner()
+            .live
+            .connected
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Calls `callback` for every [`Event`], from the refresh task (or from the thread

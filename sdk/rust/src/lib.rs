@@ -91,6 +91,7 @@ mod client;
 mod details;
 mod error;
 mod events;
+mod live;
 #[cfg(feature = "openfeature")]
 pub mod openfeature;
 mod source;

@@ -189,6 +189,22 @@ async fn follows_the_admin_through_the_worker_and_refuses_tampering() {
     assert!(!client.bool_value(&flag, &visitor, true));
     let mut events = client.subscribe();
 
+    // A second client that never polls: only the Worker's event stream can tell it.
+    let live = Client::builder()
+        .url(stack.get("edge"))
+        .server_key(stack.get("serverKey"))
+        .environment(stack.get("edgeEnvironment"))
+        .refresh_interval(Duration::ZERO)
+        .build()
+        .await
+        .expect("a streaming client against the Worker");
+    let mut live_events = live.subscribe();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !live.is_streaming() {
+        assert!(Instant::now() < deadline, "the stream did not open within 20 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     // An edit in the admin reaches the client through the background refresh.
     let before = client.version();
     stack.target("on").await;
@@ -200,6 +216,13 @@ async fn follows_the_admin_through_the_worker_and_refuses_tampering() {
         "{change:?}"
     );
     assert!(client.bool_value(&flag, &visitor, false));
+    // … and the streaming client through the event the Worker sent.
+    let Event::Changed(streamed) = next_event(&mut live_events, changed(&flag)).await else {
+        unreachable!()
+    };
+    assert_eq!(streamed.version, change.version);
+    assert!(live.bool_value(&flag, &visitor, false));
+    live.close();
 
     // The signing key rotates: the next snapshot names a key the client has not seen;
     // it fetches the edge's JWKS again and accepts it.

@@ -78,6 +78,7 @@ class Client:
         bootstrap: Optional[str] = None,
         bootstrap_file: Union[str, "PathLike[str]", None] = None,
         refresh_interval: float = 30.0,
+        live_updates: bool = True,
         timeout: float = 10.0,
         clock: Optional[Callable[[], int]] = None,
     ) -> None: ...
