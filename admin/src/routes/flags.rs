@@ -10,9 +10,10 @@ use axum::{
 };
 use edgeflag_admin_core::{
     Actor, Error,
-    flags::{self, CreateFlag, FlagView},
+    flags::{self, CreateFlag, Edit, FlagView},
     list::{ListQuery, Page},
-    model::{EnvConfig, FlagDocument, Variation},
+    model::{EnvConfig, FlagDocument, Metadata, Variation},
+    validate::Sent,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -56,6 +57,9 @@ pub struct UpdateFlag {
     pub tags: Option<Vec<String>>,
     pub client_visible: Option<bool>,
     pub salt: Option<String>,
+    /// Replaces the flag's metadata as a whole.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Metadata>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -115,11 +119,11 @@ pub async fn modify(
     who: &Actor,
     project: &str,
     flag: &str,
-    action: &str,
+    what: Edit<'_>,
     edit: impl FnOnce(&mut FlagDocument) -> Result<(), Error>,
 ) -> ApiResult<FlagView> {
     who.require(Role::Editor)?;
-    let view = flags::modify(&state.pool, who, project, flag, action, edit).await?;
+    let view = flags::modify(&state.pool, who, project, flag, what, edit).await?;
     state.publish_wake.notify_one();
     Ok(view)
 }
@@ -132,7 +136,11 @@ pub async fn update(
     Path((project, flag)): Path<(String, String)>,
     JsonBody(req): JsonBody<UpdateFlag>,
 ) -> ApiResult<Json<FlagView>> {
-    let view = modify(&state, &who, &project, &flag, "flag.update", |doc| {
+    let what = Edit {
+        action: "flag.update",
+        sent: Sent::Definition,
+    };
+    let view = modify(&state, &who, &project, &flag, what, |doc| {
         let def = &mut doc.definition;
         if let Some(v) = req.name {
             def.name = v;
@@ -152,6 +160,9 @@ pub async fn update(
         if req.salt.is_some() {
             def.salt = req.salt;
         }
+        if let Some(v) = req.metadata {
+            def.metadata = v;
+        }
         Ok(())
     })
     .await?;
@@ -166,7 +177,11 @@ pub async fn set_targeting(
     Path((project, flag, env)): Path<(String, String, String)>,
     JsonBody(config): JsonBody<EnvConfig>,
 ) -> ApiResult<Json<FlagView>> {
-    let view = modify(&state, &who, &project, &flag, "flag.targeting", |doc| {
+    let what = Edit {
+        action: "flag.targeting",
+        sent: Sent::Targeting { env: env.clone() },
+    };
+    let view = modify(&state, &who, &project, &flag, what, |doc| {
         let slot = doc
             .environments
             .get_mut(&env)
@@ -186,8 +201,11 @@ pub async fn toggle(
     Path((project, flag, env)): Path<(String, String, String)>,
     JsonBody(req): JsonBody<Toggle>,
 ) -> ApiResult<Json<FlagView>> {
-    let action = if req.enabled { "flag.on" } else { "flag.off" };
-    let view = modify(&state, &who, &project, &flag, action, |doc| {
+    let what = Edit {
+        action: if req.enabled { "flag.on" } else { "flag.off" },
+        sent: Sent::Nothing,
+    };
+    let view = modify(&state, &who, &project, &flag, what, |doc| {
         let slot = doc
             .environments
             .get_mut(&env)
