@@ -403,3 +403,26 @@ async fn flag_metadata_is_validated_stored_published_and_returned() {
         refused(&t, Method::POST, "/v1/projects/web/flags", flag, path).await;
     }
 }
+
+/// The OpenAPI document says what these routes now answer.
+#[tokio::test]
+async fn the_openapi_document_says_so() {
+    let t = app().await;
+    let doc = t
+        .owner
+        .ok(Method::GET, "/v1/docs/openapi.json", None)
+        .await
+        .unwrap();
+    let targeting = &doc["paths"]["/v1/projects/{project}/flags/{flag}/environments/{env}"]["put"];
+    assert!(targeting["responses"]["409"].is_object(), "{targeting}");
+    let audit = &doc["paths"]["/v1/audit"]["get"];
+    assert!(audit["responses"]["422"].is_object(), "{audit}");
+    let schemas = &doc["components"]["schemas"];
+    for schema in ["CreateFlag", "UpdateFlag", "FlagDef"] {
+        assert!(
+            schemas[schema]["properties"]["metadata"].is_object(),
+            "{schema}: {}",
+            schemas[schema]
+        );
+    }
+}

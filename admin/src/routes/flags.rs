@@ -76,7 +76,7 @@ pub struct BulkToggle {
 }
 
 /// Lists flags with cursor pagination, `q`, `tag`, `type`, `archived` and `sort`.
-#[utoipa::path(get, path = "/v1/projects/{project}/flags", params(ListQuery), responses((status = 200, body = Page<FlagView>)))]
+#[utoipa::path(get, path = "/v1/projects/{project}/flags", params(ListQuery), responses((status = 200, body = Page<FlagView>), (status = 422, description = "a bad query parameter, e.g. limit outside 1–200")))]
 pub async fn list(
     State(state): State<AppState>,
     Principal(who): Principal,
@@ -89,7 +89,7 @@ pub async fn list(
 }
 
 /// Creates a flag. Needs editor.
-#[utoipa::path(post, path = "/v1/projects/{project}/flags", request_body = CreateFlag, responses((status = 201, body = FlagView), (status = 422)))]
+#[utoipa::path(post, path = "/v1/projects/{project}/flags", request_body = CreateFlag, responses((status = 201, body = FlagView), (status = 409, description = "the key is taken; the message says when by an archived flag, and how to restore it"), (status = 422)))]
 pub async fn create(
     State(state): State<AppState>,
     Principal(who): Principal,
@@ -129,7 +129,7 @@ pub async fn modify(
 }
 
 /// Changes a flag's definition. Needs editor.
-#[utoipa::path(patch, path = "/v1/projects/{project}/flags/{flag}", request_body = UpdateFlag, responses((status = 200, body = FlagView), (status = 422)))]
+#[utoipa::path(patch, path = "/v1/projects/{project}/flags/{flag}", request_body = UpdateFlag, responses((status = 200, body = FlagView), (status = 409, description = "the flag is archived"), (status = 422)))]
 pub async fn update(
     State(state): State<AppState>,
     Principal(who): Principal,
@@ -170,7 +170,7 @@ pub async fn update(
 }
 
 /// Replaces a flag's targeting in one environment. Needs editor.
-#[utoipa::path(put, path = "/v1/projects/{project}/flags/{flag}/environments/{env}", request_body = EnvConfig, responses((status = 200, body = FlagView), (status = 422)))]
+#[utoipa::path(put, path = "/v1/projects/{project}/flags/{flag}/environments/{env}", request_body = EnvConfig, responses((status = 200, body = FlagView), (status = 409, description = "the flag is archived"), (status = 422)))]
 pub async fn set_targeting(
     State(state): State<AppState>,
     Principal(who): Principal,
@@ -194,7 +194,7 @@ pub async fn set_targeting(
 }
 
 /// Turns a flag on or off in one environment. Needs editor.
-#[utoipa::path(post, path = "/v1/projects/{project}/flags/{flag}/environments/{env}/toggle", request_body = Toggle, responses((status = 200, body = FlagView)))]
+#[utoipa::path(post, path = "/v1/projects/{project}/flags/{flag}/environments/{env}/toggle", request_body = Toggle, responses((status = 200, body = FlagView), (status = 409, description = "the flag is archived")))]
 pub async fn toggle(
     State(state): State<AppState>,
     Principal(who): Principal,
