@@ -60,7 +60,9 @@ pub fn check(
         "segments": segments,
     });
     let bytes = serde_json::to_vec(&document).map_err(Error::internal)?;
-    let loaded = Snapshot::load(&bytes).map_err(Error::internal)?;
+    // The snapshot around the item is ours; if the whole of it is refused, the item
+    // is what made it so (a limit of the snapshot's size, say).
+    let loaded = Snapshot::load(&bytes).map_err(|e| Error::invalid("", e.to_string()))?;
     let problem = loaded
         .warnings
         .iter()
