@@ -187,7 +187,11 @@ fn jitter(base: Duration) -> Duration {
     let random = RandomState::new().hash_one(Instant::now());
     let millis = u64::try_from(base.as_millis()).unwrap_or(u64::MAX);
     let spread = millis / 2;
-    let offset = if spread == 0 { 0 } else { random % (2 * spread + 1) };
+    let offset = if spread == 0 {
+        0
+    } else {
+        random % (2 * spread + 1)
+    };
     Duration::from_millis(millis - spread + offset)
 }
 
@@ -197,7 +201,9 @@ mod tests {
 
     #[test]
     fn only_refetch_events_count() {
-        assert!(is_refetch(r#"{"type":"refetchEvaluation","etag":"\"43\""}"#));
+        assert!(is_refetch(
+            r#"{"type":"refetchEvaluation","etag":"\"43\""}"#
+        ));
         assert!(!is_refetch(r#"{"type":"somethingElse"}"#));
         assert!(!is_refetch("not json"));
         assert!(!is_refetch(""));
@@ -207,7 +213,10 @@ mod tests {
     fn jitter_stays_within_half_the_base_either_way() {
         for _ in 0..1000 {
             let d = jitter(Duration::from_secs(2));
-            assert!(d >= Duration::from_secs(1) && d <= Duration::from_secs(3), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(1) && d <= Duration::from_secs(3),
+                "{d:?}"
+            );
         }
         assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
     }

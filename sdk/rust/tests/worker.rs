@@ -201,7 +201,10 @@ async fn follows_the_admin_through_the_worker_and_refuses_tampering() {
     let mut live_events = live.subscribe();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !live.is_streaming() {
-        assert!(Instant::now() < deadline, "the stream did not open within 20 s");
+        assert!(
+            Instant::now() < deadline,
+            "the stream did not open within 20 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
