@@ -10,7 +10,7 @@ use crate::{
     actor::Actor,
     db::{now_ms, rfc3339},
     error::Error,
-    feed, webhooks,
+    feed, list, webhooks,
 };
 
 /// Records one mutation by `actor`, queues its webhook deliveries and writes its
@@ -84,6 +84,7 @@ pub struct AuditQuery {
     pub from: Option<String>,
     /// RFC 3339 upper bound (exclusive).
     pub to: Option<String>,
+    /// Page size, 1–200 (default 50).
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -118,7 +119,7 @@ fn entry(row: &AnyRow) -> Result<Value, Error> {
 
 /// One page of an organization's log, newest first: `{items, nextCursor}`.
 pub async fn read(pool: &AnyPool, org_id: &str, q: &AuditQuery) -> Result<Value, Error> {
-    let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 500));
+    let limit = list::page_limit(q.limit)?;
     let before_id = match &q.cursor {
         Some(c) => c
             .parse::<i64>()

@@ -15,9 +15,10 @@ use crate::{
     error::Error,
     flagstore::{self, Change},
     list::{Keyset, ListQuery, Page, archived_clause, bind_cursor},
-    model::{EnvConfig, FlagDef, FlagDocument, Variation},
+    model::{EnvConfig, FlagDef, FlagDocument, Metadata, Variation},
     outbox, privacy,
     scope::{self, ProjectRef, check_key},
+    validate::Sent,
 };
 
 /// A flag as the API returns it.
@@ -52,6 +53,10 @@ pub struct CreateFlag {
     #[serde(default)]
     pub client_visible: bool,
     pub salt: Option<String>,
+    /// Names to strings, numbers or booleans, returned to OpenFeature as flag metadata.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: Metadata,
     /// Targeting per environment key; environments left out start off.
     #[serde(default)]
     pub environments: BTreeMap<String, EnvConfig>,
@@ -70,6 +75,7 @@ impl CreateFlag {
                 tags: self.tags,
                 client_visible: self.client_visible,
                 salt: self.salt,
+                metadata: self.metadata,
             },
             environments: self.environments,
         }
@@ -187,10 +193,14 @@ pub async fn create(
 ) -> Result<FlagView, Error> {
     check_key("/key", &doc.definition.key)?;
     let project = scope::project(pool, &actor.org_id, project_key).await?;
+    let sent = Sent::Flag {
+        environments: doc.environments.keys().cloned().collect(),
+    };
     fill_environments(pool, &project, &mut doc).await?;
     let id = db::new_id("flg");
     let mut tx = db::begin(pool).await?;
-    flagstore::validate(&mut tx, &project.id, &doc).await?;
+    check_key_free(&mut tx, &project, &doc.definition.key).await?;
+    flagstore::validate(&mut tx, &project.id, &doc, &sent).await?;
     let change = Change {
         actor,
         action: "flag.create",
@@ -201,6 +211,58 @@ pub async fn create(
     flagstore::write(&mut tx, &id, &doc, &change).await?;
     tx.commit().await?;
     view_with_warnings(pool, &project.id, &id).await
+}
+
+/// Refuses (409) a key that a flag of the project already has, saying how to restore
+/// it when that flag is archived (archived flags keep their key).
+async fn check_key_free(
+    conn: &mut sqlx::AnyConnection,
+    project: &ProjectRef,
+    key: &str,
+) -> Result<(), Error> {
+    let row = sqlx::query("SELECT archived_at FROM flags WHERE project_id = $1 AND key = $2")
+        .bind(&project.id)
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    match row {
+        None => Ok(()),
+        Some(row) if row.try_get::<Option<i64>, _>("archived_at")?.is_some() => {
+            Err(Error::Conflict(format!(
+                "flag `{key}` already exists and is archived; restore it with POST {} \
+                 or choose another key",
+                restore_route(&project.key, key)
+            )))
+        }
+        Some(_) => Err(Error::Conflict(format!("flag `{key}` already exists"))),
+    }
+}
+
+/// The API route that restores an archived flag, named in the errors about one.
+fn restore_route(project_key: &str, flag: &str) -> String {
+    format!("/v1/projects/{project_key}/flags/{flag}/restore")
+}
+
+/// Refuses (409) to change an archived flag: nothing of it is served, so a change
+/// would look applied while doing nothing.
+async fn check_live(
+    conn: &mut sqlx::AnyConnection,
+    project_key: &str,
+    flag_id: &str,
+    flag: &str,
+) -> Result<(), Error> {
+    let row = sqlx::query("SELECT archived_at FROM flags WHERE id = $1")
+        .bind(flag_id)
+        .fetch_one(conn)
+        .await?;
+    if row.try_get::<Option<i64>, _>("archived_at")?.is_some() {
+        return Err(Error::Conflict(format!(
+            "flag `{flag}` is archived, so nothing of it is served; restore it with POST {} \
+             before changing it",
+            restore_route(project_key, flag)
+        )));
+    }
+    Ok(())
 }
 
 /// Every environment of the project gets a configuration; unknown ones are refused.
@@ -230,23 +292,33 @@ async fn fill_environments(
     Ok(())
 }
 
-/// Applies `edit` to the stored document, validates and stores the result as the
-/// next version, audited as `action`.
+/// What a change to a flag is: which request body it comes from (for the paths of
+/// its errors) and how it is audited.
+#[derive(Debug, Clone)]
+pub struct Edit<'a> {
+    pub action: &'a str,
+    pub sent: Sent,
+}
+
+/// Applies `edit` to the stored document of a live (not archived) flag, validates
+/// and stores the result as the next version, audited as `what.action`.
 pub async fn modify(
     pool: &AnyPool,
     actor: &Actor,
     project_key: &str,
     flag: &str,
-    action: &str,
+    what: Edit<'_>,
     edit: impl FnOnce(&mut FlagDocument) -> Result<(), Error>,
 ) -> Result<FlagView, Error> {
+    let action = what.action;
     let project = scope::project(pool, &actor.org_id, project_key).await?;
     let mut tx = db::begin(pool).await?;
     let id = flagstore::find(&mut tx, &project.id, flag).await?;
+    check_live(&mut tx, project_key, &id, flag).await?;
     let (before, _) = flagstore::load(&mut tx, &id).await?;
     let mut doc = before.clone();
     edit(&mut doc)?;
-    flagstore::validate(&mut tx, &project.id, &doc).await?;
+    flagstore::validate(&mut tx, &project.id, &doc, &what.sent).await?;
     let change = Change {
         actor,
         action,
@@ -283,6 +355,9 @@ pub async fn bulk_toggle(
                     format!("flag `{key}` does not exist"),
                 )
             })?;
+        check_live(&mut tx, project_key, &id, key)
+            .await
+            .map_err(|e| Error::invalid(format!("/flags/{i}"), e.to_string()))?;
         let (before, _) = flagstore::load(&mut tx, &id).await?;
         let mut doc = before.clone();
         if let Some(slot) = doc.environments.get_mut(env) {

@@ -17,7 +17,8 @@ use crate::{
     dependents,
     error::Error,
     model::{self, EnvConfig, FlagDef, SegmentBody},
-    outbox, validate,
+    outbox,
+    validate::{self, Sent},
 };
 
 /// Reads the definition columns of a `flags` row.
@@ -35,6 +36,7 @@ pub fn load_def(row: &AnyRow) -> Result<FlagDef, Error> {
         tags: serde_json::from_value(json_col("tags")?).map_err(Error::internal)?,
         client_visible: row.try_get::<i64, _>("client_visible")? != 0,
         salt: row.try_get("salt")?,
+        metadata: serde_json::from_value(json_col("metadata")?).map_err(Error::internal)?,
     })
 }
 
@@ -99,13 +101,15 @@ pub async fn find(conn: &mut AnyConnection, project_id: &str, key: &str) -> Resu
     Ok(row.try_get("id")?)
 }
 
-/// Checks a document with the engine, environment by environment, with the
-/// project's segments and the flags its prerequisites name; then that no other flag
-/// requires a variation of it that the document no longer has.
+/// Checks a document with the engine, environment by environment (those `sent`
+/// changes), with the project's segments and the flags its prerequisites name; then
+/// that no other flag requires a variation of it that the document no longer has.
+/// Paths point into the request body, which holds what `sent` says.
 pub async fn validate(
     conn: &mut AnyConnection,
     project_id: &str,
     doc: &FlagDocument,
+    sent: &Sent,
 ) -> Result<(), Error> {
     if doc.definition.variations.is_empty() {
         return Err(Error::invalid(
@@ -114,38 +118,53 @@ pub async fn validate(
         ));
     }
     let segments = project_segments(conn, project_id).await?;
-    for (env, config) in &doc.environments {
-        let mut flags = vec![model::wire_flag(&doc.definition, 1, config)];
-        for (i, pre) in config.prerequisites.iter().enumerate() {
-            if pre.flag == doc.definition.key {
-                return Err(Error::invalid(
-                    format!("/environments/{env}/prerequisites/{i}/flag"),
-                    "a flag cannot be its own prerequisite",
-                ));
-            }
-            let Ok(id) = find(conn, project_id, &pre.flag).await else {
-                return Err(Error::invalid(
-                    format!("/environments/{env}/prerequisites/{i}/flag"),
-                    format!("flag `{}` does not exist", pre.flag),
-                ));
-            };
-            let (other, _) = load(conn, &id).await?;
-            let other_config = other
-                .environments
-                .get(env)
-                .cloned()
-                .unwrap_or_else(|| default_env_config(&other.definition));
-            flags.push(model::wire_flag(&other.definition, 1, &other_config));
-        }
-        validate::check(
-            flags,
-            segments.clone(),
-            ItemKind::Flag,
-            &doc.definition.key,
-            &format!("/environments/{env}"),
-        )?;
+    let key = &doc.definition.key;
+    for (env, config) in doc.environments.iter().filter(|(env, _)| sent.checks(env)) {
+        let checked = match with_prerequisites(conn, project_id, doc, env, config).await {
+            Ok(flags) => validate::check(flags, segments.clone(), ItemKind::Flag, key),
+            Err(e) => Err(e),
+        };
+        checked.map_err(|e| match e {
+            Error::Invalid { path, message } => sent.locate(env, &path, &message),
+            other => other,
+        })?;
     }
     dependents::check_prerequisite_dependents(conn, project_id, doc).await
+}
+
+/// The engine documents of the flag in `env` and of the flags its prerequisites
+/// name; a wrong prerequisite is invalid at its path in the flag's document.
+async fn with_prerequisites(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    doc: &FlagDocument,
+    env: &str,
+    config: &EnvConfig,
+) -> Result<Vec<Value>, Error> {
+    let mut flags = vec![model::wire_flag(&doc.definition, 1, config)];
+    for (i, pre) in config.prerequisites.iter().enumerate() {
+        let path = format!("/prerequisites/{i}/flag");
+        if pre.flag == doc.definition.key {
+            return Err(Error::invalid(
+                path,
+                "a flag cannot be its own prerequisite",
+            ));
+        }
+        let Ok(id) = find(conn, project_id, &pre.flag).await else {
+            return Err(Error::invalid(
+                path,
+                format!("flag `{}` does not exist", pre.flag),
+            ));
+        };
+        let (other, _) = load(conn, &id).await?;
+        let other_config = other
+            .environments
+            .get(env)
+            .cloned()
+            .unwrap_or_else(|| default_env_config(&other.definition));
+        flags.push(model::wire_flag(&other.definition, 1, &other_config));
+    }
+    Ok(flags)
 }
 
 /// The live segments of a project as engine documents.
@@ -204,14 +223,15 @@ pub async fn write(
     let def = &doc.definition;
     let variations = serde_json::to_string(&def.variations).map_err(Error::internal)?;
     let tags = serde_json::to_string(&def.tags).map_err(Error::internal)?;
+    let metadata = serde_json::to_string(&def.metadata).map_err(Error::internal)?;
     let version = match change.before {
         None => {
             sqlx::query(
-                "INSERT INTO flags (id, project_id, key, name, description, value_type, variations, tags, client_visible, salt, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11)",
+                "INSERT INTO flags (id, project_id, key, name, description, value_type, variations, tags, client_visible, salt, metadata, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12)",
             )
             .bind(flag_id).bind(change.project_id).bind(&def.key).bind(&def.name).bind(&def.description)
-            .bind(&def.value_type).bind(&variations).bind(&tags).bind(bool_int(def.client_visible)).bind(def.salt.clone()).bind(now)
+            .bind(&def.value_type).bind(&variations).bind(&tags).bind(bool_int(def.client_visible)).bind(def.salt.clone()).bind(&metadata).bind(now)
             .execute(&mut **tx)
             .await?;
             1
@@ -219,10 +239,10 @@ pub async fn write(
         Some(_) => {
             sqlx::query(
                 "UPDATE flags SET name = $1, description = $2, variations = $3, tags = $4, client_visible = $5, salt = $6, \
-                 version = version + 1, updated_at = $7 WHERE id = $8",
+                 metadata = $7, version = version + 1, updated_at = $8 WHERE id = $9",
             )
             .bind(&def.name).bind(&def.description).bind(&variations).bind(&tags).bind(bool_int(def.client_visible))
-            .bind(def.salt.clone()).bind(now).bind(flag_id)
+            .bind(def.salt.clone()).bind(&metadata).bind(now).bind(flag_id)
             .execute(&mut **tx)
             .await?;
             let row = sqlx::query("SELECT version FROM flags WHERE id = $1")

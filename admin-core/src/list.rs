@@ -28,6 +28,21 @@ pub struct ListQuery {
     pub archived: Option<String>,
 }
 
+/// The largest page a list route answers.
+pub const MAX_LIMIT: u32 = 200;
+
+/// The page size asked for by `limit`: 50 when absent, refused outside 1–[`MAX_LIMIT`]
+/// (a bound silently applied would answer a different question than was asked).
+pub fn page_limit(limit: Option<u32>) -> Result<i64, Error> {
+    match limit.unwrap_or(50) {
+        n @ 1..=MAX_LIMIT => Ok(i64::from(n)),
+        n => Err(Error::invalid(
+            "/limit",
+            format!("expected a whole number from 1 to {MAX_LIMIT}, found {n}"),
+        )),
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -62,7 +77,7 @@ impl Keyset {
             }
         };
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
-        let limit = i64::from(q.limit.unwrap_or(50).clamp(1, 200));
+        let limit = page_limit(q.limit)?;
         Ok(Self {
             column,
             descending,

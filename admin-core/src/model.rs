@@ -28,8 +28,9 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Condition {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub attribute: String,
+    /// Absent for `inSegment` and `notInSegment`, which test the whole context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
     pub op: String,
     #[serde(default)]
     pub values: Vec<Value>,
@@ -110,7 +111,16 @@ pub struct FlagDef {
     pub client_visible: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub salt: Option<String>,
+    /// Returned to OpenFeature as flag metadata: names to strings, numbers or booleans.
+    /// Left out when empty, so documents stored before it existed read the same.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = Object)]
+    pub metadata: Metadata,
 }
+
+/// A flag's metadata (see `docs/snapshot-format.md`); the admin accepts scalar values
+/// only, since those are what OpenFeature's flag metadata can hold.
+pub type Metadata = BTreeMap<String, Value>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +177,9 @@ pub fn wire_flag(def: &FlagDef, version: i64, env: &EnvConfig) -> Value {
         flag.insert("description".into(), Value::from(def.description.clone()));
     }
     flag.insert("tags".into(), to_value(&def.tags));
+    if !def.metadata.is_empty() {
+        flag.insert("metadata".into(), to_value(&def.metadata));
+    }
     Value::Object(flag)
 }
 

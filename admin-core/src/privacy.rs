@@ -142,13 +142,14 @@ fn condition_warnings<'a>(
             "exists" | "notExists" | "inSegment" | "notInSegment" => false,
             _ => true,
         };
-        (readable && private.contains(&cond.attribute)).then(|| PrivacyWarning {
+        let attribute = cond.attribute.as_deref().unwrap_or_default();
+        (readable && private.contains(attribute)).then(|| PrivacyWarning {
             code: "PRIVATE_ATTRIBUTE_READABLE".into(),
             path: format!("{at}/conditions/{c}"),
             message: format!(
                 "`{}` is a private attribute, but `{}` keeps its values readable in the client \
                  snapshot (only the strings of `in` and `notIn` are hashed)",
-                cond.attribute, cond.op
+                attribute, cond.op
             ),
         })
     })

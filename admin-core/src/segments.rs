@@ -103,7 +103,6 @@ fn check(key: &str, body: &SegmentBody) -> Result<(), Error> {
         vec![model::wire_segment(key, 1, body)],
         ItemKind::Segment,
         key,
-        "",
     )
 }
 

@@ -5,7 +5,7 @@
 
 use edgeflag_admin_core::{
     Actor, Error, Role, api_keys, db, environments, error::ALREADY_EXISTS, flags, model, orgs,
-    projects, seed, segments, snapshot,
+    projects, seed, segments, snapshot, validate,
 };
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Row};
@@ -91,7 +91,11 @@ async fn a_flag_change_is_versioned_audited_and_queued_without_http() {
         .unwrap();
     assert_eq!(created.version, 1);
     assert!(!created.document.environments["prod"].enabled);
-    let on = flags::modify(&t.pool, &who, "web", "f", "flag.on", |doc| {
+    let what = flags::Edit {
+        action: "flag.on",
+        sent: validate::Sent::Nothing,
+    };
+    let on = flags::modify(&t.pool, &who, "web", "f", what, |doc| {
         doc.environments.get_mut("prod").unwrap().enabled = true;
         Ok(())
     })

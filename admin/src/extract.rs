@@ -1,14 +1,22 @@
-//! The JSON body extractor: unknown fields are refused by the target types
-//! (`deny_unknown_fields`), type errors become 422 with the JSON path of the field,
-//! and a body over the limit becomes 413 — all in the one error shape.
+//! The JSON body and query extractors. A body must be sent as `application/json` or
+//! a `+json` type (415 otherwise) and hold JSON objects wherever an object is
+//! expected ([`Strict`]); unknown fields are refused by the target types
+//! (`deny_unknown_fields`); every other error becomes a 422 whose `path` is the JSON
+//! Pointer of the member in the body as sent, in the words of [`input_error`]; a body
+//! over the limit becomes 413 — all in the one error shape.
 
 use axum::{
     body::Bytes,
     extract::{FromRequest, Request},
+    http::header,
 };
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::{
+    error::ApiError,
+    input_error::{self, pointer},
+    strict::Strict,
+};
 
 /// A JSON request body.
 #[derive(Debug)]
@@ -22,6 +30,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        check_media_type(content_type)?;
         let limit = req
             .extensions()
             .get::<BodyLimit>()
@@ -33,6 +46,27 @@ where
     }
 }
 
+/// Accepts `application/json` and `application/*+json` (parameters such as
+/// `charset` aside), nothing else: not `text/plain`, not `application/jsonx`.
+pub fn check_media_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    let essence = content_type
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase());
+    let json = essence.as_deref().is_some_and(|t| {
+        t == "application/json"
+            || t.strip_prefix("application/")
+                .is_some_and(|sub| sub.len() > "+json".len() && sub.ends_with("+json"))
+    });
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "send the body as application/json (Content-Type was {})",
+            content_type.map_or_else(|| "missing".to_string(), |t| format!("`{t}`"))
+        )))
+    }
+}
+
 /// The configured body limit, put in the request extensions by the router.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
@@ -41,43 +75,23 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Parses JSON, reporting where it failed as a JSON Pointer.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = pointer(&err.path().to_string());
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(Strict(&mut de)).map_err(|err| {
+        let path = pointer(err.path());
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
-            ApiError::BadRequest(format!("request body is not valid JSON: {inner}"))
+            not_json(&inner)
         } else {
-            ApiError::invalid(path, strip_position(&inner.to_string()))
+            let (path, message) = input_error::translate(&path, &inner.to_string());
+            ApiError::invalid(path, message)
         }
-    })
+    })?;
+    de.end().map_err(|e| not_json(&e))?;
+    Ok(value)
 }
 
-/// serde_path_to_error writes `rules[0].serve`; the API speaks JSON Pointer.
-fn pointer(path: &str) -> String {
-    if path == "." {
-        return String::new();
-    }
-    let mut out = String::new();
-    for segment in path.split('.') {
-        let (name, indexes) = segment.split_once('[').unwrap_or((segment, ""));
-        if !name.is_empty() {
-            out.push('/');
-            out.push_str(name);
-        }
-        for index in indexes.split('[').filter(|s| !s.is_empty()) {
-            out.push('/');
-            out.push_str(index.trim_end_matches(']'));
-        }
-    }
-    out
-}
-
-fn strip_position(text: &str) -> String {
-    match text.rfind(" at line ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text.to_string(),
-    }
+fn not_json(err: &serde_json::Error) -> ApiError {
+    ApiError::BadRequest(format!("request body is not valid JSON: {err}"))
 }
 
 #[cfg(test)]
@@ -85,14 +99,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_become_json_pointers() {
-        assert_eq!(pointer("rules[0].serve"), "/rules/0/serve");
-        assert_eq!(pointer("a[1][2].b"), "/a/1/2/b");
-        assert_eq!(pointer("."), "");
+    fn json_media_types_only() {
+        for ok in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/merge-patch+json",
+        ] {
+            assert!(check_media_type(Some(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            None,
+            Some("text/plain"),
+            Some("text/plain; a=json"),
+            Some("application/jsonx"),
+            Some("application/+json"),
+            Some("text/json"),
+        ] {
+            assert!(check_media_type(bad).is_err(), "{bad:?}");
+        }
     }
 }
 
-/// Query parameters, refused in the one error shape (422 naming the parameter).
+/// Query parameters, refused in the one error shape (422 whose `path` is `/` and the
+/// parameter's name, as the list routes' own checks name them).
 #[derive(Debug)]
 pub struct QueryParams<T>(pub T);
 
@@ -108,8 +138,13 @@ where
         _: &S,
     ) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(query)
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
             .map(QueryParams)
-            .map_err(|e| ApiError::invalid("?", format!("query string: {e}")))
+            .map_err(|err| {
+                let path = pointer(err.path());
+                let (path, message) = input_error::translate(&path, &err.into_inner().to_string());
+                ApiError::invalid(path, message)
+            })
     }
 }

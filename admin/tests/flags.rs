@@ -222,19 +222,14 @@ async fn the_engine_refuses_bad_flags_with_a_path() {
     bad["rules"][0]["serve"] = json!({"variation": "maybe"});
     let (status, body) = call(&t.owner, Method::PUT, path, Some(bad)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(
-        body["error"]["path"],
-        "/environments/production/rules/0/serve/variation"
-    );
+    // The PUT body is the environment's targeting: paths are relative to it.
+    assert_eq!(body["error"]["path"], "/rules/0/serve/variation");
     let mut bad = staff_rule();
     bad["rules"][0]["conditions"][0]["op"] = json!("matches");
     bad["rules"][0]["conditions"][0]["values"] = json!(["("]);
     let (status, body) = call(&t.owner, Method::PUT, path, Some(bad)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        body["error"]["path"],
-        "/environments/production/rules/0/conditions/0/values/0"
-    );
+    assert_eq!(body["error"]["path"], "/rules/0/conditions/0/values/0");
     let mut bad = staff_rule();
     bad["rules"][0]["sevre"] = json!({});
     let (status, body) = call(&t.owner, Method::PUT, path, Some(bad)).await;
@@ -263,7 +258,7 @@ async fn the_engine_refuses_bad_flags_with_a_path() {
         (status, body["error"]["path"].as_str()),
         (
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("/environments/production/prerequisites/0/flag")
+            Some("/prerequisites/0/flag")
         )
     );
     // Nothing was stored by the refused writes.

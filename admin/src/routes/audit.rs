@@ -11,7 +11,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Reads the audit log. Any role may read it.
-#[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200)))]
+#[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200), (status = 422, description = "a bad query parameter, e.g. limit outside 1–200")))]
 pub async fn list(
     State(state): State<AppState>,
     Principal(who): Principal,

@@ -46,7 +46,7 @@ pub struct CreateEnvironment {
     pub edge_name: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/projects/{project}/environments", params(ListQuery), responses((status = 200, body = Page<EnvironmentView>)))]
+#[utoipa::path(get, path = "/v1/projects/{project}/environments", params(ListQuery), responses((status = 200, body = Page<EnvironmentView>), (status = 422, description = "a bad query parameter, e.g. limit outside 1–200")))]
 pub async fn list(
     State(state): State<AppState>,
     Principal(who): Principal,

@@ -10,9 +10,10 @@ use axum::{
 };
 use edgeflag_admin_core::{
     Actor, Error,
-    flags::{self, CreateFlag, FlagView},
+    flags::{self, CreateFlag, Edit, FlagView},
     list::{ListQuery, Page},
-    model::{EnvConfig, FlagDocument, Variation},
+    model::{EnvConfig, FlagDocument, Metadata, Variation},
+    validate::Sent,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -56,6 +57,9 @@ pub struct UpdateFlag {
     pub tags: Option<Vec<String>>,
     pub client_visible: Option<bool>,
     pub salt: Option<String>,
+    /// Replaces the flag's metadata as a whole.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<Metadata>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -72,7 +76,7 @@ pub struct BulkToggle {
 }
 
 /// Lists flags with cursor pagination, `q`, `tag`, `type`, `archived` and `sort`.
-#[utoipa::path(get, path = "/v1/projects/{project}/flags", params(ListQuery), responses((status = 200, body = Page<FlagView>)))]
+#[utoipa::path(get, path = "/v1/projects/{project}/flags", params(ListQuery), responses((status = 200, body = Page<FlagView>), (status = 422, description = "a bad query parameter, e.g. limit outside 1–200")))]
 pub async fn list(
     State(state): State<AppState>,
     Principal(who): Principal,
@@ -85,7 +89,7 @@ pub async fn list(
 }
 
 /// Creates a flag. Needs editor.
-#[utoipa::path(post, path = "/v1/projects/{project}/flags", request_body = CreateFlag, responses((status = 201, body = FlagView), (status = 422)))]
+#[utoipa::path(post, path = "/v1/projects/{project}/flags", request_body = CreateFlag, responses((status = 201, body = FlagView), (status = 409, description = "the key is taken; the message says when by an archived flag, and how to restore it"), (status = 422)))]
 pub async fn create(
     State(state): State<AppState>,
     Principal(who): Principal,
@@ -115,24 +119,28 @@ pub async fn modify(
     who: &Actor,
     project: &str,
     flag: &str,
-    action: &str,
+    what: Edit<'_>,
     edit: impl FnOnce(&mut FlagDocument) -> Result<(), Error>,
 ) -> ApiResult<FlagView> {
     who.require(Role::Editor)?;
-    let view = flags::modify(&state.pool, who, project, flag, action, edit).await?;
+    let view = flags::modify(&state.pool, who, project, flag, what, edit).await?;
     state.publish_wake.notify_one();
     Ok(view)
 }
 
 /// Changes a flag's definition. Needs editor.
-#[utoipa::path(patch, path = "/v1/projects/{project}/flags/{flag}", request_body = UpdateFlag, responses((status = 200, body = FlagView), (status = 422)))]
+#[utoipa::path(patch, path = "/v1/projects/{project}/flags/{flag}", request_body = UpdateFlag, responses((status = 200, body = FlagView), (status = 409, description = "the flag is archived"), (status = 422)))]
 pub async fn update(
     State(state): State<AppState>,
     Principal(who): Principal,
     Path((project, flag)): Path<(String, String)>,
     JsonBody(req): JsonBody<UpdateFlag>,
 ) -> ApiResult<Json<FlagView>> {
-    let view = modify(&state, &who, &project, &flag, "flag.update", |doc| {
+    let what = Edit {
+        action: "flag.update",
+        sent: Sent::Definition,
+    };
+    let view = modify(&state, &who, &project, &flag, what, |doc| {
         let def = &mut doc.definition;
         if let Some(v) = req.name {
             def.name = v;
@@ -152,6 +160,9 @@ pub async fn update(
         if req.salt.is_some() {
             def.salt = req.salt;
         }
+        if let Some(v) = req.metadata {
+            def.metadata = v;
+        }
         Ok(())
     })
     .await?;
@@ -159,14 +170,18 @@ pub async fn update(
 }
 
 /// Replaces a flag's targeting in one environment. Needs editor.
-#[utoipa::path(put, path = "/v1/projects/{project}/flags/{flag}/environments/{env}", request_body = EnvConfig, responses((status = 200, body = FlagView), (status = 422)))]
+#[utoipa::path(put, path = "/v1/projects/{project}/flags/{flag}/environments/{env}", request_body = EnvConfig, responses((status = 200, body = FlagView), (status = 409, description = "the flag is archived"), (status = 422)))]
 pub async fn set_targeting(
     State(state): State<AppState>,
     Principal(who): Principal,
     Path((project, flag, env)): Path<(String, String, String)>,
     JsonBody(config): JsonBody<EnvConfig>,
 ) -> ApiResult<Json<FlagView>> {
-    let view = modify(&state, &who, &project, &flag, "flag.targeting", |doc| {
+    let what = Edit {
+        action: "flag.targeting",
+        sent: Sent::Targeting { env: env.clone() },
+    };
+    let view = modify(&state, &who, &project, &flag, what, |doc| {
         let slot = doc
             .environments
             .get_mut(&env)
@@ -179,15 +194,18 @@ pub async fn set_targeting(
 }
 
 /// Turns a flag on or off in one environment. Needs editor.
-#[utoipa::path(post, path = "/v1/projects/{project}/flags/{flag}/environments/{env}/toggle", request_body = Toggle, responses((status = 200, body = FlagView)))]
+#[utoipa::path(post, path = "/v1/projects/{project}/flags/{flag}/environments/{env}/toggle", request_body = Toggle, responses((status = 200, body = FlagView), (status = 409, description = "the flag is archived")))]
 pub async fn toggle(
     State(state): State<AppState>,
     Principal(who): Principal,
     Path((project, flag, env)): Path<(String, String, String)>,
     JsonBody(req): JsonBody<Toggle>,
 ) -> ApiResult<Json<FlagView>> {
-    let action = if req.enabled { "flag.on" } else { "flag.off" };
-    let view = modify(&state, &who, &project, &flag, action, |doc| {
+    let what = Edit {
+        action: if req.enabled { "flag.on" } else { "flag.off" },
+        sent: Sent::Nothing,
+    };
+    let view = modify(&state, &who, &project, &flag, what, |doc| {
         let slot = doc
             .environments
             .get_mut(&env)

@@ -49,7 +49,7 @@ pub struct UpdateProject {
 }
 
 /// Lists projects, with cursor pagination, `q`, `archived` and `sort`.
-#[utoipa::path(get, path = "/v1/projects", params(ListQuery), responses((status = 200, body = Page<ProjectView>)))]
+#[utoipa::path(get, path = "/v1/projects", params(ListQuery), responses((status = 200, body = Page<ProjectView>), (status = 422, description = "a bad query parameter, e.g. limit outside 1–200")))]
 pub async fn list(
     State(state): State<AppState>,
     Principal(who): Principal,

@@ -88,7 +88,7 @@ impl UpdateSegment {
     }
 }
 
-#[utoipa::path(get, path = "/v1/projects/{project}/segments", params(ListQuery), responses((status = 200, body = Page<SegmentView>)))]
+#[utoipa::path(get, path = "/v1/projects/{project}/segments", params(ListQuery), responses((status = 200, body = Page<SegmentView>), (status = 422, description = "a bad query parameter, e.g. limit outside 1–200")))]
 pub async fn list(
     State(state): State<AppState>,
     Principal(who): Principal,

@@ -9,8 +9,9 @@ use axum::{
 use edgeflag_admin_core::{
     Error,
     db::rfc3339,
-    flags::{self, FlagView},
+    flags::{self, Edit, FlagView},
     model::FlagDocument,
+    validate::Sent,
     versions,
 };
 use serde::Deserialize;
@@ -98,7 +99,10 @@ pub async fn restore(
         &who,
         &project,
         &flag,
-        "flag.restore-version",
+        Edit {
+            action: "flag.restore-version",
+            sent: Sent::Nothing,
+        },
         |doc| {
             let current_envs = doc.environments.clone();
             *doc = old;

@@ -17,7 +17,7 @@ export interface FieldError {
 }
 
 /** Definition fields the engine reports under an environment's pointer. */
-const DEFINITION = new Set(['key', 'type', 'variations', 'salt', 'clientVisible', 'tags', 'description', 'name']);
+const DEFINITION = new Set(['key', 'type', 'variations', 'salt', 'clientVisible', 'tags', 'description', 'name', 'metadata']);
 
 /** Moves a pointer the engine or the API gave for one environment to the flag document. */
 export function flagPointer(path: string, env?: string): string {

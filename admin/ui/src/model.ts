@@ -56,7 +56,11 @@ export interface FlagDef {
   tags: string[];
   clientVisible: boolean;
   salt?: string;
+  /** Left out when empty. */
+  metadata?: Record<string, MetadataValue>;
 }
+/** What OpenFeature's flag metadata holds, and so what the admin accepts. */
+export type MetadataValue = string | number | boolean;
 export interface FlagDoc extends FlagDef {
   environments: Record<string, EnvConfig>;
 }

@@ -2,10 +2,11 @@
 // (throwaway SQLite) publishing to the built Worker on local workerd: sign in with an
 // email and a password, create a segment and a flag, build a rule on the segment and a rollout, preview
 // contexts with the engine in the page, save, toggle, see the Worker's OFREP answer
-// change, restore an old version; field-level validation errors; other people's changes
-// appearing without a reload (the change feed); users, invitations and sessions; a viewer,
-// invited through the dashboard, without edit controls, whom the API refuses anyway; a
-// request without the CSRF token refused; a session ended elsewhere leads back to sign-in.
+// change, restore an old version; field-level validation errors; flag metadata; other
+// people's changes appearing without a reload (the change feed); users, invitations and
+// sessions; a viewer, invited through the dashboard, without edit controls, whom the API
+// refuses anyway; a request without the CSRF token refused; a session ended elsewhere
+// leads back to sign-in.
 // Every page is checked with axe-core and photographed; the main ones are walked with Tab.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -219,6 +220,36 @@ test("the engine's validation errors appear at the field their pointer names", a
   await look('flag-errors');
   await page.getByRole('button', { name: 'Discard' }).click();
   await until('the errors to go', async () => (await page.getByRole('alert').count()) === 0);
+});
+
+test('flag metadata: rows of name, type and value, refused at the row, then returned by the Worker', async () => {
+  const section = page.getByRole('region', { name: 'Metadata' });
+  const commit = async (field, text) => {
+    await field.fill(text);
+    await field.press('Tab');
+  };
+  await section.getByRole('button', { name: 'Add metadata' }).click();
+  await commit(section.getByLabel('Name of metadata entry 1'), 'owner');
+  await commit(section.getByLabel('Value of owner'), 'payments');
+  await section.getByRole('button', { name: 'Add metadata' }).click();
+  await commit(section.getByLabel('Name of metadata entry 2'), 'flagVersion');
+  await section.getByLabel('Type of flagVersion').selectOption('number');
+  await commit(section.getByLabel('Value of flagVersion'), '3');
+  // The edge reports the flag's version under that name: the admin refuses it at the row.
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'The admin refused the change' }).waitFor();
+  const name = section.getByLabel('Name of metadata entry 2');
+  await until('the row to be marked invalid', async () => (await name.getAttribute('aria-invalid')) === 'true');
+  const message = await page.locator(`[id="${await name.getAttribute('aria-describedby')}"]`).innerText();
+  assert.match(message, /reserved/, message);
+  await look('flag-metadata');
+  await commit(name, 'ticket');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Saved as version 3.').waitFor();
+  await until('the Worker to return the metadata', async () => {
+    const res = await ofrep(worker.url, serverKey, 'new-checkout', ada);
+    return res.body.metadata?.owner === 'payments' && res.body.metadata?.ticket === 3;
+  }, 15000, 50);
 });
 
 test('toggle in the list, and the Worker follows; changes by others appear without a reload', async () => {

@@ -1,5 +1,5 @@
 // One flag: its definition (name, description, tags, client visibility, salt,
-// variations with typed value editors) and its targeting per environment, edited as a
+// variations with typed value editors, metadata) and its targeting per environment, edited as a
 // draft that "Evaluate as" previews; Save sends what changed (PATCH for the definition,
 // PUT per changed environment). A change saved by someone else appears at once when the
 // draft is clean, or is announced when it is not.
@@ -13,11 +13,12 @@ import { href, navigate } from '../router';
 import { defaultEnvConfig } from '../snapshot';
 import { Field, Loading, Page, Problem, useAction, useCan, useId, useResource } from '../ui';
 import { EvaluateAs, usePreview } from './evaluate';
+import { Metadata } from './metadata';
 import { useEnvironments } from './flags';
 import { EnvTargeting } from './targeting';
 import { ValueEditor } from './values';
 
-const DEFINITION_FIELDS = ['name', 'description', 'variations', 'tags', 'clientVisible', 'salt'] as const;
+const DEFINITION_FIELDS = ['name', 'description', 'variations', 'tags', 'clientVisible', 'salt', 'metadata'] as const;
 
 function docOf(v: FlagView): FlagDoc {
   const { version: _v, archived: _a, createdAt: _c, updatedAt: _u, ...doc } = v;
@@ -112,6 +113,8 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
       let latest: FlagView | undefined;
       const definition: Record<string, unknown> = {};
       for (const k of DEFINITION_FIELDS) if (!same(draft[k], from[k])) definition[k] = draft[k];
+      // No metadata left is sent as an empty map: a member left out is not changed.
+      if ('metadata' in definition && definition.metadata === undefined) definition.metadata = {};
       try {
         if (Object.keys(definition).length > 0) latest = await patch<FlagView>(base, definition);
         for (const env of Object.keys(draft.environments)) {
@@ -201,6 +204,7 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
               <legend class="visually-hidden">Flag definition</legend>
               <Definition draft={draft} edit={edit} disabled={disabled} />
               <Variations draft={draft} edit={edit} disabled={disabled} />
+              <Metadata draft={draft} edit={edit} disabled={disabled} />
             </fieldset>
             <h2>Targeting</h2>
             {/* Outside the fieldsets: a viewer switches environments too. */}
