@@ -89,17 +89,40 @@ async fn environment_keys(
     Ok(out)
 }
 
-/// Flag `flag`'s usage in project `project_key` between `from` and `to` (epoch ms),
-/// optionally in one environment (by key).
+/// The query of a usage answer: `from` and `to` are RFC 3339 (default: the last 24
+/// hours up to now), `resolution` `minute`, `hour` (default) or `day`, and
+/// `environment` an environment key (default: all).
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsageQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub resolution: Option<Resolution>,
+    pub environment: Option<String>,
+}
+
+fn parse_time(name: &str, text: Option<&str>, default: i64) -> Result<i64, Error> {
+    match text {
+        None => Ok(default),
+        Some(t) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.timestamp_millis())
+            .map_err(|e| Error::invalid(format!("?{name}"), format!("not an RFC 3339 time: {e}"))),
+    }
+}
+
+/// Flag `flag`'s usage in project `project_key` as `q` asks, as of `now`.
 pub async fn flag_usage(
     pool: &AnyPool,
     org_id: &str,
     project_key: &str,
     flag: &str,
-    resolution: Resolution,
-    (from, to): (i64, i64),
-    environment: Option<&str>,
+    q: &UsageQuery,
+    now: i64,
 ) -> Result<FlagUsage, Error> {
+    let resolution = q.resolution.unwrap_or(Resolution::Hour);
+    let to = parse_time("to", q.to.as_deref(), now)?;
+    let from = parse_time("from", q.from.as_deref(), to - DAY_MS)?;
+    let environment = q.environment.as_deref();
     if to <= from {
         return Err(Error::invalid("?to", "`to` must be later than `from`"));
     }
