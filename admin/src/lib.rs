@@ -24,6 +24,7 @@ pub mod state;
 pub mod throttle;
 pub mod token;
 pub mod ui;
+pub mod usage_cli;
 
 pub use app::router;
 pub use config::Config;

@@ -440,3 +440,81 @@ async fn metrics_and_openapi_describe_usage() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_cli_prints_usage_and_stale_flags_as_tables_or_json() {
+    use edgeflag_admin::usage_cli::{self, UsageArgs};
+    let app = app().await;
+    let key = setup(&app).await;
+    app.owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/flags",
+            Some(bool_flag("quiet")),
+        )
+        .await
+        .unwrap();
+    sqlx::query("UPDATE flags SET created_at = created_at - $1")
+        .bind(30 * DAY)
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    let now = now_ms();
+    let batch = json!({"items": [item("web-production", "checkout", "on", "SPLIT", now, 3), item("web-production", "checkout", "", "ERROR", now, 1)]});
+    post_batch(&app, Some(&key), Some("cli"), batch).await;
+
+    let args = UsageArgs {
+        resolution: Some("minute".into()),
+        env: Some("production".into()),
+        ..UsageArgs::default()
+    };
+    let table = usage_cli::usage(&app.owner, "web", "checkout", &args)
+        .await
+        .unwrap();
+    assert!(
+        table.starts_with("checkout: 4 evaluations from "),
+        "{table}"
+    );
+    assert!(
+        table.contains("production") && table.contains("-=1 on=3 / ERROR=1 SPLIT=3"),
+        "{table}"
+    );
+    let json_args = UsageArgs {
+        json: true,
+        from: Some(edgeflag_admin_core::db::rfc3339(now - 3_600_000)),
+        ..UsageArgs::default()
+    };
+    let json: Value = serde_json::from_str(
+        &usage_cli::usage(&app.owner, "web", "checkout", &json_args)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["total"], 4);
+
+    let stale = usage_cli::stale(&app.owner, "web", 7, false).await.unwrap();
+    let line = stale
+        .lines()
+        .find(|l| l.starts_with("quiet"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("not evaluated 7 d") && line.contains("never"),
+        "{stale}"
+    );
+    let json: Value =
+        serde_json::from_str(&usage_cli::stale(&app.owner, "web", 7, true).await.unwrap()).unwrap();
+    assert_eq!(json["notEvaluated"][0]["flag"], "quiet");
+    assert!(
+        usage_cli::usage(
+            &app.owner,
+            "web",
+            "checkout",
+            &UsageArgs {
+                resolution: Some("week".into()),
+                ..UsageArgs::default()
+            }
+        )
+        .await
+        .is_err()
+    );
+}
