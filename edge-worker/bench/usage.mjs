@@ -9,6 +9,7 @@ import { demoSnapshot, keysFor, publish, publishBody, publisher, startWorker } f
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const SERVER = 'srv_bench';
 
 let counted = 0;
@@ -51,7 +52,7 @@ const off = await worker(false);
 const on = await worker(true);
 const rows = [];
 let sent2xx = 0;
-for (let round = 1; round <= 2; round += 1) {
+for (let round = 1; round <= ROUNDS; round += 1) {
   rows.push({ counting: 'off', round, ...(await load(off.url)) });
   const r = await load(on.url);
   sent2xx += r.ok2xx;
@@ -66,7 +67,7 @@ if (last.ok) sent2xx += 1;
 const deadline = Date.now() + 60_000;
 while (counted < sent2xx && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 console.table(rows);
-const mean = (c) => rows.filter((r) => r.counting === c).reduce((n, r) => n + r.rps, 0) / 2;
+const mean = (c) => rows.filter((r) => r.counting === c).reduce((n, r) => n + r.rps, 0) / ROUNDS;
 console.log(`throughput change with counting on: ${(((mean('on') - mean('off')) / mean('off')) * 100).toFixed(1)} %`);
 console.log(`2xx responses with counting on: ${sent2xx}; evaluations counted at the admin: ${counted}`);
 await off.mf.dispose();

@@ -65,7 +65,11 @@ struct Item<'a> {
 
 #[derive(Debug, Default)]
 struct Inner {
-    counts: HashMap<CountKey, u64>,
+    /// By a hash of the key's parts, so that counting an evaluation already seen this
+    /// minute allocates nothing; the (rare) colliding keys share a bucket.
+    counts: HashMap<u64, Vec<(CountKey, u64)>>,
+    /// Distinct keys held.
+    distinct: usize,
     last_flush_ms: Option<i64>,
     sequence: u64,
     retry: VecDeque<UsageBatch>,
@@ -112,17 +116,34 @@ impl Usage {
         if self.config.is_none() || count == 0 {
             return;
         }
-        let key = CountKey {
-            environment: environment.to_string(),
-            flag: flag.to_string(),
-            variant: variant.map(str::to_string),
-            reason: reason.to_string(),
-            minute: now_ms - now_ms.rem_euclid(60_000),
-        };
+        let minute = now_ms - now_ms.rem_euclid(60_000);
+        let hash = key_hash(environment, flag, variant, reason, minute);
         let mut inner = self.lock();
         // The interval runs from the first count after a flush.
         inner.last_flush_ms.get_or_insert(now_ms);
-        *inner.counts.entry(key).or_default() += count;
+        let bucket = inner.counts.entry(hash).or_default();
+        let same = |k: &CountKey| {
+            k.minute == minute
+                && k.flag == flag
+                && k.environment == environment
+                && k.reason == reason
+                && k.variant.as_deref() == variant
+        };
+        if let Some((_, n)) = bucket.iter_mut().find(|(k, _)| same(k)) {
+            *n += count;
+            return;
+        }
+        bucket.push((
+            CountKey {
+                environment: environment.to_string(),
+                flag: flag.to_string(),
+                variant: variant.map(str::to_string),
+                reason: reason.to_string(),
+                minute,
+            },
+            count,
+        ));
+        inner.distinct += 1;
     }
 
     /// The batches to send now: every count when the interval has passed since the
@@ -140,12 +161,13 @@ impl Usage {
         let waited = inner
             .last_flush_ms
             .is_some_and(|last| now_ms - last >= config.interval_ms);
-        if !(force || waited || inner.counts.len() >= MAX_ITEMS) {
+        if !(force || waited || inner.distinct >= MAX_ITEMS) {
             return Vec::new();
         }
         inner.last_flush_ms = None;
         let mut out: Vec<UsageBatch> = inner.retry.drain(..).collect();
-        let counts: Vec<(CountKey, u64)> = inner.counts.drain().collect();
+        let counts: Vec<(CountKey, u64)> = inner.counts.drain().flat_map(|(_, v)| v).collect();
+        inner.distinct = 0;
         let fresh = counts
             .iter()
             .filter(|(k, _)| now_ms - k.minute <= MAX_AGE_MS);
@@ -167,6 +189,19 @@ impl Usage {
         }
         inner.retry.push_back(batch);
     }
+}
+
+fn key_hash(
+    environment: &str,
+    flag: &str,
+    variant: Option<&str>,
+    reason: &str,
+    minute: i64,
+) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (environment, flag, variant, reason, minute).hash(&mut hasher);
+    hasher.finish()
 }
 
 fn batch(config: &UsageConfig, id: &str, chunk: &[&(CountKey, u64)]) -> UsageBatch {
