@@ -87,8 +87,8 @@ async fn main() -> anyhow::Result<()> {
             .map(|i| {
                 let n = sent * per_batch + i;
                 json!({"environment": envs[(n % 2) as usize], "flag": format!("f{}", n % 50),
-                       "variant": if n % 3 == 0 { "on" } else { "off" },
-                       "reason": if n % 5 == 0 { "TARGETING_MATCH" } else { "SPLIT" },
+                       "variant": if n.is_multiple_of(3) { "on" } else { "off" },
+                       "reason": if n.is_multiple_of(5) { "TARGETING_MATCH" } else { "SPLIT" },
                        "time": now, "count": 1 + n % 7})
             })
             .collect();
