@@ -17,6 +17,8 @@
 //! `error`). People are `invitations` → `users` → `sessions`, `passwords`. Publishing
 //! (`publisher` → `snapshot`, `targets`, `endorse`, `signing`) and `webhook_delivery` are
 //! background work over the same tables.
+//! Evaluation insights: `usage` (batches and their rules) → `usage_writer` (the queue,
+//! group commit, rollups, retention), `usage_query` (answers) and `usage_keys`.
 
 pub mod actor;
 pub mod api_keys;
@@ -49,6 +51,10 @@ pub mod sessions;
 pub mod signing;
 pub mod snapshot;
 pub mod targets;
+pub mod usage;
+pub mod usage_keys;
+pub mod usage_query;
+pub mod usage_writer;
 pub mod users;
 pub mod validate;
 pub mod versions;

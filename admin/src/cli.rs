@@ -10,7 +10,11 @@ use axum::http::Method;
 use clap::Subcommand;
 use serde_json::json;
 
-use edgeflag_admin::{AppState, local::Local};
+use edgeflag_admin::{
+    AppState,
+    local::Local,
+    usage_cli::{self, UsageArgs},
+};
 use edgeflag_admin_core::{Role, api_keys, invitations, outbox, passwords, publisher, users};
 
 /// The demo organization's owner, made by `seed-demo`.
@@ -161,6 +165,23 @@ pub enum FlagsCommand {
         project: String,
         file: PathBuf,
     },
+    /// A flag's evaluations over a time range, per bucket and environment.
+    Usage {
+        project: String,
+        flag: String,
+        #[command(flatten)]
+        args: UsageArgs,
+    },
+    /// Flags not evaluated, serving one variation, or archived but still evaluated.
+    Stale {
+        project: String,
+        /// The window, days.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// Print the API's JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn publish_all(state: &AppState) -> anyhow::Result<()> {
@@ -307,6 +328,16 @@ pub async fn flags(state: &AppState, command: FlagsCommand) -> anyhow::Result<()
                 result["version"]
             );
         }
+        FlagsCommand::Usage {
+            project,
+            flag,
+            args,
+        } => print!("{}", usage_cli::usage(&api, &project, &flag, &args).await?),
+        FlagsCommand::Stale {
+            project,
+            days,
+            json,
+        } => print!("{}", usage_cli::stale(&api, &project, days, json).await?),
         FlagsCommand::Export { project } => {
             println!(
                 "{}",

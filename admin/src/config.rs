@@ -7,6 +7,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use serde::Deserialize;
 
 pub use edgeflag_admin_core::config::{AccountsConfig, PublishConfig, TargetConfig, WebhookConfig};
+pub use edgeflag_admin_core::usage::UsageConfig;
 
 /// The admin's whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,6 +43,8 @@ pub struct Config {
     pub login: LoginConfig,
     /// The change feed (`GET /v1/feed`).
     pub feed: FeedConfig,
+    /// Evaluation insights: ingestion rate limit, retention, writer.
+    pub usage: UsageConfig,
 }
 
 /// Whether the session cookie carries `Secure`.
@@ -145,6 +148,7 @@ impl Default for Config {
             accounts: AccountsConfig::default(),
             login: LoginConfig::default(),
             feed: FeedConfig::default(),
+            usage: UsageConfig::default(),
         }
     }
 }
@@ -231,6 +235,7 @@ impl Config {
             self.public_url = Some(url.trim().trim_end_matches('/').to_string());
         }
         self.apply_account_env(&var)?;
+        self.apply_usage_env(&var)?;
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {
                 name: "edge".to_string(),
@@ -313,6 +318,39 @@ impl Config {
             Some(slash) => &url[..after_scheme + slash],
             None => url,
         })
+    }
+
+    fn apply_usage_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let usage = &mut self.usage;
+        set_parsed(
+            var,
+            "EDGEFLAG_USAGE_RATE_LIMIT_PER_MINUTE",
+            &mut usage.rate_limit_per_minute,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_USAGE_MINUTE_RETENTION_DAYS",
+            &mut usage.minute_retention_days,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_USAGE_HOUR_RETENTION_DAYS",
+            &mut usage.hour_retention_days,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_USAGE_DAY_RETENTION_DAYS",
+            &mut usage.day_retention_days,
+        )?;
+        set_parsed(
+            var,
+            "EDGEFLAG_USAGE_RETENTION_INTERVAL_SECS",
+            &mut usage.retention_interval_secs,
+        )?;
+        Ok(())
     }
 }
 

@@ -26,6 +26,7 @@ pub mod strict;
 pub mod throttle;
 pub mod token;
 pub mod ui;
+pub mod usage_cli;
 
 pub use app::router;
 pub use config::Config;

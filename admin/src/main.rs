@@ -200,6 +200,11 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         .webhooks
         .enabled
         .then(|| state.deliverer().spawn());
+    let retention = edgeflag_admin_core::usage_writer::spawn_retention(
+        state.pool.clone(),
+        state.config.usage.clone(),
+        state.usage.metrics.clone(),
+    );
     let listener = tokio::net::TcpListener::bind(state.config.listen)
         .await
         .context("binding the listen address")?;
@@ -214,6 +219,7 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
             feed.close();
         })
         .await?;
+    retention.abort();
     for task in [publisher, deliverer].into_iter().flatten() {
         task.abort();
     }

@@ -5,9 +5,11 @@
 use std::{
     collections::BTreeMap,
     fmt::Write,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, atomic::Ordering},
     time::Instant,
 };
+
+use edgeflag_admin_core::usage_writer::{LATENCY_BUCKETS, UsageMetrics};
 
 use axum::{
     extract::{MatchedPath, Request, State},
@@ -94,6 +96,64 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The usage pipeline's series: items ingested and refused (by reason), the queue's
+/// depth, the writer's transaction latency and rows removed by retention.
+pub fn render_usage(m: &UsageMetrics) -> String {
+    let mut out = String::new();
+    let ingested = m.ingested_items.load(Ordering::Relaxed);
+    let duplicate = m.duplicate_items.load(Ordering::Relaxed);
+    let depth = m.queue_depth.load(Ordering::Relaxed);
+    let _ = write!(
+        out,
+        "# HELP edgeflag_admin_usage_items_ingested_total Usage items committed.\n\
+         # TYPE edgeflag_admin_usage_items_ingested_total counter\n\
+         edgeflag_admin_usage_items_ingested_total {ingested}\n\
+         # HELP edgeflag_admin_usage_items_duplicate_total Items of retried batches, already counted.\n\
+         # TYPE edgeflag_admin_usage_items_duplicate_total counter\n\
+         edgeflag_admin_usage_items_duplicate_total {duplicate}\n\
+         # HELP edgeflag_admin_usage_items_refused_total Items of refused batches, by reason (rate_limited counts batches).\n\
+         # TYPE edgeflag_admin_usage_items_refused_total counter\n"
+    );
+    for (reason, n) in m.refused_by_reason() {
+        let _ = writeln!(
+            out,
+            "edgeflag_admin_usage_items_refused_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+    let _ = write!(
+        out,
+        "# HELP edgeflag_admin_usage_queue_depth Items accepted for writing, not yet committed.\n\
+         # TYPE edgeflag_admin_usage_queue_depth gauge\n\
+         edgeflag_admin_usage_queue_depth {depth}\n\
+         # HELP edgeflag_admin_usage_write_duration_seconds Latency of one usage write transaction.\n\
+         # TYPE edgeflag_admin_usage_write_duration_seconds histogram\n"
+    );
+    let latency = m.write_latency();
+    for (bound, count) in LATENCY_BUCKETS.iter().zip(latency.buckets) {
+        let _ = writeln!(
+            out,
+            "edgeflag_admin_usage_write_duration_seconds_bucket{{le=\"{bound}\"}} {count}"
+        );
+    }
+    let _ = write!(
+        out,
+        "edgeflag_admin_usage_write_duration_seconds_bucket{{le=\"+Inf\"}} {count}\n\
+         edgeflag_admin_usage_write_duration_seconds_sum {sum}\n\
+         edgeflag_admin_usage_write_duration_seconds_count {count}\n\
+         # HELP edgeflag_admin_usage_retention_removed_total Rows removed by usage retention, by resolution.\n\
+         # TYPE edgeflag_admin_usage_retention_removed_total counter\n",
+        count = latency.count,
+        sum = latency.sum
+    );
+    for (resolution, n) in m.removed_by_resolution() {
+        let _ = writeln!(
+            out,
+            "edgeflag_admin_usage_retention_removed_total{{resolution=\"{resolution}\"}} {n}"
+        );
+    }
+    out
 }
 
 /// Middleware that records every request.

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use edgeflag_admin_core::{db, publisher::Publisher, signing, webhook_delivery::Deliverer};
+use edgeflag_admin_core::{
+    db, publisher::Publisher, signing, usage_writer::UsageQueue, webhook_delivery::Deliverer,
+};
 use sqlx::AnyPool;
 use tokio::sync::Notify;
 
@@ -26,6 +28,9 @@ pub struct AppState {
     pub feed: Arc<FeedHub>,
     /// Failed sign-ins per account and per address.
     pub sign_ins: Arc<Throttle>,
+    /// The usage writer's queue, and the per-ingestion-key rate limit of its batches.
+    pub usage: UsageQueue,
+    pub usage_limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -39,6 +44,8 @@ impl AppState {
             sign_ins: Arc::new(Throttle::new(std::time::Duration::from_secs(
                 config.login.window_secs,
             ))),
+            usage: UsageQueue::start(pool.clone(), &config.usage),
+            usage_limiter: Arc::new(RateLimiter::new(config.usage.rate_limit_per_minute)),
             pool,
             config: Arc::new(config),
             token_key: Arc::new(token_key),

@@ -43,6 +43,7 @@ fn start(db: &str, port: u16, out: &Path) -> Running {
         .env("EDGEFLAG_LISTEN", format!("127.0.0.1:{port}"))
         .env("EDGEFLAG_PUBLISH_DIR", out)
         .env("EDGEFLAG_LOG", "warn")
+        .env("EDGEFLAG_USAGE_RATE_LIMIT_PER_MINUTE", "1000000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -128,5 +129,151 @@ async fn a_killed_admin_converges_after_restart() {
     })
     .await;
     assert_eq!(flags, 10);
+    admin.kill();
+}
+
+/// Posts one usage batch of one item (count 1) with idempotency key `id`.
+async fn post_usage(client: &reqwest::Client, base: &str, key: &str, id: &str) -> Option<u16> {
+    let now = chrono_now_ms();
+    let body = json!({"items": [{"environment": "web-production", "flag": "f", "variant": "on",
+        "reason": "STATIC", "time": now, "count": 1}]});
+    let response = client
+        .post(format!("{base}/v1/usage/batches"))
+        .header("x-api-key", key)
+        .header("idempotency-key", id)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    Some(response.status().as_u16())
+}
+
+fn chrono_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Usage batches are acknowledged only once committed: the admin is SIGKILLed while
+/// batches are in flight; after a restart every acknowledged batch is counted, and
+/// retrying every batch (with its idempotency key) counts each exactly once.
+#[tokio::test]
+async fn acknowledged_usage_survives_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("kv");
+    let db = format!("sqlite://{}/admin.db", dir.path().display());
+    let config = edgeflag_admin::Config {
+        database_url: db.clone(),
+        ..Default::default()
+    };
+    let state = edgeflag_admin::AppState::from_config(config).await.unwrap();
+    let (_, owner) = edgeflag_admin::routes::orgs::create_org(&state.pool, "acme", "Acme")
+        .await
+        .unwrap();
+    state.pool.close().await;
+
+    let port = free_port();
+    let mut admin = start(&db, port, &out);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    eventually("the admin to listen", async || {
+        client.get(format!("{base}/readyz")).send().await.ok()
+    })
+    .await;
+    for (path, body) in [
+        ("/v1/projects", json!({"key": "web", "name": "Web"})),
+        (
+            "/v1/projects/web/environments",
+            json!({"key": "production", "name": "P"}),
+        ),
+    ] {
+        client
+            .post(format!("{base}{path}"))
+            .bearer_auth(&owner)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+    let key: Value = client
+        .post(format!("{base}/v1/ingestion-keys"))
+        .bearer_auth(&owner)
+        .json(&json!({"name": "edge"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["secret"].as_str().unwrap().to_string();
+
+    const BATCHES: usize = 1_000;
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for i in 0..BATCHES {
+        let (client, base, key, acked) = (client.clone(), base.clone(), key.clone(), acked.clone());
+        senders.push(tokio::spawn(async move {
+            if post_usage(&client, &base, &key, &format!("b{i}")).await == Some(202) {
+                acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }));
+    }
+    // Kill mid-stream: once some batches are acknowledged, others still in flight.
+    eventually("some acknowledgements", async || {
+        (acked.load(std::sync::atomic::Ordering::SeqCst) >= 20).then_some(())
+    })
+    .await;
+    admin.kill();
+    for sender in senders {
+        let _ = sender.await;
+    }
+    let acked = acked.load(std::sync::atomic::Ordering::SeqCst);
+
+    let mut admin = start(&db, port, &out);
+    eventually("the admin to listen again", async || {
+        client.get(format!("{base}/readyz")).send().await.ok()
+    })
+    .await;
+    let total = |client: reqwest::Client| {
+        let (base, owner) = (base.clone(), owner.clone());
+        async move {
+            let usage: Value = client
+                .get(format!(
+                    "{base}/v1/projects/web/flags/f/usage?resolution=day"
+                ))
+                .bearer_auth(&owner)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            usage["total"].as_u64().unwrap() as usize
+        }
+    };
+    let after_restart = total(client.clone()).await;
+    assert!(
+        after_restart >= acked,
+        "{acked} batches were acknowledged but only {after_restart} counted"
+    );
+    assert!(
+        acked < BATCHES,
+        "the kill should have interrupted the stream"
+    );
+    for i in 0..BATCHES {
+        let status = post_usage(&client, &base, &key, &format!("b{i}")).await;
+        assert!(
+            matches!(status, Some(200 | 202)),
+            "retry of b{i}: {status:?}"
+        );
+    }
+    assert_eq!(
+        total(client.clone()).await,
+        BATCHES,
+        "every batch counted once"
+    );
     admin.kill();
 }

@@ -33,7 +33,7 @@ thread_local! {
 async fn fetch(
     mut req: worker::Request,
     env: Env,
-    _ctx: Context,
+    ctx: Context,
 ) -> worker::Result<worker::Response> {
     let edge = match edge(&env) {
         Ok(edge) => edge,
@@ -48,6 +48,7 @@ async fn fetch(
         Err(too_large) => return encode(too_large),
     };
     let mut response = edge.handle(&request, &kv, now_ms()).await;
+    send_usage(&edge, &ctx);
     match response.handoff.take() {
         None => encode(response),
         Some(Handoff::Published {
@@ -73,9 +74,45 @@ fn edge(env: &Env) -> Result<Rc<Edge>, String> {
             .ok()
     };
     let config = Config::from_vars(lookup).map_err(|e| format!("configuration: {e}"))?;
-    let edge = Rc::new(Edge::new(config));
+    // Names this isolate's usage batches; any value unlikely to repeat will do.
+    let seed = format!("{}-{}", now_ms(), js_sys::Math::random());
+    let edge = Rc::new(Edge::with_seed(config, &seed));
     EDGE.with(|cell| cell.set(edge.clone()).ok());
     Ok(edge)
+}
+
+/// Sends the usage batches that are due to the admin after the response, through
+/// `waitUntil`: the request never waits for the admin. A batch the admin does not
+/// acknowledge (a network error or a 5xx/429) is kept for the next send; one it
+/// refuses (any other 4xx) would be refused again, so it is dropped.
+fn send_usage(edge: &Rc<Edge>, ctx: &Context) {
+    let batches = edge.usage_due(now_ms());
+    if batches.is_empty() {
+        return;
+    }
+    let edge = edge.clone();
+    ctx.wait_until(async move {
+        for batch in batches {
+            let status = post(&batch).await;
+            let retry = match status {
+                Ok(code) => code == 429 || code >= 500,
+                Err(_) => true,
+            };
+            if retry {
+                edge.usage_retry(batch);
+            }
+        }
+    });
+}
+
+async fn post(batch: &edgeflag_edge::usage::UsageBatch) -> worker::Result<u16> {
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post)
+        .with_headers(headers(&batch.headers)?)
+        .with_body(Some(Uint8Array::from(batch.body.as_slice()).into()));
+    let request = worker::Request::new_with_init(&batch.url, &init)?;
+    let response = worker::Fetch::Request(request).send().await?;
+    Ok(response.status_code())
 }
 
 fn kv(env: &Env) -> Result<WorkersKv, String> {

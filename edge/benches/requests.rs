@@ -2,6 +2,8 @@
 //! the per-request work a runtime adds around it (HTTP, KV) is measured by the Worker's
 //! load benchmark. With live updates on, OFREP answers and the client snapshot carry a
 //! freshly minted stream URL (a SHA-256 and two HMAC-SHA256 more per request).
+//! With evaluation counting on (`/usage on`), each evaluation also updates the
+//! isolate's in-memory counts (sending them is the adapter's, after the response).
 //! Run: `cargo bench -p edgeflag-edge --bench requests`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -16,7 +18,7 @@ const NOW: i64 = 1_795_608_000_000;
 const SERVER: &str = "srv_bench_0123456789";
 const CLIENT: &str = "cli_bench_0123456789";
 
-fn edge(live: bool) -> (Edge, MemoryKv) {
+fn edge(live: bool, usage: bool) -> (Edge, MemoryKv) {
     let signer = SigningKey::from_seed("bench", [7; 32]);
     let jwks = serde_json::to_string(&KeySet::new(vec![signer.verifying_key()]).to_jwks())
         .unwrap_or_default();
@@ -24,6 +26,8 @@ fn edge(live: bool) -> (Edge, MemoryKv) {
         "EDGEFLAG_TRUSTED_KEYS" => Some(jwks.clone()),
         "EDGEFLAG_REFRESH_INTERVAL_MS" => Some("3600000".into()),
         "EDGEFLAG_STREAM_SECRET" if live => Some("a benchmark stream secret, 32 bytes+".into()),
+        "EDGEFLAG_USAGE_URL" if usage => Some("http://admin.invalid".into()),
+        "EDGEFLAG_USAGE_KEY" if usage => Some("efi_bench".into()),
         _ => None,
     });
     let edge = Edge::new(config.unwrap_or_default());
@@ -86,10 +90,14 @@ fn requests(c: &mut Criterion) {
             Request::new("GET", &format!("/.well-known/flags/{CLIENT}")),
         ),
     ];
-    for live in [false, true] {
-        let (edge, kv) = edge(live);
+    for (live, usage) in [(false, false), (true, false), (false, true)] {
+        let (edge, kv) = edge(live, usage);
         for (name, req) in &cases {
-            let id = format!("{name}/live {}", if live { "on" } else { "off" });
+            let id = if usage {
+                format!("{name}/usage on")
+            } else {
+                format!("{name}/live {}", if live { "on" } else { "off" })
+            };
             c.bench_function(&id, |b| {
                 b.iter(|| pollster::block_on(edge.handle(req, &kv, NOW)));
             });

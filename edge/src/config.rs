@@ -3,7 +3,7 @@
 
 use edgeflag_engine::envelope::KeySet;
 
-use crate::live::Secret;
+use crate::{live::Secret, usage::UsageConfig};
 
 /// Variable names, identical in `wrangler.toml` and `spin.toml`.
 pub mod vars {
@@ -23,6 +23,12 @@ pub mod vars {
     pub const STREAM_HEARTBEAT_MS: &str = "EDGEFLAG_STREAM_HEARTBEAT_MS";
     /// Live updates: open streams allowed per SDK key and environment.
     pub const STREAM_LIMIT: &str = "EDGEFLAG_STREAM_LIMIT";
+    /// Evaluation counts: the admin's base URL. With `USAGE_KEY`, turns counting on.
+    pub const USAGE_URL: &str = "EDGEFLAG_USAGE_URL";
+    /// Evaluation counts: an ingestion key of the admin (`efi_…`), a secret.
+    pub const USAGE_KEY: &str = "EDGEFLAG_USAGE_KEY";
+    /// Evaluation counts: the longest a count waits before it is sent, milliseconds.
+    pub const USAGE_INTERVAL_MS: &str = "EDGEFLAG_USAGE_INTERVAL_MS";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +67,9 @@ pub struct Config {
     pub test_clock: bool,
     /// Live updates; `None` when no stream secret is configured.
     pub live: Option<LiveConfig>,
+    /// Evaluation counts; `None` (nothing counted) unless the admin URL and an
+    /// ingestion key are configured.
+    pub usage: Option<UsageConfig>,
 }
 
 impl Default for Config {
@@ -73,6 +82,7 @@ impl Default for Config {
             max_publish_bytes: 40 * 1024 * 1024,
             test_clock: false,
             live: None,
+            usage: None,
         }
     }
 }
@@ -104,6 +114,7 @@ impl Config {
         }
         config.test_clock = lookup(vars::TEST_CLOCK).is_some_and(|v| v.trim() == "true");
         config.live = live_config(&lookup)?;
+        config.usage = usage_config(&lookup)?;
         Ok(config)
     }
 }
@@ -131,5 +142,31 @@ fn live_config(
         secret,
         heartbeat_ms: whole(vars::STREAM_HEARTBEAT_MS, 25_000)?,
         limit_per_key: usize::try_from(whole(vars::STREAM_LIMIT, 10_000)?).unwrap_or(usize::MAX),
+    }))
+}
+
+fn usage_config(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<UsageConfig>, ConfigError> {
+    let present = |name| lookup(name).filter(|v| !v.trim().is_empty());
+    let (Some(url), Some(key)) = (present(vars::USAGE_URL), present(vars::USAGE_KEY)) else {
+        return Ok(None);
+    };
+    let interval_ms = match lookup(vars::USAGE_INTERVAL_MS) {
+        None => 5_000,
+        Some(value) => value
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|ms| *ms >= 0)
+            .ok_or(ConfigError::Number {
+                name: vars::USAGE_INTERVAL_MS,
+                value,
+            })?,
+    };
+    Ok(Some(UsageConfig {
+        url: url.trim().to_string(),
+        key: key.trim().to_string(),
+        interval_ms,
     }))
 }

@@ -10,7 +10,58 @@ use crate::{
     error::{ApiError, Surface},
     http::{Request, Response},
     state::EnvState,
+    usage::{MAX_SDK_COUNTS, SdkReport, Usage},
 };
+
+/// Counts one evaluation (nothing when counting is off).
+fn count(usage: &Usage, state: &EnvState, key: &str, detail: &EvaluationDetail<'_>, now_ms: i64) {
+    usage.record(
+        &state.environment,
+        key,
+        detail.variant,
+        detail.reason.as_str(),
+        now_ms,
+        1,
+    );
+}
+
+/// The body of `POST /v1/usage/{client-key}`.
+pub fn sdk_report(req: &Request, max: usize) -> Result<SdkReport, ApiError> {
+    if req.body.len() > max {
+        return Err(ApiError::new(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            format!("the request body is over the limit of {max} bytes"),
+        ));
+    }
+    require_object(&req.body, "request body")?;
+    let report: SdkReport = serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::parse(format!("request body: {e}")))?;
+    if report.counts.len() > MAX_SDK_COUNTS {
+        return Err(ApiError::parse(format!(
+            "/counts: at most {MAX_SDK_COUNTS} counts per report"
+        )));
+    }
+    for (i, c) in report.counts.iter().enumerate() {
+        let reason_ok = !c.reason.is_empty()
+            && c.reason.len() <= 32
+            && c.reason
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b == b'_');
+        if c.flag.is_empty()
+            || c.flag.len() > 256
+            || c.variant.as_ref().is_some_and(|v| v.len() > 256)
+            || !reason_ok
+            || c.count == 0
+            || c.count > 1_000_000
+        {
+            return Err(ApiError::parse(format!(
+                "/counts/{i}: a flag and variant of at most 256 characters, an OpenFeature reason and a count from 1 to 1,000,000"
+            )));
+        }
+    }
+    Ok(report)
+}
 
 /// An evaluation request body: OFREP's `{context}`, plus the native API's `flags`.
 #[derive(Debug, Default, Deserialize)]
@@ -143,16 +194,15 @@ pub fn ofrep_single(
     max: usize,
     now_ms: i64,
     event_streams: Option<Value>,
+    usage: &Usage,
 ) -> Response {
     let outcome = parse_body(req, max)
         .and_then(|body| context(body.context))
         .map_err(|e| e.for_flag(key))
         .and_then(|ctx| {
-            ofrep_result(
-                &state.snapshot,
-                key,
-                &state.snapshot.evaluate(key, &ctx, now_ms),
-            )
+            let detail = state.snapshot.evaluate(key, &ctx, now_ms);
+            count(usage, state, key, &detail, now_ms);
+            ofrep_result(&state.snapshot, key, &detail)
         });
     match outcome {
         Ok(mut body) => {
@@ -173,6 +223,7 @@ pub fn ofrep_bulk(
     max: usize,
     now_ms: i64,
     event_streams: Option<Value>,
+    usage: &Usage,
 ) -> Response {
     let ctx = match parse_body(req, max).and_then(|body| context(body.context)) {
         Ok(ctx) => ctx,
@@ -182,6 +233,7 @@ pub fn ofrep_bulk(
         .snapshot
         .evaluate_all(&ctx, now_ms)
         .iter()
+        .inspect(|(key, detail)| count(usage, state, key, detail, now_ms))
         .map(
             |(key, detail)| match ofrep_result(&state.snapshot, key, detail) {
                 Ok(value) => value,
@@ -220,7 +272,13 @@ fn native_detail(detail: &EvaluationDetail<'_>) -> Value {
 }
 
 /// `GET /v1/evaluate?flag=…&targetingKey=…&<attr>=…` and `POST /v1/evaluate`.
-pub fn native_evaluate(state: &EnvState, req: &Request, max: usize, now_ms: i64) -> Response {
+pub fn native_evaluate(
+    state: &EnvState,
+    req: &Request,
+    max: usize,
+    now_ms: i64,
+    usage: &Usage,
+) -> Response {
     let parsed = if req.method == "GET" {
         query_request(req)
     } else {
@@ -234,16 +292,16 @@ pub fn native_evaluate(state: &EnvState, req: &Request, max: usize, now_ms: i64)
         Some(keys) => keys
             .iter()
             .map(|k| {
-                (
-                    k.clone(),
-                    native_detail(&state.snapshot.evaluate(k, &ctx, now_ms)),
-                )
+                let detail = state.snapshot.evaluate(k, &ctx, now_ms);
+                count(usage, state, k, &detail, now_ms);
+                (k.clone(), native_detail(&detail))
             })
             .collect(),
         None => state
             .snapshot
             .evaluate_all(&ctx, now_ms)
             .iter()
+            .inspect(|(k, d)| count(usage, state, k, d, now_ms))
             .map(|(k, d)| (k.to_string(), native_detail(d)))
             .collect(),
     };

@@ -24,6 +24,7 @@ pub mod publish;
 mod server_snapshot;
 pub mod state;
 pub mod trust;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -41,15 +42,39 @@ pub struct Edge {
     config: Config,
     cache: Cache,
     stream_urls: live::UrlCache,
+    usage: usage::Usage,
 }
 
 impl Edge {
     pub fn new(config: Config) -> Self {
+        Self::with_seed(config, "")
+    }
+
+    /// An edge whose usage batches are named from `seed`, which must differ between
+    /// isolates (the adapters pass a random number) so their idempotency keys do.
+    pub fn with_seed(config: Config, seed: &str) -> Self {
         Self {
+            usage: usage::Usage::new(config.usage.clone(), seed),
             config,
             cache: Cache::new(),
             stream_urls: live::UrlCache::default(),
         }
+    }
+
+    /// Usage batches to send to the admin now, off the request path (usually none).
+    /// A batch the admin did not acknowledge goes back through [`Edge::usage_retry`].
+    pub fn usage_due(&self, now_ms: i64) -> Vec<usage::UsageBatch> {
+        self.usage.due(now_ms, false)
+    }
+
+    /// Every count now, whatever the interval (tests, shutdown).
+    pub fn usage_flush(&self, now_ms: i64) -> Vec<usage::UsageBatch> {
+        self.usage.due(now_ms, true)
+    }
+
+    /// Keeps an unacknowledged batch for the next send.
+    pub fn usage_retry(&self, batch: usage::UsageBatch) {
+        self.usage.retry(batch);
     }
 
     pub fn config(&self) -> &Config {
@@ -76,14 +101,14 @@ impl Edge {
             ("POST", ["ofrep", "v1", "evaluate", "flags"]) => {
                 self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state| {
                     let streams = self.event_streams(req, state, now_ms);
-                    eval::ofrep_bulk(state, req, max, now_ms, streams)
+                    eval::ofrep_bulk(state, req, max, now_ms, streams, &self.usage)
                 })
                 .await
             }
             ("POST", ["ofrep", "v1", "evaluate", "flags", key]) => {
                 self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state| {
                     let streams = self.event_streams(req, state, now_ms);
-                    eval::ofrep_single(state, key, req, max, now_ms, streams)
+                    eval::ofrep_single(state, key, req, max, now_ms, streams, &self.usage)
                 })
                 .await
             }
@@ -91,7 +116,7 @@ impl Edge {
                 .unwrap_or_else(|error| error.respond(Surface::Native)),
             ("GET" | "POST", ["v1", "evaluate"]) => {
                 self.with_server_env(req, kv, now_ms, Surface::Native, |state| {
-                    eval::native_evaluate(state, req, max, now_ms)
+                    eval::native_evaluate(state, req, max, now_ms, &self.usage)
                 })
                 .await
             }
@@ -104,6 +129,9 @@ impl Edge {
                 self.client_snapshot(req, client_key, kv, now_ms).await
             }
             ("GET", [".well-known", "jwks.json"]) => self.jwks(kv).await,
+            ("POST", ["v1", "usage", client_key]) => {
+                self.sdk_usage(req, client_key, kv, now_ms).await
+            }
             ("PUT", ["publish", "v1", "trusted-keys"]) => self.endorse(req, kv).await,
             ("PUT", ["publish", "v1", "environments", env]) => {
                 self.publish(req, env, kv, now_ms).await
@@ -225,6 +253,47 @@ impl Edge {
                     Some(url) => response.with_header(live::STREAM_HEADER, &url),
                     None => response,
                 }
+            }
+            Err(error) => error.respond(Surface::Native),
+        }
+    }
+
+    /// `POST /v1/usage/{client-key}`: a browser SDK's counts of its local evaluations,
+    /// added to the edge's own and forwarded with them. The key is in the path because
+    /// `navigator.sendBeacon` cannot set headers; the body is JSON whatever its
+    /// content type (a beacon sends `text/plain` to stay a simple CORS request).
+    async fn sdk_usage(
+        &self,
+        req: &Request,
+        client_key: &str,
+        kv: &impl Kv,
+        now_ms: i64,
+    ) -> Response {
+        let state = match self
+            .environment_for(client_key, KeyKind::Client, kv, now_ms, None)
+            .await
+        {
+            Ok(state) => state,
+            Err(error) => return error.respond(Surface::Native),
+        };
+        match eval::sdk_report(req, self.config.max_body_bytes) {
+            Ok(report) => {
+                for c in &report.counts {
+                    if (now_ms - c.time).abs() <= 7 * 24 * 3_600_000 {
+                        self.usage.record(
+                            &state.environment,
+                            &c.flag,
+                            c.variant.as_deref(),
+                            &c.reason,
+                            c.time,
+                            c.count,
+                        );
+                    }
+                }
+                Response::json(
+                    202,
+                    &serde_json::json!({"accepted": report.counts.len(), "counting": self.usage.enabled()}),
+                )
             }
             Err(error) => error.respond(Surface::Native),
         }

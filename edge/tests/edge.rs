@@ -1249,3 +1249,185 @@ fn a_refetch_caused_by_an_event_reads_the_new_version_before_the_refresh_interva
         "a hint ahead of KV serves what there is"
     );
 }
+
+/// An edge counting evaluations for `http://admin`, with `production` v1 published.
+fn counting() -> (Edge, MemoryKv) {
+    let jwks =
+        serde_json::to_string(&KeySet::new(vec![signer().verifying_key()]).to_jwks()).unwrap();
+    let config = Config::from_vars(|name| match name {
+        "EDGEFLAG_TRUSTED_KEYS" => Some(jwks.clone()),
+        "EDGEFLAG_USAGE_URL" => Some("http://admin".into()),
+        "EDGEFLAG_USAGE_KEY" => Some("efi_test".into()),
+        "EDGEFLAG_USAGE_INTERVAL_MS" => Some("5000".into()),
+        _ => None,
+    })
+    .unwrap();
+    let (edge, kv) = (Edge::with_seed(config, "isolate-1"), MemoryKv::new());
+    let doc = demo("production", 1);
+    let body = publish_body(
+        &doc,
+        &keys("production", 1, SERVER_KEY, CLIENT_KEY, vec![]),
+        &signer(),
+    );
+    assert_eq!(publish(&edge, &kv, body, "production").status, 200);
+    (edge, kv)
+}
+
+/// The items of every batch due, as (flag, variant, reason) → count.
+fn counted(edge: &Edge, now: i64) -> std::collections::BTreeMap<(String, String, String), u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for batch in edge.usage_flush(now) {
+        assert_eq!(batch.url, "http://admin/v1/usage/batches");
+        assert!(
+            batch
+                .headers
+                .contains(&("x-api-key".into(), "efi_test".into()))
+        );
+        for item in json_of(&Response::json(
+            200,
+            &serde_json::from_slice::<Value>(&batch.body).unwrap(),
+        ))["items"]
+            .as_array()
+            .unwrap()
+        {
+            assert_eq!(item["environment"], "production");
+            let key = (
+                item["flag"].as_str().unwrap().to_string(),
+                item["variant"].as_str().unwrap_or("-").to_string(),
+                item["reason"].as_str().unwrap().to_string(),
+            );
+            *out.entry(key).or_default() += item["count"].as_u64().unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn every_evaluation_is_counted_once_and_sent_after_the_interval() {
+    let (edge, kv) = counting();
+    let ctx = json!({"targetingKey": "user-2", "email": "ada@example.com"});
+    for _ in 0..3 {
+        let res = call(
+            &edge,
+            &kv,
+            ofrep(Some("new-checkout"), SERVER_KEY, ctx.clone()),
+            NOW,
+        );
+        assert_eq!(res.status, 200);
+    }
+    assert_eq!(
+        call(&edge, &kv, ofrep(Some("nope"), SERVER_KEY, json!({})), NOW).status,
+        404
+    );
+    let bad = Request::new("POST", "/ofrep/v1/evaluate/flags/new-checkout")
+        .header("authorization", &format!("Bearer {SERVER_KEY}"))
+        .header("content-type", "application/json")
+        .body("{");
+    assert_eq!(
+        call(&edge, &kv, bad, NOW).status,
+        400,
+        "no evaluation, nothing counted"
+    );
+    assert!(
+        edge.usage_due(NOW + 4_999).is_empty(),
+        "not before the interval"
+    );
+    let due = edge.usage_due(NOW + 5_000);
+    assert_eq!(due.len(), 1, "one batch once the interval has passed");
+    let counts = counted(&edge, NOW + 5_001);
+    assert!(
+        counts.is_empty(),
+        "a flushed count is not sent again: {counts:?}"
+    );
+    let items: Value = serde_json::from_slice(&due[0].body).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for item in items["items"].as_array().unwrap() {
+        seen.insert(
+            item["flag"].as_str().unwrap().to_string(),
+            (
+                item["variant"].clone(),
+                item["reason"].clone(),
+                item["count"].clone(),
+            ),
+        );
+        assert_eq!(item["time"].as_i64().unwrap() % 60_000, 0);
+    }
+    assert_eq!(
+        seen["new-checkout"],
+        (json!("on"), json!("TARGETING_MATCH"), json!(3))
+    );
+    assert_eq!(seen["nope"], (Value::Null, json!("ERROR"), json!(1)));
+
+    let bulk = call(&edge, &kv, ofrep(None, SERVER_KEY, ctx), NOW);
+    assert_eq!(bulk.status, 200);
+    let flags = json_of(&bulk)["flags"].as_array().unwrap().len() as u64;
+    assert_eq!(
+        counted(&edge, NOW).values().sum::<u64>(),
+        flags,
+        "bulk counts each flag"
+    );
+}
+
+#[test]
+fn a_browser_reports_its_counts_with_its_client_key() {
+    let (edge, kv) = counting();
+    let report = json!({"counts": [
+        {"flag": "new-checkout", "variant": "on", "reason": "TARGETING_MATCH", "time": NOW, "count": 4},
+        {"flag": "banner", "reason": "ERROR", "time": NOW, "count": 1}
+    ]});
+    let beacon = |key: &str, body: Vec<u8>| {
+        Request::new("POST", &format!("/v1/usage/{key}"))
+            .header("content-type", "text/plain;charset=UTF-8")
+            .body(body)
+    };
+    let res = call(
+        &edge,
+        &kv,
+        beacon(CLIENT_KEY, serde_json::to_vec(&report).unwrap()),
+        NOW,
+    );
+    assert_eq!(res.status, 202, "{}", String::from_utf8_lossy(&res.body));
+    let counts = counted(&edge, NOW);
+    assert_eq!(
+        counts[&("new-checkout".into(), "on".into(), "TARGETING_MATCH".into())],
+        4
+    );
+    assert_eq!(counts[&("banner".into(), "-".into(), "ERROR".into())], 1);
+    assert_eq!(
+        call(
+            &edge,
+            &kv,
+            beacon(SERVER_KEY, b"{\"counts\":[]}".to_vec()),
+            NOW
+        )
+        .status,
+        403,
+        "client keys only"
+    );
+    let bad = json!({"counts": [{"flag": "f", "reason": "split", "time": NOW, "count": 1}]});
+    let res = call(
+        &edge,
+        &kv,
+        beacon(CLIENT_KEY, serde_json::to_vec(&bad).unwrap()),
+        NOW,
+    );
+    assert_eq!(res.status, 400);
+    assert!(String::from_utf8_lossy(&res.body).contains("/counts/0"));
+}
+
+#[test]
+fn without_an_admin_nothing_is_counted() {
+    let (edge, kv) = published();
+    let res = call(
+        &edge,
+        &kv,
+        ofrep(
+            Some("new-checkout"),
+            SERVER_KEY,
+            json!({"targetingKey": "u"}),
+        ),
+        NOW,
+    );
+    assert_eq!(res.status, 200);
+    assert!(edge.usage_flush(NOW + 60_000).is_empty());
+}

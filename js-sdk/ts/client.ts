@@ -4,6 +4,7 @@
 
 import { EdgeflagError, unwrap } from './errors.js';
 import { EventStream } from './live.js';
+import { UsageCounter, sendCounts } from './usage.js';
 import type {
   ChangeEvent,
   ClientEvents,
@@ -37,6 +38,8 @@ type Listener<E extends keyof ClientEvents> = (event: ClientEvents[E]) => void;
 
 const DEFAULT_REFRESH_MS = 30_000;
 
+const DEFAULT_USAGE_MS = 60_000;
+
 /** How often a refetch asks again for a version an event announced but the edge does not serve yet. */
 const CHASE_ATTEMPTS = 4;
 
@@ -67,6 +70,9 @@ export class EdgeflagClient {
   #againVersion: number | undefined;
   #closed = false;
   #warnings: LoadWarning[] = [];
+  #usage: UsageCounter | undefined;
+  #usageTimer: ReturnType<typeof setInterval> | undefined;
+  #onHidden: (() => void) | undefined;
 
   /** Use `createClient` from the package entry instead: it loads the wasm first. */
   constructor(engine: WasmEngine, options: ClientOptions) {
@@ -75,6 +81,9 @@ export class EdgeflagClient {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#now = options.now ?? Date.now;
     this.#context = options.context ?? {};
+    if (options.usage !== false && options.url !== undefined && options.clientKey !== undefined) {
+      this.#usage = new UsageCounter();
+    }
     engine.setPolicy((options.audiences ?? ['client']).join(','), options.environment ?? '');
   }
 
@@ -163,11 +172,32 @@ export class EdgeflagClient {
   evaluate(flagKey: string, context?: unknown, type?: FlagType): EvaluationResult {
     this.#useContext(context);
     const code = type === undefined ? 0 : (TYPE_CODES[type] ?? -1);
-    return JSON.parse(this.#engine.evaluate(flagKey, code, this.#now())) as EvaluationResult;
+    const now = this.#now();
+    const result = JSON.parse(this.#engine.evaluate(flagKey, code, now)) as EvaluationResult;
+    this.#usage?.record(flagKey, result.variant, result.reason, now);
+    return result;
   }
 
   /** Every flag for a context, keyed by flag. */
   evaluateAll(context?: unknown): Record<string, EvaluationResult> {
+    const all = this.#evaluateAll(context);
+    const now = this.#now();
+    for (const [key, r] of Object.entries(all)) this.#usage?.record(key, r.variant, r.reason, now);
+    return all;
+  }
+
+  /** Sends the counts gathered so far to the edge now (a beacon when `beacon`); false when the send failed. */
+  async flushUsage(beacon = false): Promise<boolean> {
+    const { url, clientKey } = this.#options;
+    if (this.#usage === undefined || this.#usage.size === 0 || url === undefined || clientKey === undefined) return true;
+    const counts = this.#usage.take();
+    const target = `${trimSlash(url)}/v1/usage/${encodeURIComponent(clientKey)}`;
+    const sent = await sendCounts(target, counts, this.#fetch, beacon);
+    if (!sent) this.#usage.restore(counts);
+    return sent;
+  }
+
+  #evaluateAll(context?: unknown): Record<string, EvaluationResult> {
     this.#useContext(context);
     const all = JSON.parse(this.#engine.evaluateAll(this.#now())) as Record<string, EvaluationResult> | EvaluationResult;
     // A refused context (or no snapshot) answers one error for the whole call.
@@ -180,6 +210,8 @@ export class EdgeflagClient {
 
   getBooleanValue(flagKey: string, defaultValue: boolean, context?: EvaluationContext): boolean {
     // The hottest call answers with a number, not JSON: 0 false, 1 true, 2 error.
+    // Counting needs the variant and reason, so it takes the detailed path.
+    if (this.#usage !== undefined) return this.getBooleanDetails(flagKey, defaultValue, context).value;
     this.#useContext(context);
     const answer = this.#engine.evaluateBoolean(flagKey, this.#now());
     return answer === 2 ? defaultValue : answer === 1;
@@ -248,6 +280,8 @@ export class EdgeflagClient {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    clearInterval(this.#usageTimer);
+    if (this.#onHidden !== undefined) globalThis.document?.removeEventListener('visibilitychange', this.#onHidden);
     this.#stream?.close();
     if (this.#onVisible !== undefined) globalThis.document?.removeEventListener('visibilitychange', this.#onVisible);
     this.#engine.free();
@@ -307,8 +341,26 @@ export class EdgeflagClient {
     return { changed: false, environment: this.environment ?? null, version: this.version ?? null, warnings: [] };
   }
 
+  /** Sends counts every `usageIntervalMs`, and by beacon when the page is hidden. */
+  #scheduleUsage(): void {
+    if (this.#usage === undefined) return;
+    const every = this.#options.usageIntervalMs ?? DEFAULT_USAGE_MS;
+    if (every > 0) {
+      this.#usageTimer = setInterval(() => void this.flushUsage(false), every);
+      (this.#usageTimer as { unref?: () => void }).unref?.();
+    }
+    const doc = globalThis.document;
+    if (doc !== undefined) {
+      this.#onHidden = () => {
+        if (doc.visibilityState === 'hidden') void this.flushUsage(true);
+      };
+      doc.addEventListener('visibilitychange', this.#onHidden);
+    }
+  }
+
   #schedule(): void {
     if (!this.#canFetch()) return;
+    this.#scheduleUsage();
     const refresh = () => this.#refetch(undefined);
     this.#scheduled = true;
     this.#startPolling();
@@ -416,7 +468,7 @@ export class EdgeflagClient {
   #snapshotOfValues(): Map<string, string> {
     const out = new Map<string, string>();
     try {
-      for (const [key, r] of Object.entries(this.evaluateAll())) out.set(key, JSON.stringify([r.value, r.variant, r.reason]));
+      for (const [key, r] of Object.entries(this.#evaluateAll())) out.set(key, JSON.stringify([r.value, r.variant, r.reason]));
     } catch {
       // A refused context has no values to compare; every flag counts as changed.
     }

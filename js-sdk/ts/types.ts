@@ -80,6 +80,14 @@ export interface ClientOptions {
   refreshOnVisibility?: boolean;
   /** The `fetch` to use; default `globalThis.fetch`. */
   fetch?: typeof fetch;
+  /**
+   * Count local evaluations and send the counts to the edge (with the client key) for
+   * the admin's usage insights; default true when `url` and `clientKey` are set. Sent
+   * every `usageIntervalMs` and with `navigator.sendBeacon` when the page is hidden.
+   */
+  usage?: boolean;
+  /** How often counts are sent, milliseconds; default 60000. */
+  usageIntervalMs?: number;
   /** The clock in epoch milliseconds; default `Date.now`. The engine has none of its own. */
   now?: () => number;
 }

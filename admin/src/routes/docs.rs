@@ -8,7 +8,7 @@ use crate::state::AppState;
 
 use super::{
     audit, auth, environments, evaluate, feed, flags, health, keys, orgs, projects, segments,
-    sessions, users, versions, webhooks,
+    sessions, usage, users, versions, webhooks,
 };
 
 #[derive(Debug, OpenApi)]
@@ -95,6 +95,13 @@ use super::{
         users::me,
         users::change_password,
         feed::open,
+        usage::ingest,
+        usage::list_keys,
+        usage::create_key,
+        usage::revoke_key,
+        usage::flag_usage,
+        usage::last_evaluated,
+        usage::stale,
     )
 )]
 pub struct ApiDoc;

@@ -84,6 +84,7 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
         count("pending")?,
         count("failed")?
     ));
+    text.push_str(&crate::metrics::render_usage(&state.usage.metrics));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 

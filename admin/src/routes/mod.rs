@@ -17,6 +17,7 @@ pub mod orgs;
 pub mod projects;
 pub mod segments;
 pub mod sessions;
+pub mod usage;
 pub mod users;
 pub mod versions;
 pub mod webhooks;
@@ -39,5 +40,6 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(users::router())
         .merge(feed::router())
+        .merge(usage::router())
         .merge(crate::ui::router())
 }
