@@ -124,6 +124,7 @@ async fn key_index(
         environment: edge_name.to_string(),
         version,
         keys,
+        retired: false,
     })
 }
 

@@ -20,7 +20,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use common::{TestApp, app_with, bool_flag};
 use edgeflag_admin::{AppState, Config, config::TargetConfig};
 use edgeflag_edge::publish::{PublishRequest, verify_documents};
-use edgeflag_engine::envelope::KeySet;
+use edgeflag_edge::trusted::TrustedKeys as KeySet;
 use serde_json::{Value, json};
 
 fn payload(jws: &str) -> Value {

@@ -24,6 +24,7 @@ pub mod publish;
 mod server_snapshot;
 pub mod state;
 pub mod trust;
+pub mod trusted;
 
 use std::sync::Arc;
 
@@ -231,7 +232,7 @@ impl Edge {
     }
 
     async fn jwks(&self, kv: &impl Kv) -> Response {
-        match state::trusted_keys(kv, &self.config).await {
+        match trusted::load(kv, &self.config.trusted_keys).await {
             Ok(keys) => Response::json(200, &keys.to_jwks())
                 .with_header("cache-control", "public, max-age=300"),
             Err(error) => ApiError::unavailable(error).respond(Surface::Native),
