@@ -7,6 +7,7 @@ use std::{net::SocketAddr, path::PathBuf};
 use serde::Deserialize;
 
 pub use edgeflag_admin_core::config::{AccountsConfig, PublishConfig, TargetConfig, WebhookConfig};
+use edgeflag_admin_core::masterkey::KeyText;
 
 /// The admin's whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,6 +43,11 @@ pub struct Config {
     pub login: LoginConfig,
     /// The change feed (`GET /v1/feed`).
     pub feed: FeedConfig,
+    /// The master key (`EDGEFLAG_MASTER_KEY` only: never read from the file).
+    #[serde(skip)]
+    pub master_key: Option<KeyText>,
+    /// A file holding the master key (`EDGEFLAG_MASTER_KEY_FILE`).
+    pub master_key_file: Option<PathBuf>,
 }
 
 /// Whether the session cookie carries `Secure`.
@@ -145,6 +151,8 @@ impl Default for Config {
             accounts: AccountsConfig::default(),
             login: LoginConfig::default(),
             feed: FeedConfig::default(),
+            master_key: None,
+            master_key_file: None,
         }
     }
 }
@@ -231,6 +239,12 @@ impl Config {
             self.public_url = Some(url.trim().trim_end_matches('/').to_string());
         }
         self.apply_account_env(&var)?;
+        if let Some(key) = var("EDGEFLAG_MASTER_KEY") {
+            self.master_key = Some(KeyText::new(key));
+        }
+        if let Some(path) = var("EDGEFLAG_MASTER_KEY_FILE") {
+            self.master_key_file = Some(PathBuf::from(path));
+        }
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {
                 name: "edge".to_string(),

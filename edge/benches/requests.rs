@@ -47,6 +47,7 @@ fn edge(live: bool) -> (Edge, MemoryKv) {
                 expires_at_ms: None,
             },
         ],
+        retired: false,
     };
     let sign = |payload: &Value, aud: &str| {
         signer.sign(

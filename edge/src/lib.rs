@@ -246,8 +246,8 @@ impl Edge {
         let body = match bearer(req) {
             None => health::public(&environments),
             Some(token) if health::is_operator_token(&token) => {
-                let trusted = match state::trusted_keys(kv, &self.config).await {
-                    Ok(trusted) => trusted,
+                let trusted = match trusted::load(kv, &self.config.trusted_keys).await {
+                    Ok(trusted) => trusted.instance_keys(),
                     Err(error) => return ApiError::unavailable(error).respond(Surface::Native),
                 };
                 if let Err(error) = health::verify_operator_token(&token, &trusted, now_ms) {

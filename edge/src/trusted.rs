@@ -115,6 +115,18 @@ impl TrustedKeys {
         self.keys.is_empty()
     }
 
+    /// The instance keys only: what spans organizations (the detailed `/healthz`) is
+    /// not an organization's to see.
+    pub fn instance_keys(&self) -> KeySet {
+        KeySet::new(
+            self.keys
+                .kids()
+                .filter(|kid| !self.orgs.contains_key(*kid))
+                .filter_map(|kid| self.keys.get(kid).cloned())
+                .collect(),
+        )
+    }
+
     /// The trusted key ids.
     pub fn kids(&self) -> impl Iterator<Item = &str> {
         self.keys.kids()

@@ -1249,6 +1249,7 @@ fn a_refetch_caused_by_an_event_reads_the_new_version_before_the_refresh_interva
         200,
         "a hint ahead of KV serves what there is"
     );
+}
 
 /// Endorses `keys` as keys of organization `org`, signed by `by`.
 fn endorse_for(
