@@ -192,6 +192,7 @@ async fn a_publisher_killed_mid_publish_converges_after_restart() {
     let config = Config {
         database_url: t.url.clone(),
         publish: t.state.config.publish.clone(),
+        master_key: t.state.config.master_key.clone(),
         ..Config::default()
     };
     let restarted = AppState::from_config(config).await.unwrap();
