@@ -68,6 +68,9 @@ pub struct Actor {
     pub kind: ActorKind,
     pub org_id: String,
     pub role: Role,
+    /// An instance operator: may do what spans organizations (create them, rotate the
+    /// instance key), beyond its role in its own organization.
+    pub operator: bool,
     /// The id of the request (or job) acting, recorded in the audit log and webhooks.
     pub request_id: Option<String>,
 }
@@ -87,6 +90,18 @@ impl Actor {
                 role.as_str(),
                 self.name,
                 self.role.as_str()
+            )))
+        }
+    }
+
+    /// Refuses unless the actor is an instance operator.
+    pub fn require_operator(&self, what: &str) -> Result<(), Error> {
+        if self.operator {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "{what} is an instance operation: it needs an operator key (`edgeflag init` makes one); the key `{}` is not",
+                self.name
             )))
         }
     }
@@ -119,8 +134,10 @@ mod tests {
             kind: ActorKind::ApiKey,
             org_id: "org_1".into(),
             role: Role::Editor,
+            operator: false,
             request_id: None,
         };
+        assert!(actor.require_operator("creating an organization").is_err());
         assert!(actor.require(Role::Viewer).is_ok() && actor.require(Role::Editor).is_ok());
         match actor.require(Role::Admin) {
             Err(Error::Forbidden(m)) => {

@@ -84,7 +84,7 @@ pub async fn live_key_id(pool: &AnyPool, secret: &str) -> Result<Option<String>,
 /// its organization takes effect at once; `None` when either happened.
 pub async fn actor(pool: &AnyPool, key_id: &str) -> Result<Option<Actor>, Error> {
     let row = sqlx::query(
-        "SELECT k.id, k.name, k.role, k.org_id FROM api_keys k JOIN organizations o ON o.id = k.org_id \
+        "SELECT k.id, k.name, k.role, k.org_id, k.operator FROM api_keys k JOIN organizations o ON o.id = k.org_id \
          WHERE k.id = $1 AND k.revoked_at IS NULL AND o.archived_at IS NULL",
     )
     .bind(key_id)
@@ -98,6 +98,7 @@ pub async fn actor(pool: &AnyPool, key_id: &str) -> Result<Option<Actor>, Error>
         kind: ActorKind::ApiKey,
         org_id: row.try_get("org_id")?,
         role: Role::parse(&role).ok_or_else(|| Error::internal(format!("stored role `{role}`")))?,
+        operator: row.try_get::<i64, _>("operator")? != 0,
         request_id: None,
     }))
 }

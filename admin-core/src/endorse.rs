@@ -1,41 +1,48 @@
-//! Keeping an edge's trusted keys in step with signing-key rotation
-//! (`docs/publish-protocol.md`, "Rotating the signing key"). Before a delivery to an
-//! edge, the publisher compares the edge's JWKS with the keys the admin signs with;
-//! when the edge lacks one, a key the edge does trust endorses the admin's current
-//! set, so a snapshot signed by a new key is accepted with no redeploy.
+//! Keeping an edge's trusted keys in step with the admin's (`docs/publish-protocol.md`,
+//! "Rotating the signing key" and "Organizations"). Before a delivery to an edge, the
+//! publisher compares the edge's JWKS with the admin's (`signing::jwks`); when the edge
+//! lacks one, an instance key the edge trusts endorses the whole set, each
+//! organization's keys marked with its `org`, so a new organization or a rotated key is
+//! accepted with no redeploy.
 
 use edgeflag_edge::trust::EndorseRequest;
-use edgeflag_engine::envelope::{Jwks, KeySet, SigningKey};
+use edgeflag_engine::envelope::SigningKey;
 use serde_json::Value;
 use sqlx::AnyPool;
 
-use crate::{db::now_ms, signing};
+use crate::{db::now_ms, masterkey::Keyring, signing};
 
-/// Makes sure the edge at `url` trusts every key in the admin's JWKS.
-pub async fn ensure(client: &reqwest::Client, pool: &AnyPool, url: &str) -> Result<(), String> {
+/// Makes sure the edge at `url` trusts every key in the admin's JWKS: the instance
+/// keys and every organization's snapshot keys, each for its organization.
+pub async fn ensure(
+    client: &reqwest::Client,
+    pool: &AnyPool,
+    ring: &Keyring,
+    url: &str,
+) -> Result<(), String> {
     let base = url.trim_end_matches('/');
-    let keys = signing::trusted_signing_keys(pool)
+    let jwks = signing::jwks(pool)
         .await
         .map_err(|e| format!("signing keys: {e}"))?;
     let edge_kids = edge_kids(client, base).await?;
-    if keys
-        .iter()
-        .all(|k| edge_kids.iter().any(|kid| kid == k.kid()))
-    {
+    if jwks.keys.iter().all(|k| edge_kids.contains(&k.jwk.kid)) {
         return Ok(());
     }
-    let Some(signer) = keys
+    let instance = signing::instance_keys(pool, ring)
+        .await
+        .map_err(|e| format!("instance keys: {e}"))?;
+    let Some(signer) = instance
         .iter()
-        .rev()
         .find(|k| edge_kids.iter().any(|kid| kid == k.kid()))
     else {
         return Err(format!(
-            "the edge at {base} trusts none of the admin's signing keys; set its \
+            "the edge at {base} trusts none of the admin's instance keys; set its \
              EDGEFLAG_TRUSTED_KEYS to the output of `edgeflag jwks`"
         ));
     };
+    let payload = serde_json::to_vec(&jwks).map_err(|e| e.to_string())?;
     let body = EndorseRequest {
-        jwks: endorsement(&keys, signer),
+        jwks: endorsement(&payload, signer),
     };
     let url = format!("{base}/publish/v1/trusted-keys");
     let response = client
@@ -45,22 +52,20 @@ pub async fn ensure(client: &reqwest::Client, pool: &AnyPool, url: &str) -> Resu
         .await
         .map_err(|e| format!("PUT {url}: {e}"))?;
     let status = response.status();
-    // 409: another admin instance endorsed a newer set a moment ago; the next round
-    // compares again.
-    if status.is_success() || status.as_u16() == 409 {
+    // 409 STALE_VERSION: another admin instance endorsed a newer set a moment ago; the
+    // next round compares again.
+    let text = response.text().await.unwrap_or_default();
+    if status.is_success() || (status.as_u16() == 409 && text.contains("STALE_VERSION")) {
         return Ok(());
     }
-    let text = response.text().await.unwrap_or_default();
     Err(format!("PUT {url}: {status} {text}"))
 }
 
-/// The endorsement JWS: the admin's public keys, signed by `signer`, versioned by the clock.
-fn endorsement(keys: &[SigningKey], signer: &SigningKey) -> String {
-    let jwks: Jwks = KeySet::new(keys.iter().map(SigningKey::verifying_key).collect()).to_jwks();
-    let payload = serde_json::to_vec(&jwks).unwrap_or_default();
+/// The endorsement JWS of `payload` (a JWKS), signed by `signer`, versioned by the clock.
+fn endorsement(payload: &[u8], signer: &SigningKey) -> String {
     let version = u64::try_from(now_ms()).unwrap_or_default();
     signer.sign(
-        &payload,
+        payload,
         None,
         Some(version),
         Some(edgeflag_edge::trust::AUDIENCE),

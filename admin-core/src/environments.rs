@@ -137,7 +137,7 @@ pub async fn create(
     fetch(pool, &actor.org_id, project_key, key).await
 }
 
-/// Archives or restores an environment.
+/// Archives or restores an environment; the edge stops or resumes serving it.
 pub async fn set_archived(
     pool: &AnyPool,
     actor: &Actor,
@@ -166,6 +166,8 @@ pub async fn set_archived(
         None,
     )
     .await?;
+    // The edge learns of it: an archived environment is published retired.
+    outbox::enqueue(&mut tx, &e.id, action).await?;
     tx.commit().await?;
     fetch(pool, &actor.org_id, project, env).await
 }

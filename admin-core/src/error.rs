@@ -25,6 +25,10 @@ pub enum Error {
     /// The database failed (a unique-constraint violation is a [`Error::Conflict`] instead).
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The master key is missing, malformed, or not the one that sealed the private
+    /// keys in the database (`masterkey`): an operator must fix the configuration.
+    #[error("master key: {0}")]
+    MasterKey(String),
     /// Something that should not happen, e.g. a stored document that does not parse.
     #[error("internal error: {0}")]
     Internal(String),

@@ -324,6 +324,7 @@ pub async fn accept(
         kind: crate::actor::ActorKind::User,
         org_id: offer.org_id.clone(),
         role: offer.role,
+        operator: false,
         request_id: with.request_id.map(str::to_string),
     };
     let after =

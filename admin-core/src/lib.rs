@@ -35,6 +35,7 @@ pub mod flags;
 pub mod flagstore;
 pub mod invitations;
 pub mod list;
+pub mod masterkey;
 pub mod model;
 pub mod orgs;
 pub mod outbox;

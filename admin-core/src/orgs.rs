@@ -1,5 +1,6 @@
-//! Organizations (tenants): creating one with its first owner key, reading and
-//! renaming the actor's own.
+//! Organizations (tenants): creating one with its first owner key (an instance
+//! operator's act, or the bootstrap of `edgeflag init`), reading and renaming the
+//! actor's own.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -46,6 +47,16 @@ pub async fn fetch(pool: &AnyPool, id: &str) -> Result<OrgView, Error> {
     Ok(view(&row)?)
 }
 
+/// The id of the organization whose key is `key`.
+pub async fn id_by_key(pool: &AnyPool, key: &str) -> Result<String, Error> {
+    let row = sqlx::query("SELECT id FROM organizations WHERE key = $1")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found("organization", key))?;
+    Ok(row.try_get("id")?)
+}
+
 /// A new organization and its first owner API key.
 #[derive(Debug)]
 pub struct NewOrg {
@@ -57,6 +68,21 @@ pub struct NewOrg {
 
 /// Creates an organization and its first owner key.
 pub async fn create(pool: &AnyPool, key: &str, name: &str) -> Result<NewOrg, Error> {
+    create_with(pool, key, name, false).await
+}
+
+/// Creates the first organization of an instance (`edgeflag init`, `seed-demo`): its
+/// first owner key is also an instance operator.
+pub async fn bootstrap(pool: &AnyPool, key: &str, name: &str) -> Result<NewOrg, Error> {
+    create_with(pool, key, name, true).await
+}
+
+async fn create_with(
+    pool: &AnyPool,
+    key: &str,
+    name: &str,
+    operator: bool,
+) -> Result<NewOrg, Error> {
     check_key("/key", key)?;
     let id = db::new_id("org");
     let mut tx = db::begin(pool).await?;
@@ -69,6 +95,12 @@ pub async fn create(pool: &AnyPool, key: &str, name: &str) -> Result<NewOrg, Err
         .await?;
     let (owner_key_id, owner_secret) =
         api_keys::insert(&mut tx, &id, "first owner", Role::Owner, None).await?;
+    if operator {
+        sqlx::query("UPDATE api_keys SET operator = 1 WHERE id = $1")
+            .bind(&owner_key_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     Ok(NewOrg {
         id,
@@ -105,14 +137,16 @@ pub async fn rename(pool: &AnyPool, actor: &Actor, name: &str) -> Result<OrgView
     fetch(pool, &actor.org_id).await
 }
 
-/// Creates another organization (a separate tenant) on the actor's behalf, audited in
-/// the actor's organization; the view carries the new owner key, this once.
+/// Creates another organization (a separate tenant) on behalf of an instance
+/// operator, audited in the operator's organization; the view carries the new owner
+/// key, this once. The new organization gets its own signing key at its first publish.
 pub async fn create_by(
     pool: &AnyPool,
     actor: &Actor,
     key: &str,
     name: &str,
 ) -> Result<OrgView, Error> {
+    actor.require_operator("creating an organization")?;
     let (id, secret) = create_org(pool, key, name).await?;
     let mut tx = db::begin(pool).await?;
     audit::record(

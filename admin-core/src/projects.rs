@@ -197,6 +197,15 @@ pub async fn set_archived(
         None,
     )
     .await?;
+    // Its environments are published retired (or live again) at the edge.
+    sqlx::query(
+        "INSERT INTO outbox (environment_id, reason, created_at) SELECT id, $1, $2 FROM environments WHERE project_id = $3",
+    )
+    .bind(action)
+    .bind(now_ms())
+    .bind(&project.id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     fetch(pool, &actor.org_id, key).await
 }

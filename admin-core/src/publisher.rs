@@ -22,7 +22,9 @@ use crate::{
     db::{self, now_ms, rfc3339},
     endorse,
     error::Error,
-    feed, outbox, signing, snapshot,
+    feed,
+    masterkey::Keyring,
+    outbox, signing, snapshot,
     targets::{self, Delivery},
 };
 
@@ -33,12 +35,19 @@ pub struct Publisher {
     config: Arc<PublishConfig>,
     wake: Arc<Notify>,
     client: reqwest::Client,
+    /// Opens the signing keys' seeds.
+    ring: Arc<Keyring>,
 }
 
 impl Publisher {
     /// A publisher over `pool` delivering to `config.targets`; `wake` starts a round
     /// at once (after the coalescing window) instead of at the next poll.
-    pub fn new(pool: AnyPool, config: PublishConfig, wake: Arc<Notify>) -> Self {
+    pub fn new(
+        pool: AnyPool,
+        config: PublishConfig,
+        wake: Arc<Notify>,
+        ring: Arc<Keyring>,
+    ) -> Self {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .build()
@@ -48,6 +57,7 @@ impl Publisher {
             config: Arc::new(config),
             wake,
             client,
+            ring,
         }
     }
 
@@ -101,9 +111,17 @@ impl Publisher {
         Ok(())
     }
 
-    /// Builds and stores the next version of one environment.
+    /// Builds and stores the next version of one environment, signed with its
+    /// organization's key.
     pub async fn build(&self, env_id: &str) -> Result<u64, Error> {
-        let key = signing::active_key(&self.pool).await?;
+        let org: String = sqlx::query(
+            "SELECT p.org_id FROM environments e JOIN projects p ON p.id = e.project_id WHERE e.id = $1",
+        )
+        .bind(env_id)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("org_id")?;
+        let key = signing::active_key(&self.pool, &self.ring, &org).await?;
         let mut tx = db::begin(&self.pool).await?;
         let max: Option<i64> = sqlx::query(
             "SELECT MAX(id) AS m FROM outbox WHERE environment_id = $1 AND processed_at IS NULL",
@@ -147,7 +165,12 @@ impl Publisher {
     }
 
     async fn deliver_all(&self) -> Result<(), Error> {
-        let envs = sqlx::query("SELECT id, snapshot_version FROM environments WHERE snapshot_version > 0 AND archived_at IS NULL").fetch_all(&self.pool).await?;
+        // Archived environments too: their last build says so (the edge answers 410)
+        // and carries their SDK-key revocations.
+        let envs =
+            sqlx::query("SELECT id, snapshot_version FROM environments WHERE snapshot_version > 0")
+                .fetch_all(&self.pool)
+                .await?;
         for env in envs {
             let env_id: String = env.try_get("id")?;
             let latest: i64 = env.try_get("snapshot_version")?;
@@ -196,7 +219,7 @@ impl Publisher {
         };
         let outcome = match target {
             TargetConfig::Edge { url, .. } => {
-                match endorse::ensure(&self.client, &self.pool, url).await {
+                match endorse::ensure(&self.client, &self.pool, &self.ring, url).await {
                     Ok(()) => targets::deliver(&self.client, target, &delivery).await,
                     Err(message) => Err(targets::DeliveryError {
                         message,

@@ -30,7 +30,7 @@ const ENV: &str = "production";
 
 /// Creates the demo organization and everything in it; returns the keys, shown once.
 pub async fn demo(pool: &AnyPool) -> Result<DemoKeys, Error> {
-    let org = orgs::create(pool, "demo", "Demo organization").await?;
+    let org = orgs::bootstrap(pool, "demo", "Demo organization").await?;
     let owner = api_keys::actor(pool, &org.owner_key_id)
         .await?
         .ok_or_else(|| Error::internal("the demo owner key vanished"))?;

@@ -35,12 +35,21 @@ pub async fn build(
     env_id: &str,
     version: u64,
 ) -> Result<Documents, Error> {
-    let env = sqlx::query("SELECT project_id, edge_name FROM environments WHERE id = $1")
-        .bind(env_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let env = sqlx::query(
+        "SELECT e.project_id, e.edge_name, e.archived_at, p.archived_at AS project_archived_at \
+         FROM environments e JOIN projects p ON p.id = e.project_id WHERE e.id = $1",
+    )
+    .bind(env_id)
+    .fetch_one(&mut *conn)
+    .await?;
     let project_id: String = env.try_get("project_id")?;
     let edge_name: String = env.try_get("edge_name")?;
+    // An archived environment (or one of an archived project) is published retired:
+    // no flags, and the edge answers its SDK keys 410 (`docs/edge-api.md`).
+    let retired = env.try_get::<Option<i64>, _>("archived_at")?.is_some()
+        || env
+            .try_get::<Option<i64>, _>("project_archived_at")?
+            .is_some();
     let rows = sqlx::query(
         "SELECT f.*, fe.enabled AS env_enabled, fe.config FROM flags f JOIN flag_environments fe ON fe.flag_id = f.id \
          WHERE f.project_id = $1 AND fe.environment_id = $2 AND f.archived_at IS NULL ORDER BY f.key",
@@ -57,11 +66,16 @@ pub async fn build(
         config.enabled = row.try_get::<i64, _>("env_enabled")? != 0;
         flags.push(model::wire_flag(&def, row.try_get("version")?, &config));
     }
-    let segments = flagstore::project_segments(conn, &project_id).await?;
+    let mut segments = flagstore::project_segments(conn, &project_id).await?;
+    if retired {
+        flags.clear();
+        segments.clear();
+    }
     let (mut client_flags, mut client_segments) = client_subset(&flags, &segments);
     let salt = crate::privacy::hash_salt(conn, env_id).await?;
     client_form(&mut client_flags, &mut client_segments, &salt);
-    let keys = key_index(conn, env_id, &edge_name, version).await?;
+    let mut keys = key_index(conn, env_id, &edge_name, version).await?;
+    keys.retired = retired;
     let generated_at = rfc3339(now_ms());
     let server = json!({
         "schemaVersion": 1,
@@ -124,6 +138,7 @@ async fn key_index(
         environment: edge_name.to_string(),
         version,
         keys,
+        retired: false,
     })
 }
 

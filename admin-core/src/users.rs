@@ -119,6 +119,7 @@ pub async fn actor(pool: &AnyPool, user_id: &str, org_id: &str) -> Result<Option
         kind: ActorKind::User,
         org_id: org_id.to_string(),
         role: Role::parse(&role).ok_or_else(|| Error::internal(format!("stored role `{role}`")))?,
+        operator: false,
         request_id: None,
     }))
 }
@@ -259,6 +260,7 @@ pub async fn add(
         kind: ActorKind::User,
         org_id,
         role,
+        operator: false,
         request_id: Some("cli".into()),
     };
     let after = json!({"id": user_id, "email": email, "name": name, "role": role});

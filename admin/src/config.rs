@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 pub use edgeflag_admin_core::config::{AccountsConfig, PublishConfig, TargetConfig, WebhookConfig};
 pub use edgeflag_admin_core::usage::UsageConfig;
+use edgeflag_admin_core::masterkey::KeyText;
 
 /// The admin's whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -45,6 +46,11 @@ pub struct Config {
     pub feed: FeedConfig,
     /// Evaluation insights: ingestion rate limit, retention, writer.
     pub usage: UsageConfig,
+    /// The master key (`EDGEFLAG_MASTER_KEY` only: never read from the file).
+    #[serde(skip)]
+    pub master_key: Option<KeyText>,
+    /// A file holding the master key (`EDGEFLAG_MASTER_KEY_FILE`).
+    pub master_key_file: Option<PathBuf>,
 }
 
 /// Whether the session cookie carries `Secure`.
@@ -149,6 +155,8 @@ impl Default for Config {
             login: LoginConfig::default(),
             feed: FeedConfig::default(),
             usage: UsageConfig::default(),
+            master_key: None,
+            master_key_file: None,
         }
     }
 }
@@ -236,6 +244,12 @@ impl Config {
         }
         self.apply_account_env(&var)?;
         self.apply_usage_env(&var)?;
+        if let Some(key) = var("EDGEFLAG_MASTER_KEY") {
+            self.master_key = Some(KeyText::new(key));
+        }
+        if let Some(path) = var("EDGEFLAG_MASTER_KEY_FILE") {
+            self.master_key_file = Some(PathBuf::from(path));
+        }
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {
                 name: "edge".to_string(),

@@ -55,7 +55,9 @@ impl From<CoreError> for ApiError {
             CoreError::Invalid { path, message } => Self::Unprocessable { path, message },
             CoreError::Forbidden(m) => Self::Forbidden(m),
             CoreError::Unauthenticated(m) => Self::Unauthorized(m),
-            e @ (CoreError::Database(_) | CoreError::Internal(_)) => Self::Internal(e.to_string()),
+            e @ (CoreError::Database(_) | CoreError::MasterKey(_) | CoreError::Internal(_)) => {
+                Self::Internal(e.to_string())
+            }
         }
     }
 }

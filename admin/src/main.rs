@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use cli::{FlagsCommand, SdkKeysCommand};
 use edgeflag_admin::{AppState, Config};
-use edgeflag_admin_core::{Role, db, orgs, seed, signing};
+use edgeflag_admin_core::{Role, db, masterkey, orgs, seed, signing};
 
 #[derive(Debug, Parser)]
 #[command(name = "edgeflag", version, about = "Edgeflag admin: server and CLI")]
@@ -29,6 +29,7 @@ enum Command {
     Migrate,
     /// Create the database, an organization and its first owner API key (printed once),
     /// and with --owner-email its first owner: a person who signs in to the dashboard.
+    /// The first owner API key is also an instance operator key.
     Init {
         #[arg(long, default_value = "default")]
         org_key: String,
@@ -66,10 +67,20 @@ enum Command {
     },
     /// Rebuild and deliver every environment now, then print each one's status.
     Publish,
-    /// Print the JWKS an edge must trust (its EDGEFLAG_TRUSTED_KEYS).
+    /// Print the JWKS an edge must trust (its EDGEFLAG_TRUSTED_KEYS): the instance key
+    /// and every organization's snapshot keys.
     Jwks,
-    /// Rotate the snapshot signing key (the JWKS keeps the old key while edges need it).
-    RotateSigningKey,
+    /// Rotate an organization's snapshot signing key (the JWKS keeps the old key while
+    /// edges need it).
+    RotateSigningKey {
+        /// The organization's key (as `init --org-key` set it).
+        #[arg(long, default_value = "default")]
+        org: String,
+    },
+    /// Rotate the instance key, which endorses organizations' keys at the edges.
+    RotateInstanceKey,
+    /// Print a new random master key (for EDGEFLAG_MASTER_KEY or its file).
+    GenerateMasterKey,
     /// Print the newest audit entries of the organization of EDGEFLAG_API_KEY.
     AuditTail {
         #[arg(long, default_value_t = 20)]
@@ -101,6 +112,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::GenerateMasterKey = cli.command {
+        println!("{}", masterkey::Keyring::generate());
+        return Ok(());
+    }
     let config = Config::load(cli.config.as_deref())?;
     if let Command::Migrate = cli.command {
         let pool = db::connect(&config.database_url).await?;
@@ -122,7 +137,7 @@ async fn main() -> anyhow::Result<()> {
             owner_name,
             invite,
         } => {
-            let org = orgs::create(&state.pool, &org_key, &org_name)
+            let org = orgs::bootstrap(&state.pool, &org_key, &org_name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("organization `{org_key}` created.");
@@ -137,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
             }
             // The key stays the last line: scripts read it from there.
             println!(
-                "owner API key (shown once, store it now):\n{}",
+                "owner and instance operator API key (shown once, store it now):\n{}",
                 org.owner_secret
             );
             Ok(())
@@ -177,11 +192,20 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::RotateSigningKey => {
-            let kid = signing::rotate(&state.pool).await?;
-            println!("new signing key `{kid}`; every environment is queued for republishing");
+        Command::RotateSigningKey { org } => {
+            let id = orgs::id_by_key(&state.pool, &org).await?;
+            let kid = signing::rotate(&state.pool, &state.keyring, &id).await?;
+            println!(
+                "new signing key `{kid}` of organization `{org}`; its environments are queued for republishing"
+            );
             Ok(())
         }
+        Command::RotateInstanceKey => {
+            let kid = signing::rotate_instance(&state.pool, &state.keyring).await?;
+            println!("new instance key `{kid}`; edges learn it at the next delivery");
+            Ok(())
+        }
+        Command::GenerateMasterKey => Ok(()),
         Command::AuditTail { limit, follow } => cli::audit_tail(&state, limit, follow).await,
         Command::Flags { command } => cli::flags(&state, command).await,
         Command::SdkKeys { command } => cli::sdk_keys(&state, command).await,

@@ -4,7 +4,12 @@
 use std::sync::Arc;
 
 use edgeflag_admin_core::{
-    db, publisher::Publisher, signing, usage_writer::UsageQueue, webhook_delivery::Deliverer,
+    db,
+    masterkey::{self, Keyring},
+    publisher::Publisher,
+    signing,
+    usage_writer::UsageQueue,
+    webhook_delivery::Deliverer,
 };
 use sqlx::AnyPool;
 use tokio::sync::Notify;
@@ -31,14 +36,28 @@ pub struct AppState {
     /// The usage writer's queue, and the per-ingestion-key rate limit of its batches.
     pub usage: UsageQueue,
     pub usage_limiter: Arc<RateLimiter>,
+    /// The master key(s) that seal the private signing keys in the database.
+    pub keyring: Arc<Keyring>,
 }
 
 impl AppState {
-    /// Builds the state over a migrated pool; creates the token key on first start.
-    pub async fn new(pool: AnyPool, config: Config) -> Result<Self, sqlx::Error> {
-        let token_key = TokenKey::load_or_create(&pool).await?;
-        signing::ensure_snapshot_key(&pool).await?;
+    /// Builds the state over a migrated pool: resolves the master key
+    /// (`docs/admin-config.md`), seals seeds stored in plain text by earlier versions,
+    /// checks that the key opens every live key, and creates the token and instance
+    /// keys on first start.
+    pub async fn new(pool: AnyPool, config: Config) -> Result<Self, edgeflag_admin_core::Error> {
+        let (keyring, source) = masterkey::resolve(
+            &config.database_url,
+            config.master_key.as_ref().map(|k| k.expose()),
+            config.master_key_file.as_deref(),
+        )?;
+        if let masterkey::Source::Generated(path) = &source {
+            tracing::info!(path = %path.display(), "master key read from the file next to the database; set EDGEFLAG_MASTER_KEY or EDGEFLAG_MASTER_KEY_FILE in production");
+        }
+        signing::prepare(&pool, &keyring).await?;
+        let token_key = TokenKey::load_or_create(&pool, &keyring).await?;
         Ok(Self {
+            keyring: Arc::new(keyring),
             limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
             feed: Arc::new(FeedHub::new(pool.clone(), config.feed.clone())),
             sign_ins: Arc::new(Throttle::new(std::time::Duration::from_secs(
@@ -68,6 +87,7 @@ impl AppState {
             self.pool.clone(),
             self.config.publish.clone(),
             self.publish_wake.clone(),
+            self.keyring.clone(),
         )
     }
 

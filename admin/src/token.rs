@@ -1,15 +1,10 @@
 //! Access tokens: short-lived EdDSA JWTs that `POST /v1/auth/token` issues for an API
 //! key, signed with the admin's token key (purpose `token` in `signing_keys`, created
-//! on first start).
+//! on first start, its seed sealed with the master key).
 
-use edgeflag_admin_core::{
-    Role,
-    db::{self, now_ms},
-    signing::seed_key,
-};
+use edgeflag_admin_core::{Role, masterkey::Keyring, signing};
 use jwt_compact::{AlgorithmExt, Claims, Header, TimeOptions, UntrustedToken, alg::Ed25519};
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use crate::error::ApiError;
 
@@ -30,28 +25,12 @@ pub struct TokenKey {
 }
 
 impl TokenKey {
-    /// Loads the token key, creating it on first start.
-    pub async fn load_or_create(pool: &sqlx::AnyPool) -> Result<Self, sqlx::Error> {
-        let row = sqlx::query("SELECT kid, seed FROM signing_keys WHERE purpose = 'token' AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1")
-            .fetch_optional(pool)
-            .await?;
-        if let Some(row) = row {
-            let seed: String = row.try_get("seed")?;
-            if let Some(key) = seed_key(&seed) {
-                return Ok(Self {
-                    kid: row.try_get("kid")?,
-                    key,
-                });
-            }
-        }
-        let seed = db::random_bytes::<32>();
-        let kid = db::new_id("tok");
-        sqlx::query("INSERT INTO signing_keys (kid, purpose, seed, created_at) VALUES ($1, 'token', $2, $3)")
-            .bind(&kid)
-            .bind(hex::encode(seed))
-            .bind(now_ms())
-            .execute(pool)
-            .await?;
+    /// Loads the token key (its seed sealed with the master key), creating it on first start.
+    pub async fn load_or_create(
+        pool: &sqlx::AnyPool,
+        ring: &Keyring,
+    ) -> Result<Self, edgeflag_admin_core::Error> {
+        let (kid, seed) = signing::token_seed(pool, ring).await?;
         Ok(Self {
             kid,
             key: ed25519_dalek::SigningKey::from_bytes(&seed),

@@ -20,7 +20,11 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use common::{TestApp, app_with, bool_flag};
 use edgeflag_admin::{AppState, Config, config::TargetConfig};
 use edgeflag_edge::publish::{PublishRequest, verify_documents};
-use edgeflag_engine::envelope::KeySet;
+use edgeflag_edge::{
+    MemoryKv,
+    kv::Kv,
+    trusted::{self, Issuer, TrustedKeys as KeySet},
+};
 use serde_json::{Value, json};
 
 fn payload(jws: &str) -> Value {
@@ -188,6 +192,7 @@ async fn a_publisher_killed_mid_publish_converges_after_restart() {
     let config = Config {
         database_url: t.url.clone(),
         publish: t.state.config.publish.clone(),
+        master_key: t.state.config.master_key.clone(),
         ..Config::default()
     };
     let restarted = AppState::from_config(config).await.unwrap();
@@ -206,13 +211,21 @@ async fn a_publisher_killed_mid_publish_converges_after_restart() {
     );
 }
 
-/// A fake edge: the edge crate's own checks, plus its stale-version rule.
+/// A fake edge: the edge crate's own checks (signatures, organization bindings,
+/// endorsements), plus its stale-version rule.
 #[derive(Default)]
 struct FakeEdge {
+    /// The configured keys (`EDGEFLAG_TRUSTED_KEYS`).
     trusted: Mutex<Option<KeySet>>,
+    /// What the edge keeps in KV: endorsed keys.
+    kv: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    /// Environment → the organization it is bound to.
+    bound: Mutex<std::collections::HashMap<String, String>>,
     held: Mutex<std::collections::HashMap<String, u64>>,
     fail_next: Mutex<u32>,
     accepted: Mutex<Vec<(String, u64)>>,
+    /// The bodies of `PUT /publish/v1/trusted-keys`.
+    endorsements: Mutex<Vec<Vec<u8>>>,
 }
 
 async fn edge_put(
@@ -230,7 +243,7 @@ async fn edge_put(
             );
         }
     }
-    let trusted = edge.trusted.lock().unwrap().clone().unwrap_or_default();
+    let trusted = edge.effective();
     let docs = match verify_documents(&env, &body.server, &body.client, &body.keys, &trusted) {
         Ok(d) => d,
         Err(e) => {
@@ -240,6 +253,22 @@ async fn edge_put(
             );
         }
     };
+    let bound = edge.bound.lock().unwrap().get(&env).cloned();
+    match (
+        trusted::check_binding(&env, bound.as_deref(), &docs.issuer),
+        &docs.issuer,
+    ) {
+        (Err(e), _) => {
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({"error": {"code": e.code, "message": e.message}})),
+            );
+        }
+        (Ok(()), Issuer::Organization(org)) => {
+            edge.bound.lock().unwrap().insert(env.clone(), org.clone());
+        }
+        (Ok(()), Issuer::Instance) => {}
+    }
     let mut held = edge.held.lock().unwrap();
     let stored = held.get(&env).copied().unwrap_or(0);
     if docs.version <= stored {
@@ -267,8 +296,68 @@ async fn edge_put(
 
 /// The keys the fake edge trusts, as the edge serves them.
 async fn edge_jwks(State(edge): State<Arc<FakeEdge>>) -> Json<Value> {
-    let trusted = edge.trusted.lock().unwrap().clone().unwrap_or_default();
-    Json(serde_json::to_value(trusted.to_jwks()).unwrap())
+    Json(serde_json::to_value(edge.effective().to_jwks()).unwrap())
+}
+
+/// `PUT /publish/v1/trusted-keys`, by the edge crate's own code over the fake's KV.
+async fn edge_endorse(
+    State(edge): State<Arc<FakeEdge>>,
+    body: axum::body::Bytes,
+) -> (StatusCode, Json<Value>) {
+    let config = edgeflag_edge::Config {
+        trusted_keys: edge.configured(),
+        ..Default::default()
+    };
+    edge.endorsements.lock().unwrap().push(body.to_vec());
+    let result = edge.with_kv(|kv| ready(edgeflag_edge::trust::endorse(&body, kv, &config)));
+    match result {
+        Ok(accepted) => (
+            StatusCode::OK,
+            Json(serde_json::to_value(accepted).unwrap()),
+        ),
+        Err(e) => (
+            StatusCode::from_u16(e.status).unwrap(),
+            Json(json!({"error": {"code": e.code, "message": e.message}})),
+        ),
+    }
+}
+
+impl FakeEdge {
+    fn configured(&self) -> KeySet {
+        self.trusted.lock().unwrap().clone().unwrap_or_default()
+    }
+
+    /// Configured plus endorsed keys, as the edge trusts them.
+    fn effective(&self) -> KeySet {
+        let configured = self.configured();
+        self.with_kv(|kv| ready(trusted::load(kv, &configured)))
+            .unwrap()
+    }
+
+    /// Runs `f` over a `MemoryKv` holding the fake's KV, then keeps what it wrote.
+    fn with_kv<T>(&self, f: impl FnOnce(&MemoryKv) -> T) -> T {
+        let kv = MemoryKv::new();
+        for (k, v) in self.kv.lock().unwrap().iter() {
+            ready(kv.put(k, v)).unwrap();
+        }
+        let out = f(&kv);
+        let mut store = self.kv.lock().unwrap();
+        store.clear();
+        for k in kv.keys() {
+            store.insert(k.clone(), ready(kv.get(&k)).unwrap().unwrap());
+        }
+        out
+    }
+}
+
+/// The output of a future that is ready at once (the in-memory KV never waits).
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("the in-memory KV does not wait"),
+    }
 }
 
 async fn serve(router: Router) -> SocketAddr {
@@ -285,6 +374,7 @@ async fn delivers_to_the_edge_with_retries_and_jumps_past_a_newer_edge() {
         Router::new()
             .route("/publish/v1/environments/{env}", put(edge_put))
             .route("/.well-known/jwks.json", axum::routing::get(edge_jwks))
+            .route("/publish/v1/trusted-keys", put(edge_endorse))
             .with_state(edge.clone()),
     )
     .await;
@@ -485,6 +575,14 @@ async fn sdk_keys_rotate_with_a_grace_period_and_revoke() {
     assert_ne!(index["keys"][0]["hash"], current);
 }
 
+/// The ids of the keys the JWKS holds for organizations (not the instance key).
+fn org_kids(keys: &KeySet) -> Vec<String> {
+    keys.kids()
+        .filter(|kid| matches!(keys.issuer(kid), Some(Issuer::Organization(_))))
+        .map(str::to_string)
+        .collect()
+}
+
 #[tokio::test]
 async fn signing_key_rotation_keeps_the_old_key_until_the_edges_moved() {
     let out = tempfile::tempdir().unwrap();
@@ -492,7 +590,7 @@ async fn signing_key_rotation_keeps_the_old_key_until_the_edges_moved() {
     t.project().await;
     t.state.publisher().tick().await.unwrap();
     let before = jwks(&t).await;
-    assert_eq!(before.kids().count(), 1);
+    assert_eq!(org_kids(&before).len(), 1);
     let rotated = t
         .owner
         .ok(Method::POST, "/v1/signing-keys/rotate", None)
@@ -501,16 +599,235 @@ async fn signing_key_rotation_keeps_the_old_key_until_the_edges_moved() {
     let new_kid = rotated["kid"].as_str().unwrap().to_string();
     let during = jwks(&t).await;
     assert_eq!(
-        during.kids().count(),
+        org_kids(&during).len(),
         2,
         "old and new while edges hold old signatures"
     );
     t.state.publisher().tick().await.unwrap();
     let after = jwks(&t).await;
-    assert_eq!(after.kids().collect::<Vec<_>>(), [new_kid.as_str()]);
+    assert_eq!(org_kids(&after), [new_kid.as_str()]);
     let server = std::fs::read_to_string(out.path().join("env/web-production/server.jws")).unwrap();
     assert_eq!(
         edgeflag_engine::envelope::peek_header(&server).unwrap().kid,
         new_kid
     );
+}
+
+/// An edge serving two organizations, configured with the instance key only (the
+/// first `edgeflag jwks`), both organizations publishing to it.
+async fn two_orgs_at_one_edge() -> (TestApp, Arc<FakeEdge>, edgeflag_admin::local::Local) {
+    let edge = Arc::new(FakeEdge::default());
+    let addr = serve(
+        Router::new()
+            .route("/publish/v1/environments/{env}", put(edge_put))
+            .route("/.well-known/jwks.json", axum::routing::get(edge_jwks))
+            .route("/publish/v1/trusted-keys", put(edge_endorse))
+            .with_state(edge.clone()),
+    )
+    .await;
+    let url = format!("http://{addr}");
+    let t = app_with(move |c| {
+        c.publish.backoff_ms = 0;
+        c.publish.targets = vec![TargetConfig::Edge {
+            name: "edge".into(),
+            url,
+        }];
+    })
+    .await;
+    *edge.trusted.lock().unwrap() = Some(jwks(&t).await);
+    assert!(org_kids(&edge.configured()).is_empty());
+    t.project().await;
+    let created = t
+        .owner
+        .ok(
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"key": "globex", "name": "Globex"})),
+        )
+        .await
+        .unwrap();
+    let other =
+        edgeflag_admin::local::Local::new(&t.state, created["ownerApiKey"].as_str().unwrap());
+    other
+        .ok(
+            Method::POST,
+            "/v1/projects",
+            Some(json!({"key": "shop", "name": "Shop"})),
+        )
+        .await
+        .unwrap();
+    other
+        .ok(
+            Method::POST,
+            "/v1/projects/shop/environments",
+            Some(json!({"key": "live", "name": "Live"})),
+        )
+        .await
+        .unwrap();
+    t.state.publisher().tick().await.unwrap();
+    (t, edge, other)
+}
+
+#[tokio::test]
+async fn each_organization_signs_with_its_own_key_and_rotates_only_its_own() {
+    let (t, edge, other) = two_orgs_at_one_edge().await;
+    let accepted = edge.accepted.lock().unwrap().clone();
+    for env in ["web-production", "web-staging", "shop-live"] {
+        assert!(
+            accepted.iter().any(|(e, _)| e == env),
+            "{env}: {accepted:?}"
+        );
+    }
+    // Each environment is bound to its own organization's key, which the instance
+    // key endorsed at the edge (no redeploy).
+    let bound = edge.bound.lock().unwrap().clone();
+    assert_ne!(bound["web-production"], bound["shop-live"]);
+    assert_eq!(bound["web-production"], bound["web-staging"]);
+    assert_eq!(edge.endorsements.lock().unwrap().len(), 1);
+    let acme_keys = t
+        .owner
+        .ok(Method::GET, "/v1/signing-keys", None)
+        .await
+        .unwrap();
+    let globex_keys = other
+        .ok(Method::GET, "/v1/signing-keys", None)
+        .await
+        .unwrap();
+    let kid = |keys: &Value| keys["items"][0]["kid"].as_str().unwrap().to_string();
+    let (acme_kid, globex_kid) = (kid(&acme_keys), kid(&globex_keys));
+    assert_ne!(acme_kid, globex_kid);
+    assert_eq!(
+        globex_keys["jwks"]["keys"].as_array().unwrap().len(),
+        1,
+        "its own keys only"
+    );
+    // Globex's owner rotates Globex's key: only Globex's environments move.
+    let before = edge.accepted.lock().unwrap().len();
+    let rotated = other
+        .ok(Method::POST, "/v1/signing-keys/rotate", None)
+        .await
+        .unwrap();
+    t.state.publisher().tick().await.unwrap();
+    let moved: Vec<String> = edge.accepted.lock().unwrap()[before..]
+        .iter()
+        .map(|(e, _)| e.clone())
+        .collect();
+    assert_eq!(moved, ["shop-live"]);
+    let acme_after = t
+        .owner
+        .ok(Method::GET, "/v1/signing-keys", None)
+        .await
+        .unwrap();
+    assert_eq!(kid(&acme_after), acme_kid);
+    assert_eq!(acme_after["items"].as_array().unwrap().len(), 1);
+    let audit = other.ok(Method::GET, "/v1/audit", None).await.unwrap();
+    assert_eq!(audit["items"][0]["action"], "signing-key.rotate");
+    assert_eq!(
+        audit["items"][0]["resource"],
+        format!("signing-key/{}", rotated["kid"].as_str().unwrap())
+    );
+    // Globex's owner is no instance operator: no organizations, no instance key.
+    for (path, body) in [
+        ("/v1/organizations", Some(json!({"key": "x", "name": "X"}))),
+        ("/v1/instance/signing-key/rotate", None),
+    ] {
+        let (status, body) = common::call(&other, Method::POST, path, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert!(body.to_string().contains("operator"), "{body}");
+    }
+    // The operator rotates the instance key; the old one endorses the new at the edge.
+    let (rotated_instance, _) = common::call(
+        &t.owner,
+        Method::POST,
+        "/v1/instance/signing-key/rotate",
+        None,
+    )
+    .await;
+    assert_eq!(rotated_instance, StatusCode::OK);
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/environments/production/publish",
+            None,
+        )
+        .await
+        .unwrap();
+    t.state.publisher().tick().await.unwrap();
+    assert_eq!(
+        edge.endorsements.lock().unwrap().len(),
+        3,
+        "rotation, then instance key"
+    );
+    let s = status(&t, "production").await;
+    assert_eq!(s["targets"][0]["lastError"], Value::Null, "{s}");
+}
+
+#[tokio::test]
+async fn an_archived_environment_is_published_retired_and_its_revocations_arrive() {
+    let out = tempfile::tempdir().unwrap();
+    let t = dir_app(out.path()).await;
+    t.project().await;
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/flags",
+            Some(bool_flag("f1")),
+        )
+        .await
+        .unwrap();
+    let base = "/v1/projects/web/environments/production";
+    let key = t
+        .owner
+        .ok(
+            Method::POST,
+            &format!("{base}/sdk-keys"),
+            Some(json!({"kind": "server"})),
+        )
+        .await
+        .unwrap();
+    t.state.publisher().tick().await.unwrap();
+    let index = || {
+        payload(&std::fs::read_to_string(out.path().join("env/web-production/keys.jws")).unwrap())
+    };
+    let server = || {
+        payload(&std::fs::read_to_string(out.path().join("env/web-production/server.jws")).unwrap())
+    };
+    assert_eq!(index()["retired"], Value::Null);
+    assert_eq!(index()["keys"].as_array().unwrap().len(), 1);
+    t.owner
+        .ok(Method::POST, &format!("{base}/archive"), None)
+        .await
+        .unwrap();
+    t.state.publisher().tick().await.unwrap();
+    assert_eq!(index()["retired"], json!(true));
+    assert_eq!(server()["flags"], json!([]));
+    // Revoked while archived: the edge hears of it, and nothing stays pending.
+    t.owner
+        .ok(
+            Method::POST,
+            &format!("{base}/sdk-keys/{}/revoke", key["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .unwrap();
+    t.state.publisher().tick().await.unwrap();
+    assert_eq!(index()["keys"], json!([]));
+    assert_eq!(
+        std::fs::read_dir(out.path().join("sdk-key")).map_or(0, |d| d.count()),
+        0
+    );
+    let s = status(&t, "production").await;
+    assert_eq!(s["pendingChanges"], 0);
+    assert_eq!(
+        s["targets"][0]["deliveredVersion"], s["latestVersion"],
+        "{s}"
+    );
+    // Restored: served again.
+    t.owner
+        .ok(Method::POST, &format!("{base}/restore"), None)
+        .await
+        .unwrap();
+    t.state.publisher().tick().await.unwrap();
+    assert_eq!(index()["retired"], Value::Null);
+    assert_ne!(server()["flags"], json!([]));
 }

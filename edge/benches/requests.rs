@@ -51,6 +51,7 @@ fn edge(live: bool, usage: bool) -> (Edge, MemoryKv) {
                 expires_at_ms: None,
             },
         ],
+        retired: false,
     };
     let sign = |payload: &Value, aud: &str| {
         signer.sign(

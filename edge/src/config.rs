@@ -1,13 +1,14 @@
 //! Configuration, read from the runtime's variables (Worker vars and secrets, Spin
 //! variables) through one lookup function, so every adapter configures alike.
 
-use edgeflag_engine::envelope::KeySet;
+use crate::trusted::TrustedKeys;
 
 use crate::{live::Secret, usage::UsageConfig};
 
 /// Variable names, identical in `wrangler.toml` and `spin.toml`.
 pub mod vars {
-    /// A JWKS (JSON) of the publisher keys whose signatures the edge accepts.
+    /// A JWKS (JSON) of the publisher keys whose signatures the edge accepts; a key's
+    /// `org` names the organization it signs for (`trusted.rs`).
     pub const TRUSTED_KEYS: &str = "EDGEFLAG_TRUSTED_KEYS";
     /// How long a cached snapshot is served before the version in KV is read again.
     pub const REFRESH_INTERVAL_MS: &str = "EDGEFLAG_REFRESH_INTERVAL_MS";
@@ -56,7 +57,7 @@ pub struct LiveConfig {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub trusted_keys: KeySet,
+    pub trusted_keys: TrustedKeys,
     pub refresh_interval_ms: i64,
     pub cors_origin: String,
     /// Largest evaluation request body.
@@ -75,7 +76,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            trusted_keys: KeySet::default(),
+            trusted_keys: TrustedKeys::default(),
             refresh_interval_ms: 5_000,
             cors_origin: "*".to_string(),
             max_body_bytes: 64 * 1024,
@@ -92,11 +93,12 @@ impl Config {
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut config = Self::default();
         if let Some(jwks) = lookup(vars::TRUSTED_KEYS).filter(|v| !v.trim().is_empty()) {
-            config.trusted_keys =
-                KeySet::from_jwks_json(jwks.as_bytes()).map_err(|e| ConfigError::TrustedKeys {
+            config.trusted_keys = TrustedKeys::from_jwks_json(jwks.as_bytes()).map_err(|e| {
+                ConfigError::TrustedKeys {
                     name: vars::TRUSTED_KEYS,
                     reason: e.to_string(),
-                })?;
+                }
+            })?;
         }
         if let Some(value) = lookup(vars::REFRESH_INTERVAL_MS) {
             config.refresh_interval_ms = value

@@ -38,6 +38,11 @@ pub struct KeyIndex {
     pub environment: String,
     pub version: u64,
     pub keys: Vec<KeyEntry>,
+    /// The environment is archived: the edge answers its keys `410 ENVIRONMENT_ARCHIVED`
+    /// and serves nothing from it (its snapshots are empty). Absent when false, so an
+    /// edge that predates it still reads every other index.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
 }
 
 impl KeyIndex {

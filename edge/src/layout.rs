@@ -23,13 +23,24 @@ pub fn key_index(env: &str) -> String {
     format!("env/{env}/keys.jws")
 }
 
+/// The id of the organization the environment belongs to, as text: set by
+/// the first publish signed by an organization's key (`trusted.rs`).
+pub fn env_org(env: &str) -> String {
+    format!("env/{env}/org")
+}
+
 /// One SDK key, by the SHA-256 of its secret: which environment and kind it is.
 pub fn sdk_key(hash: &str) -> String {
     format!("sdk-key/{hash}")
 }
 
-/// An optional JWKS of trusted publisher keys, added to those in the configuration.
+/// An optional JWKS of instance keys endorsed by a trusted instance key, added to those
+/// in the configuration.
 pub const TRUSTED_KEYS: &str = "trusted-keys.json";
 
-/// The version of the stored endorsed key set (`trust.rs`); an endorsement must be newer.
+/// The version of the stored endorsed instance keys (`trust.rs`); an endorsement must be newer.
 pub const TRUSTED_KEYS_VERSION: &str = "trusted-keys.version";
+
+/// The keys endorsed for each organization, with their versions:
+/// `{"<org id>": {"version": n, "keys": [JWK…]}}` (`trusted.rs`).
+pub const TRUSTED_KEYS_ORGS: &str = "trusted-keys.orgs.json";

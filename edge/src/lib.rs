@@ -25,6 +25,7 @@ mod server_snapshot;
 pub mod state;
 pub mod trust;
 pub mod usage;
+pub mod trusted;
 
 use std::sync::Arc;
 
@@ -300,7 +301,7 @@ impl Edge {
     }
 
     async fn jwks(&self, kv: &impl Kv) -> Response {
-        match state::trusted_keys(kv, &self.config).await {
+        match trusted::load(kv, &self.config.trusted_keys).await {
             Ok(keys) => Response::json(200, &keys.to_jwks())
                 .with_header("cache-control", "public, max-age=300"),
             Err(error) => ApiError::unavailable(error).respond(Surface::Native),
@@ -314,8 +315,8 @@ impl Edge {
         let body = match bearer(req) {
             None => health::public(&environments),
             Some(token) if health::is_operator_token(&token) => {
-                let trusted = match state::trusted_keys(kv, &self.config).await {
-                    Ok(trusted) => trusted,
+                let trusted = match trusted::load(kv, &self.config.trusted_keys).await {
+                    Ok(trusted) => trusted.instance_keys(),
                     Err(error) => return ApiError::unavailable(error).respond(Surface::Native),
                 };
                 if let Err(error) = health::verify_operator_token(&token, &trusted, now_ms) {

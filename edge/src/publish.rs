@@ -1,14 +1,13 @@
 //! Publishing: `PUT /publish/v1/environments/{env}` with the three signed documents
 //! of an environment (see `docs/publish-protocol.md`). Accepted only if every
-//! signature verifies against a trusted key, the documents agree with each other and
-//! with the path, the server snapshot loads, and the version is newer than the one
-//! stored. The version pointer is written last: it is the commit point.
+//! signature verifies against a trusted key of one issuer, that issuer may publish the
+//! environment (`trusted::check_binding`), the documents agree with each other and
+//! with the path, the server snapshot loads, the version is newer than the one stored,
+//! and no SDK key of the index belongs to another organization's environment. The
+//! version pointer is written last: it is the commit point.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use edgeflag_engine::{
-    Snapshot,
-    envelope::{self, KeySet},
-};
+use edgeflag_engine::{Snapshot, envelope};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -17,7 +16,8 @@ use crate::{
     keys::{KeyIndex, KeyRecord},
     kv::Kv,
     layout,
-    state::{self, Cache, EnvState},
+    state::{Cache, EnvState},
+    trusted::{self, Issuer, TrustedKeys},
 };
 
 /// The body of a publish.
@@ -49,6 +49,8 @@ pub struct Documents {
     pub snapshot: Snapshot,
     pub warnings: Vec<String>,
     pub keys: KeyIndex,
+    /// Whom the signing key signs for.
+    pub issuer: Issuer,
 }
 
 pub async fn publish(
@@ -62,7 +64,7 @@ pub async fn publish(
     crate::eval::require_object(body, "publish body")?;
     let request: PublishRequest =
         serde_json::from_slice(body).map_err(|e| ApiError::parse(format!("publish body: {e}")))?;
-    let trusted = state::trusted_keys(kv, config)
+    let trusted = trusted::load(kv, &config.trusted_keys)
         .await
         .map_err(ApiError::unavailable)?;
     let docs = verify_documents(
@@ -72,6 +74,8 @@ pub async fn publish(
         &request.keys,
         &trusted,
     )?;
+    let bound = trusted::binding(kv, env).await?;
+    trusted::check_binding(env, bound.as_deref(), &docs.issuer)?;
     let stored = kv
         .get(&layout::version(env))
         .await
@@ -87,7 +91,13 @@ pub async fn publish(
             ),
         ));
     }
-    store(env, &request, &docs.keys, kv).await?;
+    let old = stored_index(env, kv).await?;
+    check_key_claims(env, &docs, old.as_ref(), kv).await?;
+    let bind = match (&bound, &docs.issuer) {
+        (None, Issuer::Organization(org)) => Some(org.as_str()),
+        _ => None,
+    };
+    store(env, &request, &docs.keys, old.as_ref(), bind, kv).await?;
     let accepted = PublishAccepted {
         environment: env.to_string(),
         version: docs.version,
@@ -109,6 +119,60 @@ pub async fn publish(
     Ok(accepted)
 }
 
+/// [`verify_documents`] for documents read back from KV, plus the environment's binding:
+/// a stored value signed for another organization is refused like a bad signature.
+pub async fn verify_stored(
+    env: &str,
+    server: &str,
+    client: &str,
+    keys: &str,
+    trusted: &TrustedKeys,
+    kv: &impl Kv,
+) -> Result<Documents, ApiError> {
+    let docs = verify_documents(env, server, client, keys, trusted)?;
+    let bound = trusted::binding(kv, env).await?;
+    trusted::check_binding(env, bound.as_deref(), &docs.issuer)?;
+    Ok(docs)
+}
+
+/// A publish may not claim an SDK key that the edge records for an environment of
+/// another organization: that would send the other tenant's callers to this one. Only
+/// hashes new to this environment's index are looked up.
+async fn check_key_claims(
+    env: &str,
+    docs: &Documents,
+    old: Option<&KeyIndex>,
+    kv: &impl Kv,
+) -> Result<(), ApiError> {
+    let fail = |e: crate::kv::KvError| ApiError::unavailable(e.to_string());
+    for entry in &docs.keys.keys {
+        if old.is_some_and(|old| old.find(&entry.hash).is_some()) {
+            continue;
+        }
+        let Some(bytes) = kv.get(&layout::sdk_key(&entry.hash)).await.map_err(fail)? else {
+            continue;
+        };
+        let Ok(record) = serde_json::from_slice::<KeyRecord>(&bytes) else {
+            continue;
+        };
+        if record.environment == env {
+            continue;
+        }
+        let owner = trusted::binding(kv, &record.environment).await?;
+        if trusted::check_binding(&record.environment, owner.as_deref(), &docs.issuer).is_err() {
+            return Err(ApiError::new(
+                409,
+                "KEY_CONFLICT",
+                format!(
+                    "an SDK key in the key index of `{env}` belongs to environment `{}` of another organization",
+                    record.environment
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Verifies the three documents of `env` and checks they agree: same environment,
 /// same version, the right audiences, a server snapshot that loads.
 pub fn verify_documents(
@@ -116,7 +180,7 @@ pub fn verify_documents(
     server: &str,
     client: &str,
     keys: &str,
-    trusted: &KeySet,
+    trusted: &TrustedKeys,
 ) -> Result<Documents, ApiError> {
     if trusted.is_empty() {
         return Err(crate::trust::no_trusted_keys());
@@ -124,6 +188,18 @@ pub fn verify_documents(
     let server = verified(server, trusted, "server", env)?;
     let client = verified(client, trusted, "client", env)?;
     let keys = verified(keys, trusted, "keys", env)?;
+    let issuer = trusted
+        .issuer(&server.header.kid)
+        .ok_or_else(|| ApiError::unauthorized("the server snapshot's key is not trusted"))?;
+    for (what, doc) in [("client", &client), ("keys", &keys)] {
+        if trusted.issuer(&doc.header.kid).as_ref() != Some(&issuer) {
+            return Err(ApiError::forbidden(format!(
+                "the {what} document is signed by key `{}`, which does not sign for {} like the server snapshot's",
+                doc.header.kid,
+                issuer.describe()
+            )));
+        }
+    }
     let version = server.header.ver.unwrap_or_default();
     for (what, doc) in [("client", &client), ("keys", &keys)] {
         if doc.header.ver != Some(version) {
@@ -158,16 +234,17 @@ pub fn verify_documents(
         snapshot,
         warnings,
         keys,
+        issuer,
     })
 }
 
 fn verified(
     token: &str,
-    trusted: &KeySet,
+    trusted: &TrustedKeys,
     aud: &str,
     env: &str,
 ) -> Result<envelope::Verified, ApiError> {
-    let doc = crate::trust::verify_signed(token, trusted, aud)?;
+    let doc = crate::trust::verify_signed(token, trusted.keys(), aud)?;
     if doc.header.env.as_deref() != Some(env) {
         return Err(ApiError::parse(format!(
             "the {aud} document is for environment {:?}, the path names `{env}`",
@@ -177,18 +254,40 @@ fn verified(
     Ok(doc)
 }
 
-/// Writes the documents and the key records; the version pointer last.
+/// The key index the edge holds for `env`, if any. It was verified when it was
+/// published; reading its payload suffices.
+async fn stored_index(env: &str, kv: &impl Kv) -> Result<Option<KeyIndex>, ApiError> {
+    let bytes = kv
+        .get(&layout::key_index(env))
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    Ok(bytes.and_then(|jws| {
+        let payload = std::str::from_utf8(&jws)
+            .ok()?
+            .split('.')
+            .nth(1)
+            .and_then(|b64| Base64UrlUnpadded::decode_vec(b64).ok())?;
+        serde_json::from_slice(&payload).ok()
+    }))
+}
+
+/// Writes the documents, the key records and a new binding; the version pointer last.
 async fn store(
     env: &str,
     request: &PublishRequest,
     keys: &KeyIndex,
+    old: Option<&KeyIndex>,
+    bind: Option<&str>,
     kv: &impl Kv,
 ) -> Result<(), ApiError> {
     let fail = |e: crate::kv::KvError| ApiError::unavailable(e.to_string());
-    if let Some(old) = kv.get(&layout::key_index(env)).await.map_err(fail)? {
-        for gone in removed_hashes(&old, keys) {
-            kv.delete(&layout::sdk_key(&gone)).await.map_err(fail)?;
-        }
+    for gone in old.into_iter().flat_map(|old| removed_hashes(old, keys)) {
+        kv.delete(&layout::sdk_key(&gone)).await.map_err(fail)?;
+    }
+    if let Some(org) = bind {
+        kv.put(&layout::env_org(env), org.as_bytes())
+            .await
+            .map_err(fail)?;
     }
     for entry in &keys.keys {
         let record = KeyRecord {
@@ -215,19 +314,11 @@ async fn store(
         .map_err(fail)
 }
 
-/// Hashes in the previously stored key index that the new one no longer holds. The
-/// stored index was verified when it was published; reading its payload suffices.
-fn removed_hashes(old_jws: &[u8], new: &KeyIndex) -> Vec<String> {
-    let payload = std::str::from_utf8(old_jws)
-        .ok()
-        .and_then(|jws| jws.split('.').nth(1))
-        .and_then(|b64| Base64UrlUnpadded::decode_vec(b64).ok());
-    let Some(old) = payload.and_then(|p| serde_json::from_slice::<KeyIndex>(&p).ok()) else {
-        return Vec::new();
-    };
+/// Hashes in the previously stored key index that the new one no longer holds.
+fn removed_hashes(old: &KeyIndex, new: &KeyIndex) -> Vec<String> {
     old.keys
-        .into_iter()
+        .iter()
         .filter(|k| new.find(&k.hash).is_none())
-        .map(|k| k.hash)
+        .map(|k| k.hash.clone())
         .collect()
 }

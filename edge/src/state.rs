@@ -9,7 +9,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
-use edgeflag_engine::{Snapshot, envelope::KeySet};
+use edgeflag_engine::Snapshot;
 use serde::Serialize;
 
 use crate::{
@@ -234,33 +234,9 @@ pub async fn read_version(kv: &impl Kv, env: &str) -> Result<Option<u64>, String
         .map_err(|_| format!("stored version of `{env}` is not a number: `{text}`"))
 }
 
-/// The trusted publisher keys: the configured ones plus a JWKS stored in KV, if any.
-pub async fn trusted_keys(kv: &impl Kv, config: &Config) -> Result<KeySet, String> {
-    let mut keys = config.trusted_keys.clone();
-    if let Some(bytes) = kv
-        .get(layout::TRUSTED_KEYS)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        let stored =
-            KeySet::from_jwks_json(&bytes).map_err(|e| format!("{}: {e}", layout::TRUSTED_KEYS))?;
-        // A configured key is the root of trust: a stored key with the same id never
-        // replaces it.
-        for kid in stored.kids().map(str::to_string).collect::<Vec<_>>() {
-            if keys.get(&kid).is_some() {
-                continue;
-            }
-            if let Some(key) = stored.get(&kid) {
-                keys.push(key.clone());
-            }
-        }
-    }
-    Ok(keys)
-}
-
 /// Reads, verifies and compiles an environment's stored documents.
 async fn load(env: &str, kv: &impl Kv, config: &Config, now_ms: i64) -> Result<EnvState, String> {
-    let trusted = trusted_keys(kv, config).await?;
+    let trusted = crate::trusted::load(kv, &config.trusted_keys).await?;
     let read = |key: String| async move {
         let bytes = kv.get(&key).await.map_err(|e| e.to_string())?;
         let bytes = bytes.ok_or_else(|| format!("`{key}` is missing"))?;
@@ -269,7 +245,8 @@ async fn load(env: &str, kv: &impl Kv, config: &Config, now_ms: i64) -> Result<E
     let server = read(layout::server_snapshot(env)).await?;
     let keys = read(layout::key_index(env)).await?;
     let client = read(layout::client_snapshot(env)).await?;
-    let docs = crate::publish::verify_documents(env, &server, &client, &keys, &trusted)
+    let docs = crate::publish::verify_stored(env, &server, &client, &keys, &trusted, kv)
+        .await
         .map_err(|e| format!("stored snapshot of `{env}` refused: {}", e.message))?;
     Ok(EnvState {
         environment: env.to_string(),
@@ -295,6 +272,16 @@ pub fn authorize(
         .find(hash)
         .filter(|entry| entry.is_valid_at(now_ms))
         .ok_or_else(|| ApiError::unauthorized("the SDK key is not valid for this environment"))?;
+    if state.keys.retired {
+        return Err(ApiError::new(
+            410,
+            "ENVIRONMENT_ARCHIVED",
+            format!(
+                "environment `{}` is archived and serves nothing; restore it in the admin to serve it again",
+                state.environment
+            ),
+        ));
+    }
     if entry.kind != required {
         return Err(ApiError::forbidden(match required {
             KeyKind::Server => "a client key cannot use server routes; use a server key",

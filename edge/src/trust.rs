@@ -1,18 +1,32 @@
 //! Endorsing publisher keys: `PUT /publish/v1/trusted-keys`.
 //!
 //! The keys in `EDGEFLAG_TRUSTED_KEYS` are the edge's root of trust and change only
-//! when an operator redeploys. So that a publisher can rotate its signing key with no
+//! when an operator redeploys. So that a publisher can rotate its signing keys with no
 //! redeploy and no failed request, a key the edge already trusts may endorse a new key
-//! set: a JWS (`aud: trusted-keys`, a `ver` that only grows) whose payload is a JWKS.
-//! The edge verifies it against the keys it trusts now, then stores the JWKS as
-//! `trusted-keys.json`; from then on it trusts the configured keys plus that set.
-//! A rotation is therefore: endorse {old, new} (signed by old), publish signed by new,
-//! and once every edge holds a snapshot signed by new, endorse {new} (signed by new).
+//! set: a JWS (`aud: trusted-keys`, a `ver` that only grows) whose payload is a JWKS of
+//! [`ScopedJwk`]s. Who may endorse what (`docs/publish-protocol.md`):
+//!
+//! - a key of organization `A` endorses keys of `A` only, replacing `A`'s endorsed set;
+//! - an instance key endorses instance keys (replacing the endorsed instance set) and
+//!   the keys of any organization (replacing each one's set).
+//!
+//! A key id the edge already trusts for someone else is refused, so no endorsement can
+//! take over another organization's key id. A rotation is therefore: endorse
+//! {old, new} (signed by old or by an instance key), publish signed by new, and once
+//! every edge holds a snapshot signed by new, endorse {new}.
 
-use edgeflag_engine::envelope::{self, EnvelopeError, KeySet, Verified};
+use std::collections::BTreeMap;
+
+use edgeflag_engine::envelope::{self, EnvelopeError, Jwk, KeySet, Verified};
 use serde::{Deserialize, Serialize};
 
-use crate::{config::Config, error::ApiError, kv::Kv, layout, state};
+use crate::{
+    config::Config,
+    error::ApiError,
+    kv::Kv,
+    layout,
+    trusted::{self, EndorsedSet, Issuer, ScopedJwk, ScopedJwks, TrustedKeys},
+};
 
 /// The audience of an endorsement JWS.
 pub const AUDIENCE: &str = "trusted-keys";
@@ -34,6 +48,35 @@ pub struct EndorseAccepted {
     pub kids: Vec<String>,
 }
 
+/// An endorsed JWKS, split by whom its keys sign for.
+#[derive(Debug, Default)]
+struct Endorsement {
+    instance: Vec<Jwk>,
+    orgs: BTreeMap<String, Vec<Jwk>>,
+}
+
+impl Endorsement {
+    fn split(jwks: ScopedJwks) -> Self {
+        let mut out = Self::default();
+        for ScopedJwk { jwk, org } in jwks.keys {
+            match org {
+                Some(org) => out.orgs.entry(org).or_default().push(jwk),
+                None => out.instance.push(jwk),
+            }
+        }
+        out
+    }
+
+    fn kids(&self) -> Vec<String> {
+        let orgs = self.orgs.values().flatten();
+        self.instance
+            .iter()
+            .chain(orgs)
+            .map(|k| k.kid.clone())
+            .collect()
+    }
+}
+
 /// Verifies and stores an endorsed key set.
 pub async fn endorse(
     body: &[u8],
@@ -43,42 +86,138 @@ pub async fn endorse(
     crate::eval::require_object(body, "trusted-keys body")?;
     let request: EndorseRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::parse(format!("trusted-keys body: {e}")))?;
-    let trusted = state::trusted_keys(kv, config)
+    let trusted = trusted::load(kv, &config.trusted_keys)
         .await
         .map_err(ApiError::unavailable)?;
     if trusted.is_empty() {
         return Err(no_trusted_keys());
     }
-    let doc = verify_signed(&request.jwks, &trusted, AUDIENCE)?;
+    let doc = verify_signed(&request.jwks, trusted.keys(), AUDIENCE)?;
     let version = doc
         .header
         .ver
         .ok_or_else(|| ApiError::parse("the trusted-keys document has no `ver` in its header"))?;
-    let endorsed = KeySet::from_jwks_json(&doc.payload)
+    let jwks: ScopedJwks = serde_json::from_slice(&doc.payload)
         .map_err(|e| ApiError::parse(format!("the trusted-keys document: {e}")))?;
-    if endorsed.is_empty() {
+    TrustedKeys::from_jwks(&jwks)
+        .map_err(|e| ApiError::parse(format!("the trusted-keys document: {e}")))?;
+    if jwks.keys.is_empty() {
         return Err(ApiError::parse("the trusted-keys document endorses no key"));
     }
-    let fail = |e: crate::kv::KvError| ApiError::unavailable(e.to_string());
-    let stored = kv.get(layout::TRUSTED_KEYS_VERSION).await.map_err(fail)?;
-    let stored = stored.and_then(|b| String::from_utf8_lossy(&b).trim().parse::<u64>().ok());
-    if let Some(stored) = stored.filter(|stored| version <= *stored) {
-        return Err(ApiError::new(
-            409,
-            "STALE_VERSION",
-            format!("the edge holds trusted keys version {stored}; this endorsement is {version}"),
-        ));
-    }
-    kv.put(layout::TRUSTED_KEYS, &doc.payload)
-        .await
-        .map_err(fail)?;
-    kv.put(layout::TRUSTED_KEYS_VERSION, version.to_string().as_bytes())
-        .await
-        .map_err(fail)?;
+    let signer = trusted.issuer(&doc.header.kid).unwrap_or(Issuer::Instance);
+    let endorsement = Endorsement::split(jwks);
+    check_scope(&signer, &endorsement)?;
+    check_conflicts(&trusted, &endorsement)?;
+    store(kv, &endorsement, version).await?;
     Ok(EndorseAccepted {
         version,
-        kids: endorsed.kids().map(str::to_string).collect(),
+        kids: endorsement.kids(),
     })
+}
+
+/// An organization's key endorses its own organization's keys and nothing else.
+fn check_scope(signer: &Issuer, endorsement: &Endorsement) -> Result<(), ApiError> {
+    let Issuer::Organization(org) = signer else {
+        return Ok(());
+    };
+    let foreign: Vec<String> = endorsement
+        .orgs
+        .keys()
+        .filter(|o| *o != org)
+        .map(|o| format!("organization `{o}`"))
+        .chain((!endorsement.instance.is_empty()).then(|| "instance keys".to_string()))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "a key of organization `{org}` endorses only keys of organization `{org}`; this set also holds {}",
+        foreign.join(", ")
+    )))
+}
+
+/// No endorsed key id may already be trusted for someone else.
+fn check_conflicts(trusted: &TrustedKeys, endorsement: &Endorsement) -> Result<(), ApiError> {
+    let claims =
+        endorsement
+            .instance
+            .iter()
+            .map(|k| (k, Issuer::Instance))
+            .chain(endorsement.orgs.iter().flat_map(|(org, keys)| {
+                keys.iter().map(|k| (k, Issuer::Organization(org.clone())))
+            }));
+    for (key, claimed) in claims {
+        if let Some(holder) = trusted.issuer(&key.kid).filter(|h| *h != claimed) {
+            return Err(ApiError::new(
+                409,
+                "KEY_CONFLICT",
+                format!(
+                    "key `{}` is already trusted for {}; it cannot be endorsed for {}",
+                    key.kid,
+                    holder.describe(),
+                    claimed.describe()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the endorsed sets this endorsement names, after checking each is newer.
+async fn store(kv: &impl Kv, endorsement: &Endorsement, version: u64) -> Result<(), ApiError> {
+    let fail = |e: crate::kv::KvError| ApiError::unavailable(e.to_string());
+    let stale = |what: String, stored: u64| {
+        ApiError::new(
+            409,
+            "STALE_VERSION",
+            format!("the edge holds {what} version {stored}; this endorsement is {version}"),
+        )
+    };
+    let mut orgs = trusted::org_endorsements(kv)
+        .await
+        .map_err(ApiError::unavailable)?;
+    for org in endorsement.orgs.keys() {
+        if let Some(set) = orgs.get(org).filter(|set| version <= set.version) {
+            return Err(stale(
+                format!("trusted keys of organization `{org}`"),
+                set.version,
+            ));
+        }
+    }
+    if !endorsement.instance.is_empty() {
+        let stored = kv.get(layout::TRUSTED_KEYS_VERSION).await.map_err(fail)?;
+        let stored = stored.and_then(|b| String::from_utf8_lossy(&b).trim().parse::<u64>().ok());
+        if let Some(stored) = stored.filter(|stored| version <= *stored) {
+            return Err(stale("trusted keys".into(), stored));
+        }
+        let jwks = KeySet::new(
+            endorsement
+                .instance
+                .iter()
+                .filter_map(|k| envelope::VerifyingKey::from_jwk(k).ok())
+                .collect(),
+        )
+        .to_jwks();
+        let bytes = serde_json::to_vec(&jwks).map_err(|e| ApiError::unavailable(e.to_string()))?;
+        kv.put(layout::TRUSTED_KEYS, &bytes).await.map_err(fail)?;
+        kv.put(layout::TRUSTED_KEYS_VERSION, version.to_string().as_bytes())
+            .await
+            .map_err(fail)?;
+    }
+    if !endorsement.orgs.is_empty() {
+        for (org, keys) in &endorsement.orgs {
+            let set = EndorsedSet {
+                version,
+                keys: keys.clone(),
+            };
+            orgs.insert(org.clone(), set);
+        }
+        let bytes = serde_json::to_vec(&orgs).map_err(|e| ApiError::unavailable(e.to_string()))?;
+        kv.put(layout::TRUSTED_KEYS_ORGS, &bytes)
+            .await
+            .map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// The error for an edge that trusts no key at all.

@@ -70,6 +70,7 @@ fn keys(env: &str, version: u64, server: &str, client: &str, extra: Vec<KeyEntry
         environment: env.into(),
         version,
         keys,
+        retired: false,
     }
 }
 
@@ -1430,4 +1431,229 @@ fn without_an_admin_nothing_is_counted() {
     );
     assert_eq!(res.status, 200);
     assert!(edge.usage_flush(NOW + 60_000).is_empty());
+}
+
+/// Endorses `keys` as keys of organization `org`, signed by `by`.
+fn endorse_for(
+    edge: &Edge,
+    kv: &MemoryKv,
+    by: &SigningKey,
+    ver: u64,
+    org: &str,
+    keys: &[&SigningKey],
+) -> Response {
+    let keys: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            let mut jwk = serde_json::to_value(k.verifying_key().to_jwk()).unwrap();
+            jwk["org"] = json!(org);
+            jwk
+        })
+        .collect();
+    let token = by.sign(
+        &serde_json::to_vec(&json!({ "keys": keys })).unwrap(),
+        None,
+        Some(ver),
+        Some("trusted-keys"),
+    );
+    let body = serde_json::to_vec(&json!({ "jwks": token })).unwrap();
+    call(
+        edge,
+        kv,
+        Request::new("PUT", "/publish/v1/trusted-keys").body(body),
+        NOW,
+    )
+}
+
+fn production(ver: u64, by: &SigningKey) -> Vec<u8> {
+    publish_body(
+        &demo("production", ver),
+        &keys("production", ver, SERVER_KEY, CLIENT_KEY, vec![]),
+        by,
+    )
+}
+
+#[test]
+fn an_environment_is_bound_to_its_organizations_keys() {
+    let (edge, kv) = (edge(), MemoryKv::new());
+    let (a, b) = (
+        SigningKey::from_seed("org-a-1", [21; 32]),
+        SigningKey::from_seed("org-b-1", [22; 32]),
+    );
+    // The instance key (configured) endorses each organization's key.
+    assert_eq!(
+        endorse_for(&edge, &kv, &signer(), 1, "org_a", &[&a]).status,
+        200
+    );
+    assert_eq!(
+        endorse_for(&edge, &kv, &signer(), 2, "org_b", &[&b]).status,
+        200
+    );
+    let jwks = json_of(&call(
+        &edge,
+        &kv,
+        Request::new("GET", "/.well-known/jwks.json"),
+        NOW,
+    ));
+    let orgs: Vec<&Value> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| &k["org"])
+        .collect();
+    assert_eq!(orgs, [&Value::Null, &json!("org_a"), &json!("org_b")]);
+    // Organization A's first publish binds `production` to A.
+    let res = publish(&edge, &kv, production(1, &a), "production");
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    // B's key is trusted and its signature valid, but `production` is not B's.
+    let res = publish(&edge, &kv, production(2, &b), "production");
+    assert_eq!(res.status, 403, "{}", String::from_utf8_lossy(&res.body));
+    assert!(
+        json_of(&res)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("org_a")
+    );
+    // Nor may the instance key publish over an organization's environment.
+    assert_eq!(
+        publish(&edge, &kv, production(2, &signer()), "production").status,
+        403
+    );
+    // Documents signed by two organizations are refused.
+    let mut mixed: Value = serde_json::from_slice(&production(2, &a)).unwrap();
+    mixed["keys"] = serde_json::from_slice::<Value>(&production(2, &b)).unwrap()["keys"].clone();
+    let res = publish(
+        &edge,
+        &kv,
+        serde_json::to_vec(&mixed).unwrap(),
+        "production",
+    );
+    assert_eq!(res.status, 403, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(
+        publish(&edge, &kv, production(2, &a), "production").status,
+        200
+    );
+    // B's key endorses nothing of A's, and no one can re-endorse A's key id for B.
+    assert_eq!(endorse_for(&edge, &kv, &b, 3, "org_a", &[&b]).status, 403);
+    let res = endorse_for(&edge, &kv, &signer(), 3, "org_b", &[&a]);
+    assert_eq!(res.status, 409, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(json_of(&res)["error"]["code"], "KEY_CONFLICT");
+}
+
+#[test]
+fn a_stored_snapshot_signed_by_another_organization_is_not_served() {
+    let (edge, kv) = (edge(), MemoryKv::new());
+    let (a, b) = (
+        SigningKey::from_seed("org-a-1", [21; 32]),
+        SigningKey::from_seed("org-b-1", [22; 32]),
+    );
+    assert_eq!(
+        endorse_for(&edge, &kv, &signer(), 1, "org_a", &[&a]).status,
+        200
+    );
+    assert_eq!(
+        endorse_for(&edge, &kv, &signer(), 2, "org_b", &[&b]).status,
+        200
+    );
+    assert_eq!(
+        publish(&edge, &kv, production(1, &a), "production").status,
+        200
+    );
+    // Someone with write access to KV copies in documents that B signed.
+    let forged: Value = serde_json::from_slice(&production(2, &b)).unwrap();
+    let put =
+        |key: String, value: &str| pollster::block_on(kv.put(&key, value.as_bytes())).unwrap();
+    put(
+        layout::server_snapshot("production"),
+        forged["server"].as_str().unwrap(),
+    );
+    put(
+        layout::client_snapshot("production"),
+        forged["client"].as_str().unwrap(),
+    );
+    put(
+        layout::key_index("production"),
+        forged["keys"].as_str().unwrap(),
+    );
+    put(layout::version("production"), "2");
+    let fresh = self::edge();
+    let res = call(
+        &fresh,
+        &kv,
+        ofrep(
+            Some("new-checkout"),
+            SERVER_KEY,
+            json!({"targetingKey": "user-1"}),
+        ),
+        NOW,
+    );
+    assert_ne!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert!(
+        String::from_utf8_lossy(&res.body).contains("org_a"),
+        "the refusal names the owner: {}",
+        String::from_utf8_lossy(&res.body)
+    );
+    let health = json_of(&call(&fresh, &kv, Request::new("GET", "/healthz"), NOW));
+    assert_eq!(health["status"], "degraded", "{health}");
+}
+
+#[test]
+fn an_archived_environment_serves_nothing_and_its_revocations_still_arrive() {
+    let (edge, kv) = published();
+    const OTHER_SERVER: &str = "srv_production_other_key_1";
+    let with = |retired: bool, ver: u64, extra: bool| {
+        let mut index = keys("production", ver, SERVER_KEY, CLIENT_KEY, vec![]);
+        if extra {
+            index.keys.push(KeyEntry {
+                hash: hash_key(OTHER_SERVER),
+                kind: KeyKind::Server,
+                expires_at_ms: None,
+            });
+        }
+        index.retired = retired;
+        publish_body(&demo("production", ver), &index, &signer())
+    };
+    let eval = |key: &str| {
+        call(
+            &edge,
+            &kv,
+            ofrep(Some("new-checkout"), key, json!({"targetingKey": "u"})),
+            NOW + 10_000,
+        )
+    };
+    assert_eq!(
+        publish(&edge, &kv, with(false, 2, true), "production").status,
+        200
+    );
+    assert_eq!(eval(OTHER_SERVER).status, 200);
+    // Archived: every key of the environment gets 410, on every surface.
+    assert_eq!(
+        publish(&edge, &kv, with(true, 3, true), "production").status,
+        200
+    );
+    let res = eval(SERVER_KEY);
+    assert_eq!(res.status, 410, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(json_of(&res)["errorCode"], "ENVIRONMENT_ARCHIVED");
+    let res = call(
+        &edge,
+        &kv,
+        Request::new("GET", &format!("/.well-known/flags/{CLIENT_KEY}")),
+        NOW + 10_000,
+    );
+    assert_eq!(res.status, 410, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(json_of(&res)["error"]["code"], "ENVIRONMENT_ARCHIVED");
+    // A revocation while archived reaches the edge: that key is unknown, not archived.
+    assert_eq!(
+        publish(&edge, &kv, with(true, 4, false), "production").status,
+        200
+    );
+    assert_eq!(eval(OTHER_SERVER).status, 401);
+    assert_eq!(eval(SERVER_KEY).status, 410);
+    // Restored: served again, and the revoked key stays revoked.
+    assert_eq!(
+        publish(&edge, &kv, with(false, 5, false), "production").status,
+        200
+    );
+    assert_eq!(eval(SERVER_KEY).status, 200);
+    assert_eq!(eval(OTHER_SERVER).status, 401);
 }

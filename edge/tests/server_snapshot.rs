@@ -62,6 +62,7 @@ fn publish(edge: &Edge, kv: &MemoryKv, version: u64) {
                 expires_at_ms: None,
             },
         ],
+        retired: false,
     };
     let mut client = doc.clone();
     client["flags"] = json!([]);

@@ -71,6 +71,7 @@ use super::{
         keys::republish,
         keys::list_signing_keys,
         keys::rotate_signing_key,
+        keys::rotate_instance_key,
         webhooks::create,
         webhooks::list,
         webhooks::show,

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route(&format!("{ENV}/publish"), post(republish))
         .route("/v1/signing-keys", get(list_signing_keys))
         .route("/v1/signing-keys/rotate", post(rotate_signing_key))
+        .route("/v1/instance/signing-key/rotate", post(rotate_instance_key))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -140,32 +141,47 @@ pub async fn republish(
     ))
 }
 
+/// The caller's organization's snapshot-signing keys and the JWKS that verifies them.
 #[utoipa::path(get, path = "/v1/signing-keys", responses((status = 200)))]
 pub async fn list_signing_keys(
     State(state): State<AppState>,
     Principal(who): Principal,
 ) -> ApiResult<Json<Value>> {
     who.require(Role::Admin)?;
-    let keys = signing::list(&state.pool).await?;
+    let keys = signing::list(&state.pool, &who.org_id).await?;
     let items: Vec<Value> = keys
         .into_iter()
         .map(|(kid, created, retired)| json!({"kid": kid, "createdAt": rfc3339(created), "retiredAt": retired.map(rfc3339), "active": retired.is_none()}))
         .collect();
     Ok(Json(
-        json!({ "items": items, "jwks": signing::jwks(&state.pool).await? }),
+        json!({ "items": items, "jwks": signing::org_jwks(&state.pool, &who.org_id).await? }),
     ))
 }
 
-/// A new key signs from now on; every environment is republished with it. Needs owner.
+/// A new key signs the caller's organization's snapshots from now on; each of its
+/// environments is republished with it. Needs owner; other organizations' keys are
+/// untouched.
 #[utoipa::path(post, path = "/v1/signing-keys/rotate", responses((status = 200)))]
 pub async fn rotate_signing_key(
     State(state): State<AppState>,
     Principal(who): Principal,
 ) -> ApiResult<Json<Value>> {
     who.require(Role::Owner)?;
-    let kid = signing::rotate_by(&state.pool, &who).await?;
+    let kid = signing::rotate_by(&state.pool, &state.keyring, &who).await?;
     state.publish_wake.notify_one();
     Ok(Json(
-        json!({ "kid": kid, "jwks": signing::jwks(&state.pool).await? }),
+        json!({ "kid": kid, "jwks": signing::org_jwks(&state.pool, &who.org_id).await? }),
     ))
+}
+
+/// A new instance key endorses organizations' keys from now on. Needs an instance
+/// operator.
+#[utoipa::path(post, path = "/v1/instance/signing-key/rotate", responses((status = 200)))]
+pub async fn rotate_instance_key(
+    State(state): State<AppState>,
+    Principal(who): Principal,
+) -> ApiResult<Json<Value>> {
+    let kid = signing::rotate_instance_by(&state.pool, &state.keyring, &who).await?;
+    state.publish_wake.notify_one();
+    Ok(Json(json!({ "kid": kid })))
 }

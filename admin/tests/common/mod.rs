@@ -6,7 +6,7 @@
 
 use axum::http::{Method, StatusCode};
 use edgeflag_admin::{AppState, Config, local::Local};
-use edgeflag_admin_core::orgs::create_org;
+use edgeflag_admin_core::orgs::bootstrap;
 use serde_json::Value;
 
 pub struct TestApp {
@@ -49,9 +49,19 @@ pub async fn app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         database_url: url.clone(),
         ..Config::default()
     };
+    // A SQLite file gets its master key from a file next to it; PostgreSQL needs one.
+    if url.starts_with("postgres") {
+        config.master_key = Some(edgeflag_admin_core::masterkey::KeyText::new(
+            edgeflag_admin_core::masterkey::Keyring::generate(),
+        ));
+    }
     configure(&mut config);
     let state = AppState::from_config(config).await.unwrap();
-    let (_, owner_key) = create_org(&state.pool, "acme", "Acme").await.unwrap();
+    // As `edgeflag init` does: the first owner key is an instance operator.
+    let owner_key = bootstrap(&state.pool, "acme", "Acme")
+        .await
+        .unwrap()
+        .owner_secret;
     let owner = Local::new(&state, &owner_key);
     TestApp {
         state,

@@ -196,6 +196,7 @@ impl TestEdge {
                     expires_at_ms: None,
                 },
             ],
+            retired: false,
         };
         let mut client = doc.clone();
         client["flags"] = json!([]);

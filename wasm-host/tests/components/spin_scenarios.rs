@@ -392,3 +392,100 @@ async fn spin_names_no_event_stream_and_keeps_clients_polling() {
         (413, &json!("PAYLOAD_TOO_LARGE"), &json!("new-checkout"))
     );
 }
+
+/// Variables trusting `orgs`, each key signing for its organization (`org` in its JWK).
+fn org_variables(
+    orgs: &[(&edgeflag_engine::envelope::SigningKey, &str)],
+) -> std::collections::BTreeMap<String, String> {
+    let keys: Vec<Value> = orgs
+        .iter()
+        .map(|(key, org)| {
+            let mut jwk = serde_json::to_value(key.verifying_key().to_jwk()).unwrap();
+            jwk["org"] = json!(org);
+            jwk
+        })
+        .collect();
+    let mut vars = variables(&[], &[]);
+    vars.insert(
+        "edgeflag_trusted_keys".into(),
+        json!({ "keys": keys }).to_string(),
+    );
+    vars
+}
+
+#[tokio::test]
+async fn an_environment_refuses_another_organizations_key() {
+    let (a, b) = (signer("org-a-key", 11), signer("org-b-key", 12));
+    let app = spin_app(org_variables(&[(&a, "org_a"), (&b, "org_b")]));
+    let body = |ver, by| publish_body(&demo("production", ver), SERVER, CLIENT, by);
+    assert_eq!(publish(&app, "production", body(1, &a)).await.status, 200);
+    let refused = publish(&app, "production", body(2, &b)).await;
+    assert_eq!(refused.status, 403, "{:?}", refused.json());
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("org_a")
+    );
+    assert_eq!(publish(&app, "production", body(2, &a)).await.status, 200);
+}
+
+async fn eval(app: &SpinApp, key: &str) -> Answer {
+    let context = json!({"targetingKey": "u"});
+    ofrep(app, key, Some("new-checkout"), &context, &[]).await
+}
+
+#[tokio::test]
+async fn an_archived_environment_answers_410_and_takes_revocations() {
+    let trusted = signer("publisher-1", 1);
+    let app = spin_app(variables(&[&trusted], &[]));
+    let body = |ver: u64, server: &str, retired: bool| {
+        let mut docs: Value = serde_json::from_slice(&publish_body(
+            &demo("production", ver),
+            server,
+            CLIENT,
+            &trusted,
+        ))
+        .unwrap();
+        let mut keys = crate::support::keys_for("production", ver, server, CLIENT);
+        keys.retired = retired;
+        docs["keys"] = json!(trusted.sign(
+            &serde_json::to_vec(&keys).unwrap(),
+            Some("production"),
+            Some(ver),
+            Some("keys")
+        ));
+        serde_json::to_vec(&docs).unwrap()
+    };
+    assert_eq!(
+        publish(&app, "production", body(1, SERVER, false))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        publish(&app, "production", body(2, SERVER, true))
+            .await
+            .status,
+        200
+    );
+    let archived = eval(&app, SERVER).await;
+    assert_eq!(archived.status, 410);
+    assert_eq!(archived.json()["errorCode"], "ENVIRONMENT_ARCHIVED");
+    // The server key is revoked (replaced) while archived: it is unknown from now on.
+    assert_eq!(
+        publish(&app, "production", body(3, "srv_new", true))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(eval(&app, SERVER).await.status, 401);
+    assert_eq!(
+        publish(&app, "production", body(4, "srv_new", false))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(eval(&app, "srv_new").await.status, 200);
+    assert_eq!(eval(&app, SERVER).await.status, 401);
+}

@@ -72,6 +72,7 @@ pub fn keys_for(env: &str, version: u64, server: &str, client: &str) -> KeyIndex
             entry(server, KeyKind::Server),
             entry(client, KeyKind::Client),
         ],
+        retired: false,
     }
 }
 
