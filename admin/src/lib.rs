@@ -9,6 +9,7 @@
 //! from tests, benchmarks and tooling; other parts of Edgeflag talk to the admin over
 //! HTTP.
 
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod config;
