@@ -236,6 +236,17 @@ impl Config {
         }
         self.apply_account_env(&var)?;
         self.apply_usage_env(&var)?;
+        if let Some(list) = var("EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS") {
+            self.webhooks.allowed_networks = list
+                .split(',')
+                .map(str::trim)
+                .filter(|net| !net.is_empty())
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|e: ipnet::AddrParseError| {
+                    ConfigError::Env("EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS", e.to_string())
+                })?;
+        }
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {
                 name: "edge".to_string(),
@@ -420,5 +431,35 @@ mod tests {
                 .to_string()
                 .contains("`maybe` is not one of")
         );
+    }
+
+    #[test]
+    fn webhook_allowed_networks_from_file_and_environment() {
+        let mut config: Config =
+            toml::from_str("[webhooks]\nallowed_networks = [\"10.20.0.0/16\"]\n").unwrap();
+        assert_eq!(
+            config.webhooks.allowed_networks[0].to_string(),
+            "10.20.0.0/16"
+        );
+        assert!(
+            toml::from_str::<Config>("[webhooks]\nallowed_networks = [\"10.20.0.1\"]\n").is_err()
+        );
+        config
+            .apply_env(|name| {
+                (name == "EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS")
+                    .then(|| "127.0.0.0/8, ::1/128".to_string())
+            })
+            .unwrap();
+        let nets: Vec<String> = config
+            .webhooks
+            .allowed_networks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["127.0.0.0/8", "::1/128"]);
+        let bad = config.apply_env(|name| {
+            (name == "EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS").then(|| "localhost".to_string())
+        });
+        assert!(bad.is_err());
     }
 }
