@@ -27,6 +27,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Requests per minute allowed per API key.
     pub rate_limit_per_minute: u32,
+    /// Sign-in requests (`/v1/auth/token`, `/v1/auth/refresh`) per minute allowed per
+    /// client address, and token requests per API key.
+    pub auth_rate_limit_per_minute: u32,
     /// Default grace period of a rotated SDK key, seconds.
     pub sdk_key_grace_secs: i64,
     /// Where the publisher delivers snapshots.
@@ -141,6 +144,7 @@ impl Default for Config {
             body_limit_bytes: crate::extract::DEFAULT_BODY_LIMIT,
             request_timeout_secs: 30,
             rate_limit_per_minute: 600,
+            auth_rate_limit_per_minute: 20,
             sdk_key_grace_secs: 24 * 3600,
             publish: PublishConfig::default(),
             webhooks: WebhookConfig::default(),
@@ -209,6 +213,11 @@ impl Config {
             &var,
             "EDGEFLAG_RATE_LIMIT_PER_MINUTE",
             &mut self.rate_limit_per_minute,
+        )?;
+        set_parsed(
+            &var,
+            "EDGEFLAG_AUTH_RATE_LIMIT_PER_MINUTE",
+            &mut self.auth_rate_limit_per_minute,
         )?;
         set_parsed(
             &var,

@@ -20,6 +20,7 @@ pub mod input_error;
 pub mod limit;
 pub mod local;
 pub mod metrics;
+pub mod refresh;
 pub mod routes;
 pub mod session;
 pub mod state;
