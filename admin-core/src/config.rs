@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
+use ipnet::IpNet;
 use serde::Deserialize;
+
+use crate::destination::Destinations;
 
 /// The webhook deliverer's settings.
 #[derive(Debug, Clone, Deserialize)]
@@ -21,6 +24,16 @@ pub struct WebhookConfig {
     pub max_attempts: i64,
     /// Timeout of one request to a receiver, milliseconds.
     pub timeout_ms: u64,
+    /// Networks (CIDR) webhooks may reach besides public addresses, for receivers on a
+    /// self-hoster's own network, e.g. `["10.20.0.0/16"]`. Empty by default.
+    pub allowed_networks: Vec<IpNet>,
+}
+
+impl WebhookConfig {
+    /// The destinations webhooks may be created for and delivered to.
+    pub fn destinations(&self) -> Destinations {
+        Destinations::new(&self.allowed_networks)
+    }
 }
 
 impl Default for WebhookConfig {
@@ -32,6 +45,7 @@ impl Default for WebhookConfig {
             max_backoff_ms: 15 * 60_000,
             max_attempts: 10,
             timeout_ms: 10_000,
+            allowed_networks: Vec::new(),
         }
     }
 }

@@ -14,7 +14,7 @@
 //! `api_keys`, `projects`, `environments`, `flags`, `versions`, `segments`, `sdk_keys`,
 //! `webhook_store`, `seed`) use the stores and records (`flagstore`, `audit`, `outbox`,
 //! `webhooks`, `feed`), which use the leaves (`db`, `model`, `scope`, `list`, `actor`,
-//! `error`). People are `invitations` → `users` → `sessions`, `passwords`. Publishing
+//! `error`, `destination`). People are `invitations` → `users` → `sessions`, `passwords`. Publishing
 //! (`publisher` → `snapshot`, `targets`, `endorse`, `signing`) and `webhook_delivery` are
 //! background work over the same tables.
 //! Evaluation insights: `usage` (batches and their rules) → `usage_writer` (the queue,
@@ -27,6 +27,7 @@ pub mod client_subset;
 pub mod config;
 pub mod db;
 pub mod dependents;
+pub mod destination;
 pub mod endorse;
 pub mod environments;
 pub mod error;

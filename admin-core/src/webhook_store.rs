@@ -10,6 +10,7 @@ use crate::{
     actor::Actor,
     audit,
     db::{self, now_ms, rfc3339},
+    destination::Destinations,
     error::Error,
     scope, secret, webhooks,
 };
@@ -80,14 +81,13 @@ pub async fn fetch(pool: &AnyPool, org_id: &str, id: &str) -> Result<WebhookView
     view(&row)
 }
 
-fn check_url(url: &str) -> Result<(), Error> {
-    match reqwest::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(()),
-        _ => Err(Error::invalid(
-            "/url",
-            format!("`{url}` is not an http(s) URL"),
-        )),
-    }
+/// Refuses a URL webhooks may not reach (`destination`), naming the field.
+async fn check_url(url: &str, destinations: &Destinations) -> Result<(), Error> {
+    destinations
+        .check(url)
+        .await
+        .map(drop)
+        .map_err(|refusal| Error::invalid("/url", format!("`{url}` {refusal}")))
 }
 
 fn events_text(events: &[String]) -> Result<String, Error> {
@@ -95,13 +95,15 @@ fn events_text(events: &[String]) -> Result<String, Error> {
     serde_json::to_string(events).map_err(Error::internal)
 }
 
-/// Registers a webhook; the view carries its signing secret, this once.
+/// Registers a webhook; the view carries its signing secret, this once. Its URL must
+/// be one `destinations` permits.
 pub async fn create(
     pool: &AnyPool,
     actor: &Actor,
     new: NewWebhook<'_>,
+    destinations: &Destinations,
 ) -> Result<WebhookView, Error> {
-    check_url(new.url)?;
+    check_url(new.url, destinations).await?;
     let event_list = new.events.unwrap_or_else(webhooks::default_events);
     let events = events_text(&event_list)?;
     let project = match new.project {
@@ -153,16 +155,20 @@ pub async fn list(pool: &AnyPool, org_id: &str) -> Result<Vec<WebhookView>, Erro
     rows.iter().map(view).collect()
 }
 
-/// Changes a webhook's URL, events, description or enabled state.
+/// Changes a webhook's URL, events, description or enabled state. A new URL must be
+/// one `destinations` permits.
 pub async fn update(
     pool: &AnyPool,
     actor: &Actor,
     id: &str,
     change: WebhookChange,
+    destinations: &Destinations,
 ) -> Result<WebhookView, Error> {
     let before = fetch(pool, &actor.org_id, id).await?;
+    if let Some(url) = &change.url {
+        check_url(url, destinations).await?;
+    }
     let url = change.url.unwrap_or(before.url.clone());
-    check_url(&url)?;
     let events = events_text(&change.events.unwrap_or(before.events.clone()))?;
     let description = change.description.unwrap_or(before.description.clone());
     let enabled = change.enabled.unwrap_or(before.enabled);

@@ -10,7 +10,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{extract::BodyLimit, feed, limit, metrics, routes, state::AppState};
+use crate::{access_log, extract::BodyLimit, feed, limit, metrics, routes, state::AppState};
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
@@ -28,15 +28,15 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(limit))
         .layer(Extension(BodyLimit(limit)))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
-        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(access_log::make_span)
+                .on_response(access_log::on_response),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

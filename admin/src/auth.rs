@@ -17,12 +17,7 @@ use axum::{extract::FromRequestParts, http::request::Parts};
 pub use edgeflag_admin_core::Role;
 use edgeflag_admin_core::{Actor, api_keys, sessions, users};
 
-use crate::{
-    error::ApiError,
-    limit::{RateInfo, RateSlot},
-    session,
-    state::AppState,
-};
+use crate::{error::ApiError, limit::RateSlot, refresh, session, state::AppState};
 
 /// The extractor of an authenticated caller: the [`Actor`] its credential acts as,
 /// with the request's id. Handlers destructure it, `Principal(who): Principal`.
@@ -87,7 +82,15 @@ async fn by_key(state: &AppState, credential: &str) -> Result<Caller, ApiError> 
     let key_id = if credential.starts_with("efk_") {
         key_id_for_secret(state, credential).await?
     } else {
-        state.token_key.verify(credential)?.sub
+        let claims = state.token_key.verify(credential)?;
+        if let Some(family) = &claims.fam
+            && refresh::family_revoked(&state.pool, family).await?
+        {
+            return Err(ApiError::Unauthorized(
+                "this sign-in was revoked (a refresh token was used twice); sign in again".into(),
+            ));
+        }
+        claims.sub
     };
     let actor = api_keys::actor(&state.pool, &key_id)
         .await?
@@ -127,22 +130,10 @@ async fn by_session(parts: &Parts, state: &AppState, secret: &str) -> Result<Cal
 
 /// Applies the per-caller rate limit and leaves its state for the response headers.
 fn rate_limit(parts: &Parts, state: &AppState, id: &str) -> Result<(), ApiError> {
-    let outcome = state.limiter.check(id);
-    if let Some(slot) = parts.extensions.get::<RateSlot>() {
-        let info = match &outcome {
-            Ok(info) => *info,
-            Err(_) => RateInfo {
-                limit: state.limiter.limit,
-                remaining: 0,
-                reset_secs: state.limiter.reset_secs(id),
-            },
-        };
-        *slot
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(info);
-    }
-    outcome.map(|_| ())
+    state
+        .limiter
+        .check_into(id, parts.extensions.get::<RateSlot>())
+        .map(drop)
 }
 
 fn bearer(parts: &Parts) -> Option<String> {

@@ -7,8 +7,8 @@ use std::{net::SocketAddr, path::PathBuf};
 use serde::Deserialize;
 
 pub use edgeflag_admin_core::config::{AccountsConfig, PublishConfig, TargetConfig, WebhookConfig};
-pub use edgeflag_admin_core::usage::UsageConfig;
 use edgeflag_admin_core::masterkey::KeyText;
+pub use edgeflag_admin_core::usage::UsageConfig;
 
 /// The admin's whole configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,6 +28,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Requests per minute allowed per API key.
     pub rate_limit_per_minute: u32,
+    /// Sign-in requests (`/v1/auth/token`, `/v1/auth/refresh`) per minute allowed per
+    /// client address, and token requests per API key.
+    pub auth_rate_limit_per_minute: u32,
     /// Default grace period of a rotated SDK key, seconds.
     pub sdk_key_grace_secs: i64,
     /// Where the publisher delivers snapshots.
@@ -147,6 +150,7 @@ impl Default for Config {
             body_limit_bytes: crate::extract::DEFAULT_BODY_LIMIT,
             request_timeout_secs: 30,
             rate_limit_per_minute: 600,
+            auth_rate_limit_per_minute: 20,
             sdk_key_grace_secs: 24 * 3600,
             publish: PublishConfig::default(),
             webhooks: WebhookConfig::default(),
@@ -220,6 +224,11 @@ impl Config {
         )?;
         set_parsed(
             &var,
+            "EDGEFLAG_AUTH_RATE_LIMIT_PER_MINUTE",
+            &mut self.auth_rate_limit_per_minute,
+        )?;
+        set_parsed(
+            &var,
             "EDGEFLAG_SDK_KEY_GRACE_SECS",
             &mut self.sdk_key_grace_secs,
         )?;
@@ -249,6 +258,17 @@ impl Config {
         }
         if let Some(path) = var("EDGEFLAG_MASTER_KEY_FILE") {
             self.master_key_file = Some(PathBuf::from(path));
+        }
+        if let Some(list) = var("EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS") {
+            self.webhooks.allowed_networks = list
+                .split(',')
+                .map(str::trim)
+                .filter(|net| !net.is_empty())
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|e: ipnet::AddrParseError| {
+                    ConfigError::Env("EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS", e.to_string())
+                })?;
         }
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {
@@ -434,5 +454,35 @@ mod tests {
                 .to_string()
                 .contains("`maybe` is not one of")
         );
+    }
+
+    #[test]
+    fn webhook_allowed_networks_from_file_and_environment() {
+        let mut config: Config =
+            toml::from_str("[webhooks]\nallowed_networks = [\"10.20.0.0/16\"]\n").unwrap();
+        assert_eq!(
+            config.webhooks.allowed_networks[0].to_string(),
+            "10.20.0.0/16"
+        );
+        assert!(
+            toml::from_str::<Config>("[webhooks]\nallowed_networks = [\"10.20.0.1\"]\n").is_err()
+        );
+        config
+            .apply_env(|name| {
+                (name == "EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS")
+                    .then(|| "127.0.0.0/8, ::1/128".to_string())
+            })
+            .unwrap();
+        let nets: Vec<String> = config
+            .webhooks
+            .allowed_networks
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["127.0.0.0/8", "::1/128"]);
+        let bad = config.apply_env(|name| {
+            (name == "EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS").then(|| "localhost".to_string())
+        });
+        assert!(bad.is_err());
     }
 }

@@ -9,6 +9,7 @@
 //! from tests, benchmarks and tooling; other parts of Edgeflag talk to the admin over
 //! HTTP.
 
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod input_error;
 pub mod limit;
 pub mod local;
 pub mod metrics;
+pub mod refresh;
 pub mod routes;
 pub mod session;
 pub mod state;

@@ -1,10 +1,17 @@
-//! The per-API-key rate limit: a fixed window of `rate_limit_per_minute` requests,
-//! checked by the `Principal` extractor, and the middleware that writes the
-//! `X-RateLimit-*` headers of every authenticated response.
+//! Rate limits: fixed windows of requests per minute per key. The per-API-key limit
+//! (`rate_limit_per_minute`) is checked by the `Principal` extractor; the sign-in
+//! limit (`auth_rate_limit_per_minute`) by `POST /v1/auth/token` and
+//! `/v1/auth/refresh`, per client address ([`client_key`]) and per API key. The
+//! middleware writes the `X-RateLimit-*` headers of every limited response, and a
+//! refusal is the one `429` with `Retry-After`.
 
-use std::{collections::HashMap, sync::Mutex, time::Instant};
+use std::{collections::HashMap, net::IpAddr, sync::Mutex, time::Instant};
 
 use crate::error::ApiError;
+
+/// Windows kept before expired ones are dropped, so keys that come and go (client
+/// addresses) cannot grow the map without bound.
+const PRUNE_ABOVE: usize = 10_000;
 
 /// The rate-limit state of one request, for the `X-RateLimit-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +72,9 @@ impl RateLimiter {
             .windows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if windows.len() > PRUNE_ABOVE {
+            windows.retain(|_, (start, _)| now.duration_since(*start).as_secs() < 60);
+        }
         let entry = windows.entry(key.to_string()).or_insert((now, 0));
         if now.duration_since(entry.0).as_secs() >= 60 {
             *entry = (now, 0);
@@ -93,6 +103,43 @@ impl RateLimiter {
     }
 }
 
+impl RateLimiter {
+    /// [`Self::check`], leaving the outcome in `slot` for the `X-RateLimit-*` headers.
+    pub fn check_into(&self, key: &str, slot: Option<&RateSlot>) -> Result<RateInfo, ApiError> {
+        let outcome = self.check(key);
+        if let Some(slot) = slot {
+            let info = match &outcome {
+                Ok(info) => *info,
+                Err(_) => RateInfo {
+                    limit: self.limit,
+                    remaining: 0,
+                    reset_secs: self.reset_secs(key),
+                },
+            };
+            *slot
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(info);
+        }
+        outcome
+    }
+}
+
+/// The rate-limit key of a client address: the address, an IPv6 one by its /64
+/// (which one host usually holds whole), or `unknown` (a request made in-process).
+pub fn client_key(address: &str) -> String {
+    let Ok(ip) = address.parse::<IpAddr>() else {
+        return "unknown".to_string();
+    };
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +151,31 @@ mod tests {
         assert_eq!(limiter.check("k").unwrap().remaining, 0);
         assert!(matches!(limiter.check("k"), Err(ApiError::RateLimited(_))));
         assert!(limiter.check("other").is_ok());
+    }
+
+    #[test]
+    fn clients_are_keyed_by_address_and_ipv6_by_its_64() {
+        assert_eq!(client_key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(client_key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(
+            client_key("2001:db8:1:2:aaaa::1"),
+            client_key("2001:db8:1:2:bbbb::9")
+        );
+        assert_ne!(client_key("2001:db8:1:2::1"), client_key("2001:db8:1:3::1"));
+        assert_eq!(client_key(""), "unknown");
+    }
+
+    #[test]
+    fn expired_windows_are_dropped_when_many() {
+        let limiter = RateLimiter::new(1);
+        {
+            let mut windows = limiter.windows.lock().unwrap();
+            let old = Instant::now() - std::time::Duration::from_secs(61);
+            for i in 0..=PRUNE_ABOVE {
+                windows.insert(format!("k{i}"), (old, 1));
+            }
+        }
+        assert!(limiter.check("new").is_ok());
+        assert_eq!(limiter.windows.lock().unwrap().len(), 1);
     }
 }

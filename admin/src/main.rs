@@ -107,7 +107,7 @@ async fn main() -> anyhow::Result<()> {
         .json()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("EDGEFLAG_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                .unwrap_or_else(|_| edgeflag_admin::access_log::DEFAULT_FILTER.into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -1,5 +1,6 @@
 //! Prometheus metrics in the text exposition format, kept by hand: a request
-//! counter and latency histogram per route and status class, plus gauges that the
+//! counter and latency histogram per method, route and status (each status its own
+//! series, so two statuses on one route never print the same labels), plus gauges that the
 //! `/metrics` handler reads from the database at scrape time (publish lag).
 
 use std::{
@@ -70,8 +71,8 @@ impl Metrics {
         }
         out.push_str("# HELP edgeflag_admin_request_duration_seconds Request latency.\n");
         out.push_str("# TYPE edgeflag_admin_request_duration_seconds histogram\n");
-        for ((method, route, _), s) in series.iter() {
-            let labels = format!("method=\"{method}\",route=\"{route}\"");
+        for ((method, route, status), s) in series.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
             for (bound, count) in BUCKETS.iter().zip(s.buckets) {
                 let _ = writeln!(
                     out,

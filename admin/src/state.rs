@@ -27,6 +27,8 @@ pub struct AppState {
     pub token_key: Arc<TokenKey>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
+    /// The sign-in limit, per client address and per API key.
+    pub auth_limiter: Arc<RateLimiter>,
     /// Woken after every commit that wrote an outbox row, so publishing starts at once.
     pub publish_wake: Arc<Notify>,
     /// The change feed's fan-out to open streams.
@@ -65,6 +67,7 @@ impl AppState {
             ))),
             usage: UsageQueue::start(pool.clone(), &config.usage),
             usage_limiter: Arc::new(RateLimiter::new(config.usage.rate_limit_per_minute)),
+            auth_limiter: Arc::new(RateLimiter::new(config.auth_rate_limit_per_minute)),
             pool,
             config: Arc::new(config),
             token_key: Arc::new(token_key),

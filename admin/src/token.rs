@@ -15,6 +15,10 @@ pub struct TokenClaims {
     pub sub: String,
     pub org: String,
     pub role: Role,
+    /// The refresh-token family the token was issued with; revoking the family
+    /// revokes the token. Absent in tokens issued before families existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<String>,
 }
 
 /// The admin's token-signing key (purpose `token` in `signing_keys`).

@@ -1,6 +1,8 @@
-//! Webhooks: a receiver on 127.0.0.1 gets one signed delivery per matching change,
-//! a receiver that fails twice gets it on the third attempt, a receiver that always
-//! fails is given up after `max_attempts`, and only admins manage webhooks.
+//! Webhooks: a receiver on 127.0.0.1 (allowed by `webhooks.allowed_networks`) gets one
+//! signed delivery per matching change, a receiver that fails twice gets it on the
+//! third attempt, a receiver that always fails is given up after `max_attempts`, only
+//! admins manage webhooks, non-public destinations are refused when a webhook is
+//! written and again at delivery, and the log never shows what a receiver answered.
 
 mod common;
 
@@ -25,14 +27,21 @@ struct Receiver {
     failures: Arc<Mutex<u32>>,
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+/// What a failing receiver answers; the delivery log must never show it.
+const RECEIVER_SECRET: &str = "stack trace with db password hunter2";
+
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
     r.seen.lock().unwrap().push((headers, body));
     let mut failures = r.failures.lock().unwrap();
     if *failures > 0 {
         *failures -= 1;
-        StatusCode::INTERNAL_SERVER_ERROR
+        (StatusCode::INTERNAL_SERVER_ERROR, RECEIVER_SECRET)
     } else {
-        StatusCode::NO_CONTENT
+        (StatusCode::NO_CONTENT, "")
     }
 }
 
@@ -55,6 +64,8 @@ async fn test_app(max_attempts: i64) -> TestApp {
     let t = app_with(move |c| {
         c.webhooks.backoff_ms = 0;
         c.webhooks.max_attempts = max_attempts;
+        c.webhooks.allowed_networks =
+            vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
     })
     .await;
     t.project().await;
@@ -217,10 +228,7 @@ async fn a_failing_receiver_gets_it_on_the_third_attempt() {
     assert_eq!(entry["status"], "pending", "{entry}");
     assert_eq!(entry["attempts"], 1);
     assert_eq!(entry["responseCode"], 500);
-    assert!(
-        entry["lastError"].as_str().unwrap().contains("HTTP 500"),
-        "{entry}"
-    );
+    assert_eq!(entry["lastError"], "HTTP 500", "only our words: {entry}");
 
     deliverer.tick().await.unwrap();
     deliverer.tick().await.unwrap();
@@ -325,4 +333,154 @@ async fn only_admins_manage_webhooks_and_secrets_are_shown_once() {
         .unwrap();
     assert_eq!(changed["events"], json!(["*"]));
     assert_eq!(changed["enabled"], false);
+}
+
+#[tokio::test]
+async fn non_public_destinations_are_refused_by_default() {
+    let t = app_with(|_| {}).await;
+    let refused = [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://0.0.0.0/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://10.0.0.1/",
+        "http://172.16.5.4/",
+        "http://192.168.0.10/",
+        "http://100.64.0.1/",
+        "http://[fd00::1]/",
+        "http://[fe80::1]/",
+        "http://224.0.0.251/",
+        "http://2130706433/",
+        "https://user:pass@hooks.example.com/",
+        "ftp://hooks.example.com/",
+        "file:///etc/passwd",
+    ];
+    for url in refused {
+        let (status, err) = call(
+            &t.owner,
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": url})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}: {err}");
+        assert_eq!(err["error"]["path"], "/url", "{url}: {err}");
+    }
+    let (_, err) = call(
+        &t.owner,
+        Method::POST,
+        "/v1/webhooks",
+        Some(json!({"url": "http://169.254.169.254/"})),
+    )
+    .await;
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("link-local") && message.contains("allowed_networks"),
+        "{message}"
+    );
+
+    // A public name is accepted; changing it to an internal address is refused.
+    let hook = t
+        .owner
+        .ok(
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": "https://hooks.example.com/edgeflag"})),
+        )
+        .await
+        .unwrap();
+    let id = hook["id"].as_str().unwrap();
+    let (status, err) = call(
+        &t.owner,
+        Method::PATCH,
+        &format!("/v1/webhooks/{id}"),
+        Some(json!({"url": "http://127.0.0.1:8080/"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["path"], "/url");
+}
+
+/// A URL that passed when it was written but now reaches inside (a name rebound to
+/// 127.0.0.1, or a row written before the check existed) is refused at delivery, and
+/// nothing is sent.
+#[tokio::test]
+async fn delivery_checks_the_resolved_address_again() {
+    let t = test_app(5).await;
+    let (r, url, server) = receiver(0).await;
+    let port = url.rsplit(':').next().unwrap().trim_end_matches("/hook");
+    let by_name = create_hook(&t, &url).await;
+    let by_literal = create_hook(&t, &url).await;
+    // What the name resolves to changed after the check: `localhost` stands in for a
+    // rebinding name (it resolves to loopback here).
+    sqlx::query("UPDATE webhooks SET url = $1 WHERE id = $2")
+        .bind(format!("http://localhost:{port}/hook"))
+        .bind(by_name["id"].as_str().unwrap())
+        .execute(&t.state.pool)
+        .await
+        .unwrap();
+    t.owner
+        .ok(Method::POST, "/v1/projects/web/flags", Some(bool_flag("f")))
+        .await
+        .unwrap();
+    // The deliverer of an installation that allows no private network.
+    let strict = edgeflag_admin_core::webhook_delivery::Deliverer::new(
+        t.state.pool.clone(),
+        edgeflag_admin::config::WebhookConfig {
+            backoff_ms: 0,
+            ..Default::default()
+        },
+    );
+    assert_eq!(strict.tick().await.unwrap(), 2);
+    assert!(
+        r.seen.lock().unwrap().is_empty(),
+        "nothing may reach the receiver"
+    );
+    for (hook, expected) in [
+        (&by_name, "refused: the host resolves to "),
+        (
+            &by_literal,
+            "refused: the URL resolves to 127.0.0.1 (loopback)",
+        ),
+    ] {
+        let entry = log(&t, hook["id"].as_str().unwrap()).await.remove(0);
+        assert_eq!(entry["status"], "pending", "{entry}");
+        assert_eq!(entry["responseCode"], Value::Null);
+        let error = entry["lastError"].as_str().unwrap();
+        assert!(
+            error.starts_with(expected) && error.contains("(loopback)"),
+            "{error}"
+        );
+    }
+    // The same rows go out once the network is allowed.
+    assert_eq!(t.state.deliverer().tick().await.unwrap(), 2);
+    assert_eq!(r.seen.lock().unwrap().len(), 2);
+    server.abort();
+}
+
+/// Rows written before the log kept only our words lose the receiver's answer.
+#[tokio::test]
+async fn migration_scrubs_receiver_answers_from_old_log_rows() {
+    let t = test_app(5).await;
+    let hook = create_hook(&t, "http://127.0.0.1:9/hook").await;
+    t.owner
+        .ok(Method::POST, "/v1/projects/web/flags", Some(bool_flag("f")))
+        .await
+        .unwrap();
+    let old = format!("HTTP 500: {RECEIVER_SECRET}");
+    sqlx::query("UPDATE webhook_deliveries SET last_error = $1, response_code = 500")
+        .bind(&old)
+        .execute(&t.state.pool)
+        .await
+        .unwrap();
+    // The statement is the same in both dialects' file.
+    let migration = include_str!("../../admin-core/migrations/sqlite/0004_admin_security.sql");
+    // The migration's statement about the log (the file holds others).
+    let start = migration.find("UPDATE webhook_deliveries").unwrap();
+    let scrub = &migration[start..=start + migration[start..].find(';').unwrap()];
+    sqlx::raw_sql(scrub).execute(&t.state.pool).await.unwrap();
+    let entry = log(&t, hook["id"].as_str().unwrap()).await.remove(0);
+    assert_eq!(entry["lastError"], "HTTP 500", "{entry}");
 }

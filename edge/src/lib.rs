@@ -24,8 +24,8 @@ pub mod publish;
 mod server_snapshot;
 pub mod state;
 pub mod trust;
-pub mod usage;
 pub mod trusted;
+pub mod usage;
 
 use std::sync::Arc;
 

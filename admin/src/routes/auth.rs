@@ -2,14 +2,13 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
-    http::StatusCode,
+    extract::{FromRequestParts, Path, State},
+    http::{StatusCode, request::Parts},
     routing::{delete, post},
 };
 use edgeflag_admin_core::{
     api_keys::{self, ApiKeyView},
     db::now_ms,
-    secret::{hash_secret, new_secret},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -19,6 +18,8 @@ use crate::{
     auth::{self, Principal, Role},
     error::{ApiError, ApiResult},
     extract::JsonBody,
+    limit::{self, RateSlot},
+    refresh,
     state::AppState,
     token::TokenClaims,
 };
@@ -53,49 +54,82 @@ pub struct TokenResponse {
 }
 
 /// Exchanges an API key for a short-lived access token and a refresh token.
-#[utoipa::path(post, path = "/v1/auth/token", request_body = TokenRequest, responses((status = 200, body = TokenResponse), (status = 401)))]
+/// Throttled per client address and per API key (`auth_rate_limit_per_minute`).
+#[utoipa::path(post, path = "/v1/auth/token", request_body = TokenRequest, responses((status = 200, body = TokenResponse), (status = 401), (status = 429)))]
 pub async fn token(
     State(state): State<AppState>,
+    throttle: Throttle,
     JsonBody(req): JsonBody<TokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
+    throttle.client(&state)?;
     let key_id = auth::key_id_for_secret(&state, &req.api_key).await?;
+    throttle.check(&state, &format!("key:{key_id}"))?;
     sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(&key_id)
         .execute(&state.pool)
         .await?;
-    issue(&state, &key_id).await.map(Json)
-}
-
-/// Trades a refresh token (single use) for a new pair.
-#[utoipa::path(post, path = "/v1/auth/refresh", request_body = RefreshRequest, responses((status = 200, body = TokenResponse), (status = 401)))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    JsonBody(req): JsonBody<RefreshRequest>,
-) -> ApiResult<Json<TokenResponse>> {
-    let used = sqlx::query(
-        "UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 \
-         AND api_key_id IN (SELECT id FROM api_keys WHERE revoked_at IS NULL)",
-    )
-    .bind(now_ms())
-    .bind(hash_secret(&req.refresh_token))
-    .execute(&state.pool)
-    .await?;
-    if used.rows_affected() != 1 {
-        return Err(ApiError::Unauthorized(
-            "the refresh token is unknown, used or expired".into(),
-        ));
-    }
-    let row = sqlx::query("SELECT api_key_id FROM refresh_tokens WHERE hash = $1")
-        .bind(hash_secret(&req.refresh_token))
-        .fetch_one(&state.pool)
-        .await?;
-    issue(&state, &row.try_get::<String, _>("api_key_id")?)
+    issue(&state, &key_id, &refresh::new_family())
         .await
         .map(Json)
 }
 
-async fn issue(state: &AppState, key_id: &str) -> ApiResult<TokenResponse> {
+/// Trades a refresh token (single use) for a new pair. A token used a second time
+/// revokes every token issued with it. Throttled per client address.
+#[utoipa::path(post, path = "/v1/auth/refresh", request_body = RefreshRequest, responses((status = 200, body = TokenResponse), (status = 401), (status = 429)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    throttle: Throttle,
+    JsonBody(req): JsonBody<RefreshRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    throttle.client(&state)?;
+    let redeemed = refresh::redeem(&state.pool, &req.refresh_token).await?;
+    issue(&state, &redeemed.api_key_id, &redeemed.family)
+        .await
+        .map(Json)
+}
+
+/// What a sign-in route throttles by: the client's address (`throttle::client_address`:
+/// the TCP peer, or the trusted proxy's `X-Forwarded-For`) and the slot for the
+/// `X-RateLimit-*` headers.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    client: String,
+    slot: Option<RateSlot>,
+}
+
+impl Throttle {
+    /// Counts one request against the client's address in the sign-in limit.
+    fn client(&self, state: &AppState) -> ApiResult<()> {
+        self.check(state, &format!("client:{}", self.client))
+    }
+
+    /// Counts one request against `key` in the sign-in limit; `429` when over it.
+    fn check(&self, state: &AppState, key: &str) -> ApiResult<()> {
+        state
+            .auth_limiter
+            .check_into(key, self.slot.as_ref())
+            .map(drop)
+    }
+}
+
+impl FromRequestParts<AppState> for Throttle {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let address =
+            crate::throttle::client_address(parts, state.config.login.trust_forwarded_for);
+        Ok(Self {
+            client: limit::client_key(&address),
+            slot: parts.extensions.get::<RateSlot>().cloned(),
+        })
+    }
+}
+
+async fn issue(state: &AppState, key_id: &str, family: &str) -> ApiResult<TokenResponse> {
     let row = sqlx::query("SELECT org_id, role FROM api_keys WHERE id = $1")
         .bind(key_id)
         .fetch_one(&state.pool)
@@ -105,16 +139,17 @@ async fn issue(state: &AppState, key_id: &str) -> ApiResult<TokenResponse> {
         sub: key_id.to_string(),
         org: row.try_get("org_id")?,
         role: Role::parse(&role).ok_or_else(|| ApiError::internal("stored role"))?,
+        fam: Some(family.to_string()),
     };
     let ttl = state.config.access_token_ttl_secs;
     let access_token = state.token_key.issue(claims, ttl)?;
-    let refresh_token = new_secret("efr");
-    sqlx::query("INSERT INTO refresh_tokens (hash, api_key_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(hash_secret(&refresh_token))
-        .bind(key_id)
-        .bind(now_ms() + state.config.refresh_token_ttl_secs * 1000)
-        .execute(&state.pool)
-        .await?;
+    let refresh_token = refresh::issue(
+        &state.pool,
+        key_id,
+        family,
+        state.config.refresh_token_ttl_secs,
+    )
+    .await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),

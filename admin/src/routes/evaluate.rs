@@ -49,22 +49,38 @@ pub async fn evaluate(
     let mut conn = state.pool.acquire().await?;
     let docs = snapshot::build(&mut conn, &env.id, 0).await?;
     drop(conn);
-    let bytes = serde_json::to_vec(&docs.server).map_err(ApiError::internal)?;
-    let loaded = Snapshot::load(&bytes).map_err(ApiError::internal)?;
     let context =
         Context::from_map(req.context).map_err(|e| ApiError::invalid("/context", e.to_string()))?;
     let now = req.now_ms.unwrap_or_else(now_ms);
-    let keys: Vec<String> = match req.flags {
+    // Loading compiles every pattern and evaluating may run many `matches` conditions,
+    // each bounded by the engine but together long enough to stall a runtime worker:
+    // both run on the blocking pool, so the async runtime keeps serving other requests.
+    let results = tokio::task::spawn_blocking(move || run(&docs.server, &context, req.flags, now))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(Json(json!({ "environment": env.key, "results": results })))
+}
+
+/// Loads the server document and evaluates `flags` (all when `None`) for `context`.
+fn run(
+    document: &Value,
+    context: &Context,
+    flags: Option<Vec<String>>,
+    now: i64,
+) -> ApiResult<Map<String, Value>> {
+    let bytes = serde_json::to_vec(document).map_err(ApiError::internal)?;
+    let loaded = Snapshot::load(&bytes).map_err(ApiError::internal)?;
+    let keys: Vec<String> = match flags {
         Some(keys) => keys,
         None => loaded.snapshot.flags().map(|f| f.key.to_string()).collect(),
     };
     let mut results = Map::new();
     for key in keys {
-        let detail = loaded.snapshot.evaluate(&key, &context, now);
+        let detail = loaded.snapshot.evaluate(&key, context, now);
         results.insert(
             key.clone(),
             serde_json::to_value(&detail).map_err(ApiError::internal)?,
         );
     }
-    Ok(Json(json!({ "environment": env.key, "results": results })))
+    Ok(results)
 }

@@ -66,7 +66,13 @@ pub async fn create(
         project: req.project.as_deref(),
         description: req.description,
     };
-    let created = webhook_store::create(&state.pool, &who, new).await?;
+    let created = webhook_store::create(
+        &state.pool,
+        &who,
+        new,
+        &state.config.webhooks.destinations(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -108,7 +114,14 @@ pub async fn update(
         enabled: req.enabled,
     };
     Ok(Json(
-        webhook_store::update(&state.pool, &who, &id, change).await?,
+        webhook_store::update(
+            &state.pool,
+            &who,
+            &id,
+            change,
+            &state.config.webhooks.destinations(),
+        )
+        .await?,
     ))
 }
 

@@ -316,7 +316,7 @@ test('audit log, webhooks, API keys and users', async () => {
   await look('audit');
 
   await page.getByRole('link', { name: 'Webhooks' }).click();
-  await page.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+  await page.getByLabel('URL').fill('https://hooks.example.com/edgeflag');
   await page.getByRole('button', { name: 'Create webhook' }).click();
   assert.match(await page.getByRole('region', { name: 'New webhook signing secret' }).getByRole('textbox').inputValue(), /^whsec_/);
   await look('webhooks');
