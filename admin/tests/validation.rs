@@ -208,6 +208,31 @@ async fn limits_are_enforced_where_documented() {
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains("1 to 200"), "{uri}: {message}");
     }
+    // The webhook delivery log too (it used to clamp to 1–500 silently).
+    let hook = t
+        .owner
+        .ok(
+            Method::POST,
+            "/v1/webhooks",
+            Some(json!({"url": "https://hooks.example.com/edgeflag"})),
+        )
+        .await
+        .unwrap();
+    let deliveries = format!("/v1/webhooks/{}/deliveries", hook["id"].as_str().unwrap());
+    for limit in ["0", "201", "500"] {
+        let uri = format!("{deliveries}?limit={limit}");
+        let (status, answer) = call(&t.owner, Method::GET, &uri, None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {answer}");
+        assert_eq!(answer["error"]["path"], "/limit", "{uri}");
+    }
+    let (status, _) = call(
+        &t.owner,
+        Method::GET,
+        &format!("{deliveries}?limit=200"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, answer) = call(&t.owner, Method::GET, "/v1/audit?limit=abc", None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(

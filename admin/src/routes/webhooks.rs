@@ -3,18 +3,21 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     routing::get,
 };
-use edgeflag_admin_core::webhook_store::{self, NewWebhook, WebhookChange, WebhookView};
+use edgeflag_admin_core::{
+    list,
+    webhook_store::{self, NewWebhook, WebhookChange, WebhookView},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::{
     auth::{Principal, Role},
     error::ApiResult,
-    extract::JsonBody,
+    extract::{JsonBody, QueryParams},
     state::AppState,
 };
 
@@ -47,9 +50,10 @@ pub struct UpdateWebhook {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct DeliveryQuery {
-    /// At most this many, newest first (default 50, at most 500).
-    pub limit: Option<i64>,
+    /// At most this many, newest first (default 50; 1–200, as every list).
+    pub limit: Option<u32>,
 }
 
 /// Creates a webhook. Needs admin. The response carries the secret, once.
@@ -137,14 +141,14 @@ pub async fn disable(
 }
 
 /// The delivery log of a webhook, newest first.
-#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", params(DeliveryQuery), responses((status = 200)))]
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", params(DeliveryQuery), responses((status = 200), (status = 422, description = "a bad query parameter, e.g. limit outside 1–200")))]
 pub async fn deliveries(
     State(state): State<AppState>,
     Principal(who): Principal,
     Path(id): Path<String>,
-    Query(q): Query<DeliveryQuery>,
+    QueryParams(q): QueryParams<DeliveryQuery>,
 ) -> ApiResult<Json<Value>> {
-    let limit = q.limit.unwrap_or(50);
+    let limit = list::page_limit(q.limit)?;
     let items = webhook_store::deliveries(&state.pool, &who.org_id, &id, limit).await?;
     Ok(Json(json!({ "items": items })))
 }
