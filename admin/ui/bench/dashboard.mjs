@@ -19,9 +19,10 @@ const sizes = JSON.parse(readFileSync(join(here, 'dist', '.sizes.json'), 'utf8')
 const admin = new Admin();
 process.on('exit', () => admin.process?.kill('SIGKILL'));
 await admin.init();
-// Publishing waits 30 s after a change: the bench writes 1,000 flags in a row, and each
+// The bench writes 1,000 flags in a row: above the API's default rate limit (600 a
+// minute). Publishing waits 30 s after a change, and each
 // publish of a 1,000-flag environment holds SQLite's write lock while it runs.
-await admin.serve({}, { EDGEFLAG_PUBLISH_COALESCE_MS: '30000' });
+await admin.serve({}, { EDGEFLAG_PUBLISH_COALESCE_MS: '30000', EDGEFLAG_RATE_LIMIT_PER_MINUTE: '100000' });
 await admin.call('POST', '/v1/projects', { key: P, name: 'Bench' });
 const envs = ['development', 'production', 'staging'];
 for (const key of envs) await admin.call('POST', `/v1/projects/${P}/environments`, { key, name: key });
@@ -76,7 +77,7 @@ await admin.call('POST', `/v1/projects/${P}/flags`, {
 
 const browser = await openBrowser();
 const { page } = await browser.page();
-await signIn(page, admin.url, admin.ownerKey);
+await signIn(page, admin.url, admin.ownerEmail, admin.ownerPassword);
 await page.goto(`${admin.url}/#/projects/${P}/flags`);
 await page.getByText(`${FLAGS + 1} of ${FLAGS + 1} flags`).waitFor({ timeout: 60_000 });
 
