@@ -82,27 +82,40 @@ fn edge(env: &Env) -> Result<Rc<Edge>, String> {
 }
 
 /// Sends the usage batches that are due to the admin after the response, through
-/// `waitUntil`: the request never waits for the admin. A batch the admin does not
-/// acknowledge (a network error or a 5xx/429) is kept for the next send; one it
-/// refuses (any other 4xx) would be refused again, so it is dropped.
+/// `waitUntil`: the request never waits for the admin. When counts are left waiting,
+/// one request per interval also keeps a timer in its `waitUntil` that sends them when
+/// the interval ends, so the last counts before traffic stops are not held until the
+/// next request. A batch the admin does not acknowledge (a network error or a 5xx/429)
+/// is kept for the next send; one it refuses (any other 4xx) would be refused again, so
+/// it is dropped.
 fn send_usage(edge: &Rc<Edge>, ctx: &Context) {
-    let batches = edge.usage_due(now_ms());
-    if batches.is_empty() {
+    let now = now_ms();
+    let batches = edge.usage_due(now);
+    let timer = edge.usage_timer(now);
+    if batches.is_empty() && timer.is_none() {
         return;
     }
     let edge = edge.clone();
     ctx.wait_until(async move {
-        for batch in batches {
-            let status = post(&batch).await;
-            let retry = match status {
-                Ok(code) => code == 429 || code >= 500,
-                Err(_) => true,
-            };
-            if retry {
-                edge.usage_retry(batch);
-            }
+        send_batches(&edge, batches).await;
+        if let Some(delay) = timer {
+            let delay = std::time::Duration::from_millis(u64::try_from(delay).unwrap_or(0));
+            worker::Delay::from(delay).await;
+            send_batches(&edge, edge.usage_timer_fired(now_ms())).await;
         }
     });
+}
+
+async fn send_batches(edge: &Edge, batches: Vec<edgeflag_edge::usage::UsageBatch>) {
+    for batch in batches {
+        let retry = match post(&batch).await {
+            Ok(code) => code == 429 || code >= 500,
+            Err(_) => true,
+        };
+        if retry {
+            edge.usage_retry(batch);
+        }
+    }
 }
 
 async fn post(batch: &edgeflag_edge::usage::UsageBatch) -> worker::Result<u16> {

@@ -68,6 +68,17 @@ impl Edge {
         self.usage.due(now_ms, false)
     }
 
+    /// The delay after which to call [`Self::usage_timer_fired`], when counts wait and
+    /// no flush is scheduled yet (see [`usage::Usage::timer`]).
+    pub fn usage_timer(&self, now_ms: i64) -> Option<i64> {
+        self.usage.timer(now_ms)
+    }
+
+    /// The scheduled flush's batches.
+    pub fn usage_timer_fired(&self, now_ms: i64) -> Vec<usage::UsageBatch> {
+        self.usage.timer_fired(now_ms)
+    }
+
     /// Every count now, whatever the interval (tests, shutdown).
     pub fn usage_flush(&self, now_ms: i64) -> Vec<usage::UsageBatch> {
         self.usage.due(now_ms, true)

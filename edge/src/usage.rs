@@ -71,6 +71,8 @@ struct Inner {
     /// Distinct keys held.
     distinct: usize,
     last_flush_ms: Option<i64>,
+    /// A flush is scheduled (see [`Usage::timer`]).
+    timer_armed: bool,
     sequence: u64,
     retry: VecDeque<UsageBatch>,
 }
@@ -178,6 +180,27 @@ impl Usage {
             out.push(batch(config, &id, chunk));
         }
         out
+    }
+
+    /// When counts are waiting and no flush is scheduled, schedules one: the delay in
+    /// milliseconds after which the adapter calls [`Self::timer_fired`]. Without it,
+    /// the counts of the last requests before traffic stops would wait for the next
+    /// request, however long that takes. `None`: nothing waits, or a flush is scheduled.
+    pub fn timer(&self, now_ms: i64) -> Option<i64> {
+        let config = self.config.as_ref()?;
+        let mut inner = self.lock();
+        let started = inner.last_flush_ms?;
+        if inner.timer_armed {
+            return None;
+        }
+        inner.timer_armed = true;
+        Some((config.interval_ms - (now_ms - started)).clamp(0, config.interval_ms))
+    }
+
+    /// The scheduled flush: every count now (the interval has passed for the oldest).
+    pub fn timer_fired(&self, now_ms: i64) -> Vec<UsageBatch> {
+        self.lock().timer_armed = false;
+        self.due(now_ms, true)
     }
 
     /// Keeps a batch the admin did not acknowledge for the next flush (same
@@ -293,6 +316,28 @@ mod tests {
         assert_eq!(items[1]["time"], 60_000);
         assert_eq!(items[0]["variant"], serde_json::Value::Null);
         assert!(u.due(20_000, false).is_empty(), "nothing is sent twice");
+    }
+
+    #[test]
+    fn a_timer_sends_the_last_counts_when_traffic_stops() {
+        let u = usage();
+        assert_eq!(u.timer(1_000), None, "nothing waits");
+        u.record("web-prod", "f", Some("on"), "SPLIT", 61_000, 1);
+        assert_eq!(
+            u.timer(62_000),
+            Some(4_000),
+            "the interval ends 5 s after the first count"
+        );
+        u.record("web-prod", "f", Some("on"), "SPLIT", 63_000, 2);
+        assert_eq!(u.timer(63_000), None, "one timer at a time");
+        let batches = u.timer_fired(66_000);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(body(&batches[0])["items"][0]["count"], 3);
+        assert_eq!(u.timer(67_000), None, "nothing waits after the flush");
+        u.record("web-prod", "f", Some("on"), "SPLIT", 70_000, 1);
+        assert_eq!(u.timer(70_000), Some(5_000), "the next count arms it again");
+        assert!(u.due(72_000, false).is_empty());
+        assert_eq!(u.timer_fired(75_000).len(), 1);
     }
 
     #[test]

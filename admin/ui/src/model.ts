@@ -210,3 +210,26 @@ export const OPERATORS: { op: string; label: string; values: 'typed' | 'string' 
 
 export const CASE_OPS = new Set(['in', 'notIn', 'startsWith', 'endsWith', 'contains', 'matches']);
 export const TOTAL_WEIGHT = 100_000;
+
+/** Evaluation counts of one flag in one bucket of one environment (`GET …/flags/{flag}/usage`). */
+export interface UsageBucket {
+  start: string;
+  environment: string;
+  count: number;
+  variants: Record<string, number>;
+  reasons: Record<string, number>;
+}
+export interface FlagUsage {
+  flag: string;
+  resolution: 'minute' | 'hour' | 'day';
+  from: string;
+  to: string;
+  total: number;
+  buckets: UsageBucket[];
+}
+/** When a flag was last evaluated in an environment (`GET …/usage/last-evaluated`). */
+export interface LastEvaluated {
+  flag: string;
+  environment: string;
+  lastEvaluatedAt: string;
+}

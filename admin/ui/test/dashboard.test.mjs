@@ -285,6 +285,61 @@ test('restore an old version, and the Worker serves it again', async () => {
   await edgeAnswers(ada, { value: true, reason: 'TARGETING_MATCH' });
 });
 
+test('evaluation insights: the list sorts by last evaluation, the flag page charts its evaluations', async () => {
+  // Two more flags: one evaluated three days ago, one never.
+  for (const key of ['old-banner', 'never-used']) {
+    await admin.call('POST', `/v1/projects/${PROJECT}/flags`, { key, name: key, type: 'boolean', variations: [{ key: 'on', value: true }, { key: 'off', value: false }] });
+  }
+  // Counts arrive as the edge sends them: a batch on an ingestion key of its own.
+  const ingestion = (await admin.call('POST', '/v1/ingestion-keys', { name: 'edge' })).secret;
+  const now = Date.now();
+  const item = (flag, variant, reason, ago, count) => ({ environment: `${PROJECT}-production`, flag, variant, reason, time: now - ago, count });
+  const res = await fetch(`${admin.url}/v1/usage/batches`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': ingestion, 'idempotency-key': 'dashboard-1' },
+    body: JSON.stringify({ items: [
+      item('new-checkout', 'on', 'TARGETING_MATCH', 2 * 60_000, 30),
+      item('new-checkout', 'off', 'SPLIT', 2 * 60_000, 10),
+      item('new-checkout', 'on', 'SPLIT', 3 * 3_600_000, 5),
+      item('old-banner', 'off', 'DEFAULT', 3 * 86_400_000, 7),
+    ] }),
+  });
+  assert.equal(res.status, 202, await res.text());
+
+  await page.getByRole('link', { name: 'Flags' }).click();
+  const firstRow = () => page.locator('table.flags tbody tr').first().locator('th a').textContent();
+  const lastCell = (flag) => page.locator('table.flags tbody tr', { has: page.getByRole('link', { name: flag, exact: true }) }).locator('td.last-evaluated');
+  await page.getByText('3 of 3 flags').waitFor();
+  await page.getByLabel('Sort by').selectOption('evaluated');
+  await until('the list to sort by the newest evaluation', async () => (await firstRow()) === 'New checkout', 10000, 100);
+  assert.match(await lastCell('New checkout').textContent(), /minutes? ago/);
+  assert.match(await lastCell('old-banner').textContent(), /3 days ago/);
+  assert.equal(await lastCell('never-used').textContent(), 'never');
+  await page.getByLabel('Sort by').selectOption('unevaluated');
+  await until('never-evaluated flags to come first', async () => (await firstRow()) === 'never-used', 10000, 100);
+  const order = await page.locator('table.flags tbody tr th a').allTextContents();
+  assert.deepEqual(order, ['never-used', 'old-banner', 'New checkout']);
+  assert.equal(await page.getByRole('columnheader', { name: 'Last evaluated' }).getAttribute('aria-sort'), 'ascending');
+  await look('flags-by-evaluation');
+
+  await page.goto(flagUrl('new-checkout'));
+  const card = page.getByRole('region', { name: 'Evaluations' });
+  const chart = card.getByRole('img');
+  await until('the chart to hold the last 24 hours', async () => (await chart.getAttribute('data-total')) === '45', 10000, 100);
+  assert.match(await chart.getAttribute('aria-label'), /^45 evaluations, last 24 hours; the busiest hour .* had 40\.$/);
+  assert.equal(await card.locator('rect.bar').count(), 2, 'one bar for each hour with evaluations');
+  const shares = await card.locator('table.usage-variants tbody tr').allTextContents();
+  assert.deepEqual(shares, ['on3577.8 %', 'off1022.2 %']);
+  assert.match(await card.getByRole('listitem').filter({ hasText: 'production' }).textContent(), /production: \d+ minutes? ago/);
+  assert.equal(await card.getByRole('listitem').filter({ hasText: 'staging' }).textContent(), 'staging: never');
+  await look('flag-usage');
+  await card.getByLabel('Range').selectOption('hour');
+  await until('the last hour, by minute', async () => (await chart.getAttribute('data-total')) === '40', 10000, 100);
+  await card.getByLabel('Environment').selectOption('staging');
+  await card.getByText('No evaluations counted: last hour in staging.').waitFor();
+  assert.equal(await card.locator('rect.bar').count(), 0);
+});
+
 test('environments: SDK keys created, rotated and revoked, secrets shown once; publish status', async () => {
   await page.getByRole('link', { name: 'Environments' }).click();
   const production = page.getByRole('region', { name: /Production/ });
@@ -377,7 +432,7 @@ test('an invited viewer joins, sees no edit controls, and the API refuses edits 
   await page.getByRole('tab', { name: /^staging/ }).click();
   await page.getByRole('switch', { name: 'Enabled in staging' }).waitFor();
   const editable = await page.locator('main input:enabled, main select:enabled').evaluateAll((els) =>
-    els.filter((el) => !el.closest('.evaluate')).map((el) => el.outerHTML));
+    els.filter((el) => !el.closest('.evaluate, .usage')).map((el) => el.outerHTML));
   assert.deepEqual(editable, [], 'every definition and targeting input is read-only');
   await look('flag-viewer');
   // The page's own session, with its CSRF token: refused for the role.

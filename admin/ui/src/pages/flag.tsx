@@ -16,6 +16,7 @@ import { EvaluateAs, usePreview } from './evaluate';
 import { Metadata } from './metadata';
 import { useEnvironments } from './flags';
 import { EnvTargeting } from './targeting';
+import { FlagUsageCard, useLastEvaluated } from './usage';
 import { ValueEditor } from './values';
 
 const DEFINITION_FIELDS = ['name', 'description', 'variations', 'tags', 'clientVisible', 'salt', 'metadata'] as const;
@@ -54,6 +55,7 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
   const base = `/v1/projects/${enc(project)}/flags/${enc(flag)}`;
   const saved = useResource(() => get<FlagView>(base), [base]);
   const { flags, segments, envs } = useProjectData(project);
+  const lastEvaluated = useLastEvaluated(project);
   const [draft, setDraft] = useState<FlagDoc | null>(null);
   const [from, setFrom] = useState<FlagView | undefined>();
   const [serverErrors, setServerErrors] = useState<FieldError[]>([]);
@@ -258,6 +260,7 @@ export function FlagPage({ project, flag }: { project: string; flag: string }) {
           </div>
           <aside class="flag-side">
             <EvaluateAs flagKey={draft.key} envs={envs.data} engines={preview.engines} draft={draft} saved={docOf(s)} error={preview.error} dirty={dirty} />
+            <FlagUsageCard project={project} flag={flag} envs={envs.data} last={lastEvaluated.byFlag.get(flag)} />
           </aside>
         </div>
       </Page>

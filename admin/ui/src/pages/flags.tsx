@@ -9,6 +9,7 @@ import { announce } from '../changes';
 import type { Environment, FlagView } from '../model';
 import { href } from '../router';
 import { Field, Loading, OnOff, Page, Problem, Switch, useCan, useResource, when } from '../ui';
+import { ago, newest, useLastEvaluated } from './usage';
 
 export function useEnvironments(project: string) {
   return useResource(() => all<Environment>(`/v1/projects/${enc(project)}/environments`), [project]);
@@ -21,6 +22,27 @@ interface Filters {
   q: string;
   tag: string;
   type: string;
+}
+
+/** Orders of the list: by key, by last change, by last evaluation (newest or oldest first). */
+const SORTS = {
+  key: 'Key',
+  updated: 'Recently updated',
+  evaluated: 'Recently evaluated',
+  unevaluated: 'Least recently evaluated',
+} as const;
+export type Sort = keyof typeof SORTS;
+
+/** `flags` in `sort` order; `lastMs(key)` is a flag's newest evaluation (0: never). Ties go by key. */
+export function sortFlags(flags: FlagView[], sort: Sort, lastMs: (key: string) => number): FlagView[] {
+  const byKey = (a: FlagView, b: FlagView) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  const cmp: Record<Sort, (a: FlagView, b: FlagView) => number> = {
+    key: byKey,
+    updated: (a, b) => Date.parse(b.updatedAt) - Date.parse(a.updatedAt) || byKey(a, b),
+    evaluated: (a, b) => lastMs(b.key) - lastMs(a.key) || byKey(a, b),
+    unevaluated: (a, b) => lastMs(a.key) - lastMs(b.key) || byKey(a, b),
+  };
+  return [...flags].sort(cmp[sort]);
 }
 
 export function filterFlags(flags: FlagView[], f: Filters): FlagView[] {
@@ -38,12 +60,19 @@ export function FlagList({ project }: { project: string; path: string }) {
   const [filters, setFilters] = useState<Filters>({ q: '', tag: '', type: '' });
   const flags = useResource(() => all<FlagView>(`/v1/projects/${enc(project)}/flags?archived=${archived}`), [project, archived]);
   const envs = useEnvironments(project);
+  const last = useLastEvaluated(project);
+  const [sort, setSort] = useState<Sort>('key');
   const [limit, setLimit] = useState(PAGE);
   const [pending, setPending] = useState<Record<string, boolean>>({});
   const [toggleError, setToggleError] = useState<Error | undefined>();
   const canEdit = useCan('editor');
   const tags = useMemo(() => [...new Set((flags.data ?? []).flatMap((f) => f.tags))].sort(), [flags.data]);
-  const matching = useMemo(() => filterFlags(flags.data ?? [], filters), [flags.data, filters]);
+  const lastMs = useMemo(() => {
+    const cache = new Map<string, number>();
+    for (const [key, items] of last.byFlag) cache.set(key, newest(items));
+    return (key: string) => cache.get(key) ?? 0;
+  }, [last.byFlag]);
+  const matching = useMemo(() => sortFlags(filterFlags(flags.data ?? [], filters), sort, lastMs), [flags.data, filters, sort, lastMs]);
   const shown = matching.slice(0, limit);
 
   const toggle = async (flag: FlagView, env: string, enabled: boolean) => {
@@ -118,8 +147,19 @@ export function FlagList({ project }: { project: string; path: string }) {
             </select>
           )}
         </Field>
+        <Field label="Sort by">
+          {(id) => (
+            <select id={id} value={sort} onChange={(e) => { setSort(e.currentTarget.value as Sort); setLimit(PAGE); }}>
+              {Object.entries(SORTS).map(([k, label]) => (
+                <option key={k} value={k}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
       </form>
-      <Problem error={flags.error ?? envs.error ?? toggleError} />
+      <Problem error={flags.error ?? envs.error ?? toggleError ?? last.error} />
       {!flags.data || !envs.data ? (
         <Loading what="flags" />
       ) : (
@@ -138,7 +178,12 @@ export function FlagList({ project }: { project: string; path: string }) {
                     {e.key}
                   </th>
                 ))}
-                <th scope="col">Updated</th>
+                <th scope="col" aria-sort={sort === 'updated' ? 'descending' : undefined}>
+                  Updated
+                </th>
+                <th scope="col" aria-sort={sort === 'evaluated' ? 'descending' : sort === 'unevaluated' ? 'ascending' : undefined}>
+                  Last evaluated
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -150,6 +195,7 @@ export function FlagList({ project }: { project: string; path: string }) {
                   envs={envs.data!}
                   states={envs.data!.map((e) => enabledIn(flag, e.key))}
                   canEdit={canEdit && !flag.archived}
+                  lastMs={lastMs(flag.key)}
                   onToggle={toggle}
                 />
               ))}
@@ -173,11 +219,13 @@ interface RowProps {
   envs: Environment[];
   states: boolean[];
   canEdit: boolean;
+  /** The newest evaluation in any environment (0: never). */
+  lastMs: number;
   onToggle: (flag: FlagView, env: string, on: boolean) => void;
 }
 
 const FlagRow = memo(
-  function FlagRow({ project, flag, envs, states, canEdit, onToggle }: RowProps) {
+  function FlagRow({ project, flag, envs, states, canEdit, lastMs, onToggle }: RowProps) {
     return (
       <tr>
         <th scope="row">
@@ -203,8 +251,9 @@ const FlagRow = memo(
           </td>
         ))}
         <td class="small">{when(flag.updatedAt)}</td>
+        <td class="small last-evaluated">{lastMs ? <time dateTime={new Date(lastMs).toISOString()} title={when(new Date(lastMs).toISOString())}>{ago(lastMs)}</time> : <span class="muted">never</span>}</td>
       </tr>
     );
   },
-  (a, b) => a.flag === b.flag && a.envs === b.envs && a.canEdit === b.canEdit && a.states.join() === b.states.join(),
+  (a, b) => a.flag === b.flag && a.envs === b.envs && a.canEdit === b.canEdit && a.lastMs === b.lastMs && a.states.join() === b.states.join(),
 );

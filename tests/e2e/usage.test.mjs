@@ -1,0 +1,55 @@
+// Evaluation insights across real processes (issue 16): OFREP evaluations at the Worker
+// on local workerd are counted in its isolate, sent off the request path (`waitUntil`)
+// to the real admin (SQLite) with an ingestion key, and appear in the usage API —
+// exactly as many as the 2xx answers the clients received, per variation, within 60 s,
+// including the last ones before traffic stops (the Worker's flush timer).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ofrep, until } from './harness.mjs';
+import { PROJECT, counted, startCounting } from './insights.mjs';
+
+let admin;
+let worker;
+let serverKey;
+
+before(async () => {
+  ({ admin, worker, serverKey } = await startCounting({ adminLog: process.env.DEBUG_ADMIN_LOG }));
+});
+
+after(async () => {
+  await worker?.mf.dispose();
+  await admin?.stop();
+});
+
+test('every 2xx evaluation at the Worker is counted once in the admin, by variation', async () => {
+  // The readiness probe's evaluations arrive with no request after them.
+  await until('the probe to be counted', async () => (await counted(admin)).total > 0, 60000, 250);
+  const start = await counted(admin);
+  const answered = { on: 0, off: 0 };
+  let failed = 0;
+  let next = 0;
+  const REQUESTS = 600;
+  await Promise.all(Array.from({ length: 10 }, async () => {
+    while (next < REQUESTS) {
+      const i = next++;
+      const res = await ofrep(worker.url, serverKey, 'checkout', { targetingKey: `user-${i % 10}` });
+      if (res.status >= 200 && res.status < 300) answered[res.body.variant] += 1;
+      else failed += 1;
+    }
+  }));
+  assert.equal(failed, 0);
+  assert.equal(answered.on, 180, 'three of every ten users are targeted');
+  assert.equal(answered.off, 420);
+  const sent = Date.now();
+  const expected = { on: (start.variants.on ?? 0) + answered.on, off: (start.variants.off ?? 0) + answered.off };
+  await until('the admin to count every evaluation', async () => {
+    const now = await counted(admin);
+    return now.variants.on === expected.on && now.variants.off === expected.off;
+  }, 60000, 250);
+  console.log(`every count visible ${Date.now() - sent} ms after the last answer`);
+  // Nothing more arrives later: no batch was counted twice.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.deepEqual((await counted(admin)).variants, expected);
+  const last = await admin.call('GET', `/v1/projects/${PROJECT}/usage/last-evaluated`);
+  assert.deepEqual(last.items.map((i) => [i.flag, i.environment]), [['checkout', 'production']]);
+});
