@@ -12,6 +12,8 @@
 pub mod access_log;
 pub mod app;
 pub mod auth;
+pub mod client;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod extract;

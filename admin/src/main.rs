@@ -7,8 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cli::{FlagsCommand, SdkKeysCommand};
-use edgeflag_admin::{AppState, Config};
+use edgeflag_admin::{
+    AppState, Config,
+    client::{self, Api, Credentials},
+    commands::{self, ApiCommand},
+};
 use edgeflag_admin_core::{Role, db, masterkey, orgs, seed, signing};
 
 #[derive(Debug, Parser)]
@@ -81,24 +84,18 @@ enum Command {
     RotateInstanceKey,
     /// Print a new random master key (for EDGEFLAG_MASTER_KEY or its file).
     GenerateMasterKey,
-    /// Print the newest audit entries of the organization of EDGEFLAG_API_KEY.
-    AuditTail {
-        #[arg(long, default_value_t = 20)]
-        limit: u32,
-        /// Keep printing new entries.
-        #[arg(long)]
-        follow: bool,
+    /// Store an admin's URL and an API key (read from stdin) for the commands below.
+    Login {
+        /// The admin's base URL, e.g. https://flags.example.com
+        url: String,
     },
-    /// SDK keys of an environment, through the API with EDGEFLAG_API_KEY.
-    SdkKeys {
-        #[command(subcommand)]
-        command: SdkKeysCommand,
-    },
-    /// Flags of a project, through the API with EDGEFLAG_API_KEY.
-    Flags {
-        #[command(subcommand)]
-        command: FlagsCommand,
-    },
+    /// Forget what `login` stored.
+    Logout,
+    /// Commands on an organization's data, through the API: of a running admin when
+    /// EDGEFLAG_URL and EDGEFLAG_TOKEN are set or after `login`, else of the configured
+    /// database with EDGEFLAG_API_KEY.
+    #[command(flatten)]
+    Api(ApiCommand),
 }
 
 #[tokio::main]
@@ -112,9 +109,42 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if let Command::GenerateMasterKey = cli.command {
-        println!("{}", masterkey::Keyring::generate());
-        return Ok(());
+    match cli.command {
+        Command::GenerateMasterKey => {
+            println!("{}", masterkey::Keyring::generate());
+            return Ok(());
+        }
+        Command::Login { url } => {
+            print!("{}", cli::login(&url).await?);
+            return Ok(());
+        }
+        Command::Logout => {
+            let removed = Credentials::remove()?;
+            println!(
+                "{}",
+                if removed {
+                    "logged out"
+                } else {
+                    "not logged in"
+                }
+            );
+            return Ok(());
+        }
+        Command::Api(command) => {
+            if let Some(remote) = client::remote_from_env()? {
+                print!("{}", commands::run(&Api::Remote(remote), command).await?);
+                return Ok(());
+            }
+            let key = cli::local_api_key()?;
+            let config = Config::load(cli.config.as_deref())?;
+            let state = AppState::from_config(config).await?;
+            print!(
+                "{}",
+                commands::run(&cli::local_api(&state, &key), command).await?
+            );
+            return Ok(());
+        }
+        _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
     if let Command::Migrate = cli.command {
@@ -205,10 +235,9 @@ async fn main() -> anyhow::Result<()> {
             println!("new instance key `{kid}`; edges learn it at the next delivery");
             Ok(())
         }
-        Command::GenerateMasterKey => Ok(()),
-        Command::AuditTail { limit, follow } => cli::audit_tail(&state, limit, follow).await,
-        Command::Flags { command } => cli::flags(&state, command).await,
-        Command::SdkKeys { command } => cli::sdk_keys(&state, command).await,
+        Command::GenerateMasterKey | Command::Login { .. } | Command::Logout | Command::Api(_) => {
+            Ok(())
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! `edgeflag flags usage` and `edgeflag flags stale`: the usage answers as a table
-//! (the default) or as the API's JSON (`--json`). They act through the router
-//! in-process ([`Local`]), so they get the same tenancy and validation as any caller;
+//! (the default) or as the API's JSON (`--json`). They act through the API ([`Api`]: in-process or a remote admin), so
+//! they get the same tenancy and validation as any caller;
 //! each returns the text to print, so tests read exactly what a person would.
 
 use std::fmt::Write as _;
@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use axum::http::Method;
 use serde_json::Value;
 
-use crate::local::Local;
+use crate::client::{Api, encode};
 
 /// What `flags usage` asks for.
 #[derive(Debug, Default, Clone, clap::Args)]
@@ -32,7 +32,7 @@ pub struct UsageArgs {
 
 /// The text of `edgeflag flags usage PROJECT FLAG`.
 pub async fn usage(
-    api: &Local,
+    api: &Api,
     project: &str,
     flag: &str,
     args: &UsageArgs,
@@ -83,7 +83,7 @@ pub async fn usage(
 }
 
 /// The text of `edgeflag flags stale PROJECT`.
-pub async fn stale(api: &Local, project: &str, days: i64, json: bool) -> anyhow::Result<String> {
+pub async fn stale(api: &Api, project: &str, days: i64, json: bool) -> anyhow::Result<String> {
     let path = format!("/v1/projects/{project}/usage/stale?days={days}");
     let report = api.ok(Method::GET, &path, None).await?;
     if json {
@@ -135,17 +135,4 @@ fn pairs(value: &Value) -> String {
         .map(|(k, v)| format!("{}={v}", if k.is_empty() { "-" } else { k }))
         .collect();
     items.join(" ")
-}
-
-/// Percent-encodes a query value (RFC 3339 times carry `+` and `:`).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -443,7 +443,10 @@ async fn metrics_and_openapi_describe_usage() {
 
 #[tokio::test]
 async fn the_cli_prints_usage_and_stale_flags_as_tables_or_json() {
-    use edgeflag_admin::usage_cli::{self, UsageArgs};
+    use edgeflag_admin::{
+        client::Api,
+        usage_cli::{self, UsageArgs},
+    };
     let app = app().await;
     let key = setup(&app).await;
     app.owner
@@ -468,7 +471,7 @@ async fn the_cli_prints_usage_and_stale_flags_as_tables_or_json() {
         env: Some("production".into()),
         ..UsageArgs::default()
     };
-    let table = usage_cli::usage(&app.owner, "web", "checkout", &args)
+    let table = usage_cli::usage(&Api::Local(app.owner.clone()), "web", "checkout", &args)
         .await
         .unwrap();
     assert!(
@@ -485,14 +488,21 @@ async fn the_cli_prints_usage_and_stale_flags_as_tables_or_json() {
         ..UsageArgs::default()
     };
     let json: Value = serde_json::from_str(
-        &usage_cli::usage(&app.owner, "web", "checkout", &json_args)
-            .await
-            .unwrap(),
+        &usage_cli::usage(
+            &Api::Local(app.owner.clone()),
+            "web",
+            "checkout",
+            &json_args,
+        )
+        .await
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(json["total"], 4);
 
-    let stale = usage_cli::stale(&app.owner, "web", 7, false).await.unwrap();
+    let stale = usage_cli::stale(&Api::Local(app.owner.clone()), "web", 7, false)
+        .await
+        .unwrap();
     let line = stale
         .lines()
         .find(|l| l.starts_with("quiet"))
@@ -501,12 +511,16 @@ async fn the_cli_prints_usage_and_stale_flags_as_tables_or_json() {
         line.contains("not evaluated 7 d") && line.contains("never"),
         "{stale}"
     );
-    let json: Value =
-        serde_json::from_str(&usage_cli::stale(&app.owner, "web", 7, true).await.unwrap()).unwrap();
+    let json: Value = serde_json::from_str(
+        &usage_cli::stale(&Api::Local(app.owner.clone()), "web", 7, true)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(json["notEvaluated"][0]["flag"], "quiet");
     assert!(
         usage_cli::usage(
-            &app.owner,
+            &Api::Local(app.owner.clone()),
             "web",
             "checkout",
             &UsageArgs {
