@@ -54,8 +54,9 @@ async fn fetch(
         Some(Handoff::Published {
             environment,
             version,
+            client_snapshot,
         }) => {
-            live::notify(&env, &environment, version).await;
+            live::notify(&env, &environment, version, client_snapshot).await;
             encode(response)
         }
         Some(Handoff::Stream(grant)) => live::open(&env, grant, response).await,

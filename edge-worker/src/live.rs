@@ -41,10 +41,11 @@ const KV_CHECK_MS: u64 = 60_000;
 /// Tells the environment's object that a publish stored `version`. A failure is
 /// logged and does not fail the publish: the object reads the version pointer itself
 /// within a minute, and clients resume with `Last-Event-ID`.
-pub async fn notify(env: &Env, environment: &str, version: u64) {
+pub async fn notify(env: &Env, environment: &str, version: u64, client_snapshot: Option<String>) {
     let handoff = Handoff::Published {
         environment: environment.to_string(),
         version,
+        client_snapshot,
     };
     if let Err(e) = call(env, environment, &handoff).await {
         console_error!("live updates: `{environment}` was not told of version {version}: {e}");
@@ -139,8 +140,12 @@ impl DurableObject for EdgeflagLive {
             *self.hub.borrow_mut() = Some(Hub::new(edgeflag_edge::live::hub_config(&live)));
         }
         match handoff {
-            Handoff::Published { version, .. } => {
-                self.advance(version);
+            Handoff::Published {
+                version,
+                client_snapshot,
+                ..
+            } => {
+                self.with_hub(|hub| hub.publish(version, client_snapshot.as_deref()));
                 worker::Response::empty()
             }
             Handoff::Stream(grant) => {

@@ -72,8 +72,14 @@ describe('event streams', () => {
     assert.ok(streams.every((s) => s.events.length === 0), 'an up-to-date client gets no event');
     await publishVersion(url, 2);
     await until('the event at every client', () => streams.every((s) => s.events.length === 1));
+    // Each event carries the version's signed client snapshot: what the snapshot endpoint serves.
+    const served = await (await fetch(`${url}/.well-known/flags/${CLIENT}`)).text();
+    assert.match(served, /^[\w-]+\.[\w-]+\.[\w-]+$/);
     for (const s of streams) {
-      assert.deepEqual(s.events.map((e) => [e.id, e.data.type, e.data.etag]), [['2', 'refetchEvaluation', '"2"']]);
+      assert.deepEqual(
+        s.events.map((e) => [e.id, e.data.type, e.data.etag, e.data.clientSnapshot]),
+        [['2', 'refetchEvaluation', '"2"', served]],
+      );
     }
     await publishVersion(url, 3);
     await until('the second event', () => streams.every((s) => s.events.length === 2));

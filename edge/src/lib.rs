@@ -388,10 +388,11 @@ impl Edge {
             return too_large(self.config.max_publish_bytes).respond(Surface::Native);
         }
         match publish::publish(env, &req.body, kv, &self.config, &self.cache, now_ms).await {
-            Ok(accepted) => {
+            Ok((accepted, client_jws)) => {
                 let published = live::Handoff::Published {
                     environment: accepted.environment.clone(),
                     version: accepted.version,
+                    client_snapshot: Some(client_jws),
                 };
                 Response::json(200, &accepted).handoff(published)
             }

@@ -45,8 +45,14 @@ pub const STREAM_HEADER: &str = "edgeflag-event-stream";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Handoff {
-    /// A publish stored `version` of `environment`: tell the environment's streams.
-    Published { environment: String, version: u64 },
+    /// A publish stored `version` of `environment`: tell the environment's streams,
+    /// handing them the version's signed client snapshot to carry (see [`hub::event`]).
+    Published {
+        environment: String,
+        version: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_snapshot: Option<String>,
+    },
     /// Open an event stream for this verified grant; the response holds its headers.
     Stream(StreamGrant),
 }

@@ -60,7 +60,7 @@ pub async fn publish(
     config: &Config,
     cache: &Cache,
     now_ms: i64,
-) -> Result<PublishAccepted, ApiError> {
+) -> Result<(PublishAccepted, String), ApiError> {
     crate::eval::require_object(body, "publish body")?;
     let request: PublishRequest =
         serde_json::from_slice(body).map_err(|e| ApiError::parse(format!("publish body: {e}")))?;
@@ -104,6 +104,7 @@ pub async fn publish(
         flags: docs.snapshot.len(),
         warnings: docs.warnings,
     };
+    let client_jws = request.client.clone();
     cache.install(
         EnvState {
             environment: env.to_string(),
@@ -116,7 +117,7 @@ pub async fn publish(
         },
         now_ms,
     );
-    Ok(accepted)
+    Ok((accepted, client_jws))
 }
 
 /// [`verify_documents`] for documents read back from KV, plus the environment's binding:

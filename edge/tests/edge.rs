@@ -1198,11 +1198,20 @@ fn a_stream_opens_only_with_a_valid_unexpired_token_and_resumes_from_what_the_cl
 fn a_publish_hands_its_version_to_the_adapter() {
     let (edge, kv) = (live_edge(), MemoryKv::new());
     let res = publish_version(&edge, &kv, 4);
+    // The client snapshot it hands on is the one the snapshot endpoint serves.
+    let served = call(
+        &edge,
+        &kv,
+        Request::new("GET", &format!("/.well-known/flags/{CLIENT_KEY}")),
+        NOW,
+    );
+    assert_eq!(served.status, 200);
     assert_eq!(
         res.handoff,
         Some(Handoff::Published {
             environment: "production".into(),
-            version: 4
+            version: 4,
+            client_snapshot: Some(String::from_utf8(served.body).unwrap()),
         })
     );
     assert_eq!(

@@ -92,7 +92,8 @@ export function demoSnapshot(version) {
  * With `edge.live = true` it also offers an event stream, as the Worker does: the
  * snapshot names it in the `edgeflag-event-stream` header (with `edge.streamToken`),
  * `/v1/events` answers `edge.streamStatus` (default 200) and keeps the stream open,
- * `edge.push(version)` sends a `refetchEvaluation` event to every open stream, and
+ * `edge.push(version, clientSnapshot?)` sends a `refetchEvaluation` event (carrying the
+ * signed snapshot, as an Edgeflag edge does, when given) to every open stream, and
  * `edge.dropStreams()` ends them. `edge.streams` records each stream request.
  */
 export async function startEdge({ clientKey, jwks, fallback }) {
@@ -147,8 +148,9 @@ export async function startEdge({ clientKey, jwks, fallback }) {
   edge.serve = (token) => {
     edge.token = token;
   };
-  edge.push = (version) => {
-    const event = `id: ${version}\ndata: {"type":"refetchEvaluation","etag":"\\"${version}\\""}\n\n`;
+  edge.push = (version, clientSnapshot) => {
+    const carried = clientSnapshot === undefined ? '' : `,"clientSnapshot":"${clientSnapshot}"`;
+    const event = `id: ${version}\ndata: {"type":"refetchEvaluation","etag":"\\"${version}\\""${carried}}\n\n`;
     for (const res of edge.open) res.write(event);
   };
   edge.dropStreams = () => {

@@ -65,6 +65,32 @@ describe('following the event stream', () => {
     client.close();
   });
 
+  it('takes the snapshot an event carries without fetching it, and fetches when it cannot take it', async () => {
+    const client = await liveClient(1);
+    const changes = [];
+    client.on('change', (e) => changes.push(e));
+    await until('the catch-up refetch after connecting', () => edge.snapshotFetches().length >= 2);
+    const fetchesBefore = edge.snapshotFetches().length;
+    // The edge's snapshot endpoint still serves version 1: only the event has version 2.
+    edge.push(2, signer.sign(snapshot(2, { fallback: 'on' })));
+    await until('the change event', () => changes.length === 1);
+    assert.deepEqual(changes, [{ flags: ['banner'], version: 2 }]);
+    assert.equal(client.getBooleanValue('banner', false), true);
+    assert.equal(edge.snapshotFetches().length, fetchesBefore, 'nothing fetched');
+    // A carried snapshot that does not verify changes nothing by itself: the client
+    // fetches the announced version instead.
+    const good = signer.sign(snapshot(3, { fallback: 'off' }));
+    const [head, payload, signature] = good.split('.');
+    const forged = [head, Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url')), version: 3 }) + ' ').toString('base64url'), signature].join('.');
+    edge.serve(good);
+    edge.push(3, forged);
+    await until('the change event from the fetched snapshot', () => changes.length === 2);
+    assert.deepEqual(changes[1], { flags: ['banner'], version: 3 });
+    const fetched = edge.snapshotFetches().slice(fetchesBefore);
+    assert.deepEqual(fetched.map((r) => r.query), ['flagConfigEtag=3']);
+    client.close();
+  });
+
   it('coalesces a burst of events into at most two refetches and one change', async () => {
     const client = await liveClient(10);
     const changes = [];

@@ -412,7 +412,11 @@ export class EdgeflagClient {
     this.#stream = new EventStream(
       this.#streamUrl,
       {
-        refetch: (version) => this.#refetch(version),
+        refetch: (version, snapshot) => {
+          if (snapshot !== undefined) this.#offerPushed(snapshot);
+          // Nothing to fetch when the pushed snapshot was the announced version.
+          this.#refetch(version);
+        },
         up: () => {
           this.#stopPolling();
           // Whatever was published while the stream was down.
@@ -428,6 +432,19 @@ export class EdgeflagClient {
       },
       { fetch: this.#fetch, random: Math.random, eventSource: useEventSource },
     );
+  }
+
+  /**
+   * A snapshot the event stream carried: verified and taken like a fetched one. One the
+   * client cannot take (a signing key it has not seen yet, say) is dropped; the refetch
+   * that follows fetches the version, with the usual fallbacks.
+   */
+  #offerPushed(token: string): void {
+    try {
+      this.update(token);
+    } catch {
+      // The refetch below handles it.
+    }
   }
 
   /**

@@ -1,13 +1,17 @@
 // Live updates: one Server-Sent Events stream from the edge (OFREP ADR-0008), whose
 // `refetchEvaluation` events tell the client to fetch its snapshot again. Browsers use
 // `EventSource`; node and Workers (no `EventSource`, or a custom `fetch`) read the
-// stream with a streaming `fetch`. The stream says only "fetch again": every answer
-// still comes from a verified snapshot.
+// stream with a streaming `fetch`. An Edgeflag edge's events also carry the signed client
+// snapshot they announce (`clientSnapshot`), which the client verifies like a fetched one
+// instead of fetching it: every answer still comes from a verified snapshot.
 
 /** What the stream reports to its owner. */
 export interface StreamEvents {
-  /** A `refetchEvaluation` event; `version` is the snapshot version it announces, if known. */
-  refetch(version: number | undefined): void;
+  /**
+   * A `refetchEvaluation` event; `version` is the snapshot version it announces, if known,
+   * and `snapshot` the signed client snapshot it carries, if any (still to be verified).
+   */
+  refetch(version: number | undefined, snapshot: string | undefined): void;
   /** The stream is connected (again): catch up on anything missed while it was down. */
   up(): void;
   /**
@@ -48,14 +52,19 @@ export function parseEvent(block: string): { id?: string; data: string; retry?: 
   return { id, data: data.join('\n'), retry };
 }
 
-/** The version a `refetchEvaluation` event announces, or `undefined` for other events. */
-function refetchVersion(data: string, id: string | undefined): number | undefined | null {
+/**
+ * What a `refetchEvaluation` event announces: the version, if known, and the signed
+ * client snapshot it carries, if any; `null` for other events.
+ */
+export function refetchOf(data: string, id: string | undefined): { version: number | undefined; snapshot: string | undefined } | null {
   try {
-    const event = JSON.parse(data) as { type?: unknown; etag?: unknown };
+    const event = JSON.parse(data) as { type?: unknown; etag?: unknown; clientSnapshot?: unknown };
     if (event.type !== 'refetchEvaluation') return null;
     const fromId = id !== undefined && /^\d+$/.test(id) ? Number(id) : undefined;
     const fromEtag = typeof event.etag === 'string' ? Number(event.etag.replace(/^W\//, '').replaceAll('"', '')) : NaN;
-    return fromId ?? (Number.isSafeInteger(fromEtag) ? fromEtag : undefined);
+    const version = fromId ?? (Number.isSafeInteger(fromEtag) ? fromEtag : undefined);
+    const snapshot = typeof event.clientSnapshot === 'string' && event.clientSnapshot !== '' ? event.clientSnapshot : undefined;
+    return { version, snapshot };
   } catch {
     return null;
   }
@@ -128,8 +137,8 @@ export class EventStream {
 
   #message(data: string, id: string | undefined): void {
     if (id !== undefined) this.#lastEventId = id;
-    const version = refetchVersion(data, id);
-    if (version !== null) this.#events.refetch(version);
+    const refetch = refetchOf(data, id);
+    if (refetch !== null) this.#events.refetch(refetch.version, refetch.snapshot);
   }
 
   /** The stream ended or failed: report it and try again after a jittered backoff. */

@@ -51,14 +51,38 @@ pub struct HubConfig {
 /// The SSE comment a heartbeat sends: idle proxies see traffic, clients see nothing.
 pub const HEARTBEAT: &[u8] = b":\n\n";
 
+/// The largest client snapshot an event carries (see [`event`]); a larger one is left
+/// out and clients fetch it as OFREP clients do.
+pub const MAX_PUSHED_SNAPSHOT: usize = 64 * 1024;
+
 /// The event that tells clients to fetch `version` (OFREP ADR-0008 `refetchEvaluation`).
 /// It has an `id`, so a reconnecting client resumes with `Last-Event-ID`, and the
 /// default event type (`message`), which is what `EventSource` listeners receive.
-pub fn event(version: u64) -> Vec<u8> {
-    format!(
-        "id: {version}\ndata: {{\"type\":\"refetchEvaluation\",\"etag\":\"\\\"{version}\\\"\"}}\n\n"
-    )
-    .into_bytes()
+///
+/// When the edge has it, the event also carries the signed client snapshot of that
+/// version (`clientSnapshot`, the compact JWS the snapshot endpoint serves), so that
+/// Edgeflag's own SDKs verify it and need no refetch: a publish then costs one write per
+/// stream rather than one request per client. Other clients ignore the extra member.
+pub fn event(version: u64, client_snapshot: Option<&str>) -> Vec<u8> {
+    let mut out = format!(
+        "id: {version}\ndata: {{\"type\":\"refetchEvaluation\",\"etag\":\"\\\"{version}\\\"\""
+    );
+    if let Some(jws) = client_snapshot {
+        out.push_str(",\"clientSnapshot\":\"");
+        out.push_str(jws);
+        out.push('"');
+    }
+    out.push_str("}\n\n");
+    out.into_bytes()
+}
+
+/// `jws` when an event may carry it: a compact JWS (base64url parts and dots, which need
+/// no JSON escape and cannot break the event's line) of at most [`MAX_PUSHED_SNAPSHOT`].
+fn pushable(jws: &str) -> Option<Rc<str>> {
+    let shape = jws
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    (shape && !jws.is_empty() && jws.len() <= MAX_PUSHED_SNAPSHOT).then(|| Rc::from(jws))
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +91,8 @@ struct Mailbox {
     preamble: Option<Vec<u8>>,
     /// The newest version not yet read by the client.
     event: Option<u64>,
+    /// That version's client snapshot, shared by every mailbox (see [`event`]).
+    snapshot: Option<Rc<str>>,
     heartbeat: bool,
     /// Heartbeats that found the mailbox still holding an unread notification.
     stalled_ticks: u8,
@@ -104,7 +130,8 @@ impl Stream for Subscription {
             Some(preamble)
         } else if let Some(version) = mailbox.event.take() {
             mailbox.heartbeat = false;
-            Some(event(version))
+            let snapshot = mailbox.snapshot.take();
+            Some(event(version, snapshot.as_deref()))
         } else if std::mem::take(&mut mailbox.heartbeat) {
             Some(HEARTBEAT.to_vec())
         } else {
@@ -141,6 +168,8 @@ struct Connection {
 pub struct Hub {
     config: HubConfig,
     version: Option<u64>,
+    /// The client snapshot of `version`, when the publish passed it on.
+    snapshot: Option<Rc<str>>,
     connections: Vec<Connection>,
     per_subject: HashMap<String, usize>,
     opened: u64,
@@ -154,6 +183,7 @@ impl Hub {
         Self {
             config,
             version: None,
+            snapshot: None,
             connections: Vec::new(),
             per_subject: HashMap::new(),
             opened: 0,
@@ -177,14 +207,22 @@ impl Hub {
     /// Learns that `version` is stored; when it is newer than what the hub knew, every
     /// stream is told. Returns how many streams were told.
     pub fn advance(&mut self, version: u64) -> usize {
+        self.publish(version, None)
+    }
+
+    /// [`Self::advance`], with the version's signed client snapshot for the events to
+    /// carry (one copy, shared by every stream; left out unless [`pushable`]).
+    pub fn publish(&mut self, version: u64, client_snapshot: Option<&str>) -> usize {
         if self.version.is_some_and(|known| known >= version) {
             return 0;
         }
         self.version = Some(version);
+        self.snapshot = client_snapshot.and_then(pushable);
         self.forget_gone();
         for connection in &self.connections {
             let mut mailbox = connection.mailbox.borrow_mut();
             mailbox.event = Some(version);
+            mailbox.snapshot.clone_from(&self.snapshot);
             mailbox.wake();
         }
         self.connections.len()
@@ -214,6 +252,7 @@ impl Hub {
         let mailbox = Rc::new(RefCell::new(Mailbox {
             preamble: Some(format!("retry: {retry}\n:ok\n\n").into_bytes()),
             event: behind,
+            snapshot: behind.and(self.snapshot.clone()),
             ..Mailbox::default()
         }));
         self.connections.push(Connection {
@@ -236,6 +275,7 @@ impl Hub {
                     mailbox.closed = true;
                     mailbox.preamble = None;
                     mailbox.event = None;
+                    mailbox.snapshot = None;
                     mailbox.heartbeat = false;
                 }
             } else {
@@ -346,6 +386,52 @@ mod tests {
             "id: 4\ndata: {\"type\":\"refetchEvaluation\",\"etag\":\"\\\"4\\\"\"}\n\n"
         );
         assert_eq!(drain(&mut sub).0, "");
+    }
+
+    #[test]
+    fn events_carry_the_published_client_snapshot_when_it_is_a_small_jws() {
+        let mut hub = hub(10);
+        let mut live = hub.open(&grant("a", None)).unwrap();
+        drain(&mut live);
+        hub.publish(5, Some("aGVhZA.cGF5bG9hZA.c2ln"));
+        let event = drain(&mut live).0;
+        assert_eq!(
+            event,
+            "id: 5\ndata: {\"type\":\"refetchEvaluation\",\"etag\":\"\\\"5\\\"\",\"clientSnapshot\":\"aGVhZA.cGF5bG9hZA.c2ln\"}\n\n"
+        );
+        let data: serde_json::Value = serde_json::from_str(
+            event
+                .lines()
+                .nth(1)
+                .unwrap()
+                .strip_prefix("data: ")
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(data["clientSnapshot"], "aGVhZA.cGF5bG9hZA.c2ln");
+        // A client that connects behind gets the same snapshot with its catch-up event.
+        let mut behind = hub.open(&grant("b", Some(4))).unwrap();
+        assert!(
+            drain(&mut behind)
+                .0
+                .contains("\"clientSnapshot\":\"aGVhZA.cGF5bG9hZA.c2ln\"")
+        );
+        // Anything that is not a compact JWS, or is too large, is left out: clients refetch.
+        for refused in [
+            "with \"quotes\"\ndata: injected".to_string(),
+            "a".repeat(MAX_PUSHED_SNAPSHOT + 1),
+            String::new(),
+        ] {
+            let version = hub.version().unwrap() + 1;
+            hub.publish(version, Some(&refused));
+            let event = drain(&mut live).0;
+            assert!(event.starts_with(&format!("id: {version}\n")), "{event}");
+            assert!(!event.contains("clientSnapshot"), "{event}");
+        }
+        // A newer version without a snapshot replaces an unread one with it.
+        hub.publish(20, Some("x.y.z"));
+        hub.advance(21);
+        assert!(!drain(&mut live).0.contains("clientSnapshot"));
     }
 
     #[test]

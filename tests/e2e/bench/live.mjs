@@ -4,9 +4,10 @@
 // - BENCH_SDKS (5) are JS SDK clients (node entry: streaming fetch, wasm engine); their
 //   `change` event comes after the stream event, a refetch with ETag and verification;
 // - the rest are light clients that do what the SDK does on the wire — read the stream,
-//   refetch the signed snapshot with If-None-Match and the announced version on each
-//   event — without verifying, so that one node process can stand in for many browsers
-//   and the load on the edge is the real one.
+//   take the signed snapshot the event carries, or refetch it with If-None-Match and the
+//   announced version when the event carries none (always, with BENCH_REFETCH_ALWAYS=1) —
+//   without verifying, so that one node process can stand in for many browsers and the
+//   load on the edge is the real one.
 // For BENCH_EDITS edits (a flag toggled through the REST API) it records the time from
 // the REST call to each SDK client's change event, and to each light client's event
 // and refetched snapshot. Run from tests/e2e after `cargo xtask test e2e` built it all:
@@ -18,6 +19,9 @@ import { Admin, startWorker, until } from '../harness.mjs';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000);
 const SDKS = Number(process.env.BENCH_SDKS ?? 5);
 const EDITS = Number(process.env.BENCH_EDITS ?? 50);
+// BENCH_REFETCH_ALWAYS=1: light clients refetch on every event, as OFREP providers (and
+// Edgeflag's SDKs before events carried the snapshot) do.
+const REFETCH_ALWAYS = process.env.BENCH_REFETCH_ALWAYS === '1';
 const PROJECT = 'bench';
 const ENV = 'production';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -46,11 +50,15 @@ function lightClient(snapshotUrl, streamUrl) {
         buffer += chunk;
         let at;
         while ((at = buffer.indexOf('\n\n')) >= 0) {
-          const id = buffer.slice(0, at).match(/^id: (\d+)$/m)?.[1];
+          const block = buffer.slice(0, at);
+          const id = block.match(/^id: (\d+)$/m)?.[1];
           buffer = buffer.slice(at + 2);
           if (id !== undefined) {
-            edit?.events.push(performance.now() - edit.started);
-            refetch(id);
+            const now = edit ? performance.now() - edit.started : 0;
+            edit?.events.push(now);
+            // The SDK takes a snapshot the event carries and fetches nothing.
+            if (!REFETCH_ALWAYS && block.includes('"clientSnapshot":"')) edit?.refetched.push(now);
+            else refetch(id);
           }
         }
         resolve(req);
