@@ -65,3 +65,44 @@ test('after an admin restart the page resumes the change feed and follows change
   assert.deepEqual(problems.filter((p) => !/EventSource|ERR_CONNECTION_REFUSED/.test(p)), []);
   await page.close();
 });
+
+test('a person changes their own password; the old one stops working, other sessions end', async () => {
+  const admin = await adminWith({});
+  // Another browser (its own cookies) signed in as the same person.
+  const second = await openBrowser();
+  const other = await second.page();
+  await signIn(other.page, admin.url, admin.ownerEmail, admin.ownerPassword);
+  const { page, problems } = await browser.page();
+  await signIn(page, admin.url, admin.ownerEmail, admin.ownerPassword);
+  await page.getByRole('link', { name: 'Your sessions' }).click();
+  const form = page.getByRole('region', { name: 'Change your password' });
+  await form.getByLabel('Current password').fill('not my password');
+  await form.getByLabel('New password', { exact: true }).fill('a much better passphrase');
+  await form.getByLabel('New password again').fill('a much better passphrase!');
+  await form.getByRole('alert').filter({ hasText: 'The two new passwords differ.' }).waitFor();
+  assert.equal(await form.getByRole('button', { name: 'Change password' }).isDisabled(), true);
+  await form.getByLabel('New password again').fill('a much better passphrase');
+  await form.getByRole('button', { name: 'Change password' }).click();
+  // The wrong current password is refused, in the API's words.
+  await form.getByRole('alert').waitFor();
+  assert.equal(await form.getByRole('status').count(), 0);
+  await form.getByLabel('Current password').fill(admin.ownerPassword);
+  await form.getByRole('button', { name: 'Change password' }).click();
+  await form.getByRole('status').filter({ hasText: 'Your password is changed' }).waitFor();
+  await screenshot(page, 'password-changed');
+  assert.deepEqual(await axe(page), []);
+  // The other browser's session has ended; this one goes on.
+  const otherStatus = await other.page.evaluate(async () => (await fetch('/v1/auth/session')).status);
+  assert.equal(otherStatus, 401);
+  assert.equal(await page.evaluate(async () => (await fetch('/v1/auth/session')).status), 200);
+  // Signing in again: the old password is refused, the new one works.
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.getByLabel('Email').fill(admin.ownerEmail);
+  await page.getByLabel('Password').fill(admin.ownerPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  await signIn(page, admin.url, admin.ownerEmail, 'a much better passphrase');
+  assert.deepEqual(problems.filter((p) => !/401|Unauthorized|status of 4\d\d/.test(p)), []);
+  await page.close();
+  await second.close();
+});

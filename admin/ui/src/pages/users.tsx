@@ -267,7 +267,70 @@ export function Sessions() {
           </tbody>
         </table>
       )}
+      <PasswordChange onChanged={() => sessions.reload()} />
     </Page>
+  );
+}
+
+/** Changing one's own password: the current one is needed; other sessions end. */
+function PasswordChange({ onChanged }: { onChanged: () => void }) {
+  const [form, setForm] = useState({ current: '', next: '', again: '' });
+  const [busy, error, run, clear] = useAction();
+  const [done, setDone] = useState(false);
+  const mismatch = form.again !== '' && form.next !== form.again;
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setDone(false);
+    if (mismatch) return;
+    const ok = await run(() => post('/v1/me/password', { currentPassword: form.current, newPassword: form.next }));
+    if (ok) {
+      setForm({ current: '', next: '', again: '' });
+      setDone(true);
+      onChanged();
+    }
+  };
+  const set = (field: keyof typeof form) => (e: { currentTarget: HTMLInputElement }) => {
+    clear();
+    setDone(false);
+    setForm({ ...form, [field]: e.currentTarget.value });
+  };
+  return (
+    <section aria-labelledby="password-title">
+      <h2 id="password-title">Change your password</h2>
+      <p class="hint">Your other sessions end; this one stays signed in.</p>
+      <form class="grid2 narrow" onSubmit={submit}>
+        <Field label="Current password">
+          {(id) => <input id={id} type="password" autocomplete="current-password" required value={form.current} onInput={set('current')} />}
+        </Field>
+        <span />
+        <Field label="New password" hint="At least 12 characters.">
+          {(id) => <input id={id} type="password" autocomplete="new-password" required value={form.next} onInput={set('next')} />}
+        </Field>
+        <Field label="New password again">
+          {(id) => (
+            <>
+              <input id={id} type="password" autocomplete="new-password" required value={form.again} aria-invalid={mismatch || undefined} aria-describedby={mismatch ? `${id}-mismatch` : undefined} onInput={set('again')} />
+              {mismatch && (
+                <p class="field-error" id={`${id}-mismatch`} role="alert">
+                  The two new passwords differ.
+                </p>
+              )}
+            </>
+          )}
+        </Field>
+        <div>
+          <button type="submit" disabled={busy || mismatch}>
+            {busy ? 'Changing…' : 'Change password'}
+          </button>
+        </div>
+      </form>
+      <Problem error={error} />
+      {done && (
+        <p class="notice" role="status">
+          Your password is changed; your other sessions have ended.
+        </p>
+      )}
+    </section>
   );
 }
 
