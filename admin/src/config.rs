@@ -588,4 +588,192 @@ mod tests {
         });
         assert!(bad.is_err());
     }
+
+    /// A valid value for a key, different from its default: from the key's kind where
+    /// that says enough, else from this list, which must name every such key.
+    fn sample(key: &Key) -> (String, Value) {
+        let text = match key.path.as_str() {
+            "database_url" => "postgres://edgeflag:pw@db:5432/edgeflag",
+            "listen" => "0.0.0.0:9999",
+            "public_url" => "https://flags.example.com",
+            "login.cookie_secure" => "never",
+            "master_key_file" | "tls.cert_file" | "tls.key_file" => "/run/secrets/file",
+            "webhooks.allowed_networks" => {
+                return (
+                    "10.0.0.0/8, ::1/128".into(),
+                    serde_json::json!(["10.0.0.0/8", "::1/128"]),
+                );
+            }
+            "publish.targets" => {
+                let targets = serde_json::json!([{"kind": "edge", "name": "e", "url": "https://edge.example.com"}]);
+                return (targets.to_string(), targets);
+            }
+            _ => match &key.default {
+                Value::Bool(b) => return ((!b).to_string(), Value::Bool(!b)),
+                Value::Number(n) => {
+                    let v = n.as_u64().expect("numeric defaults are whole") + 3;
+                    return (v.to_string(), Value::from(v));
+                }
+                other => panic!("add a sample for `{}` (default {other})", key.path),
+            },
+        };
+        (text.to_string(), Value::String(text.to_string()))
+    }
+
+    fn at<'a>(tree: &'a Value, path: &str) -> &'a Value {
+        path.split('.').fold(tree, |node, part| &node[part])
+    }
+
+    #[test]
+    fn every_key_can_be_set_by_its_variable_and_in_the_file() {
+        let keys = keys();
+        assert!(keys.len() > 40, "{} keys", keys.len());
+        for key in &keys {
+            let (text, expected) = sample(key);
+            assert_ne!(
+                expected, key.default,
+                "{}: the sample must differ from the default",
+                key.path
+            );
+            let mut from_env = Config::default();
+            from_env
+                .apply_env(|name| (name == key.env).then(|| text.clone()))
+                .unwrap_or_else(|e| panic!("{}: {e}", key.env));
+            let tree = serde_json::to_value(&from_env).unwrap();
+            assert_eq!(
+                at(&tree, &key.path),
+                &expected,
+                "{} from {}",
+                key.path,
+                key.env
+            );
+
+            let mut file = Value::Object(serde_json::Map::new());
+            set_path(&mut file, &key.path, expected.clone());
+            let toml_text = toml::to_string(&file).unwrap();
+            let from_file: Config = toml::from_str(&toml_text)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{toml_text}", key.path));
+            let tree = serde_json::to_value(&from_file).unwrap();
+            assert_eq!(
+                at(&tree, &key.path),
+                &expected,
+                "{} from the file",
+                key.path
+            );
+        }
+    }
+
+    #[test]
+    fn every_variable_is_unique_and_documented() {
+        let docs = include_str!("../../docs/admin-config.md");
+        let mut seen = std::collections::BTreeSet::new();
+        let names = keys()
+            .into_iter()
+            .map(|k| k.env)
+            .chain(ALIASES.iter().map(|(_, alias)| (*alias).to_string()));
+        for name in names {
+            assert!(seen.insert(name.clone()), "{name} names two keys");
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "docs/admin-config.md does not list {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_variable_is_named() {
+        let mut config = Config::default();
+        let err = config
+            .apply_env(|n| (n == "EDGEFLAG_FEED_POLL_MS").then(|| "-1".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("EDGEFLAG_FEED_POLL_MS") && err.contains("-1"),
+            "{err}"
+        );
+        let err = config
+            .apply_env(|n| (n == "EDGEFLAG_PUBLISH_ENABLED").then(|| "yes".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`yes` is not true or false"), "{err}");
+        let err = config
+            .apply_env(|n| (n == "EDGEFLAG_PUBLISH_TARGETS").then(|| "[{\"kind\":\"ftp\"}]".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("EDGEFLAG_PUBLISH_TARGETS") && err.contains("ftp"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_effective_configuration_hides_secrets() {
+        let mut config = Config {
+            database_url: "postgres://edgeflag:hunter2@db:5432/edgeflag?sslmode=require".into(),
+            master_key: Some(KeyText::new("efmk_secret".to_string())),
+            ..Config::default()
+        };
+        config.publish.targets.push(TargetConfig::CloudflareKv {
+            name: "kv".into(),
+            account_id: "acct".into(),
+            namespace_id: "ns".into(),
+            api_token: "cf-token-value".into(),
+            api_base: "https://api.cloudflare.com/client/v4".into(),
+        });
+        let text = config.redacted().to_string();
+        for secret in ["hunter2", "efmk_secret", "cf-token-value"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(
+            text.contains("postgres://edgeflag:***@db:5432/edgeflag?sslmode=require"),
+            "{text}"
+        );
+        assert!(text.contains("\"master_key\":\"***\""), "{text}");
+        assert_eq!(
+            redact_url("postgres://db/edgeflag?user=e&password=pw&sslmode=require"),
+            "postgres://db/edgeflag?user=e&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("sqlite://edgeflag.db?mode=rwc"),
+            "sqlite://edgeflag.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn validation_names_the_key_at_fault() {
+        assert!(Config::default().validate().is_ok());
+        let half_tls = Config {
+            tls: TlsConfig {
+                cert_file: Some("/run/cert.pem".into()),
+                key_file: None,
+            },
+            ..Config::default()
+        };
+        assert!(
+            half_tls
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("tls.key_file")
+        );
+        let mysql = Config {
+            database_url: "mysql://u:pw@db/e".into(),
+            ..Config::default()
+        };
+        let err = mysql.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("database_url") && !err.contains("pw@"),
+            "{err}"
+        );
+        let zero = Config {
+            request_timeout_secs: 0,
+            ..Config::default()
+        };
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("request_timeout_secs")
+        );
+    }
 }
