@@ -10,7 +10,10 @@ use axum::{
 use serde_json::json;
 use sqlx::Row;
 
-use edgeflag_admin_core::{db::now_ms, signing};
+use edgeflag_admin_core::{
+    db::{self, now_ms},
+    signing,
+};
 
 use crate::{error::ApiResult, state::AppState};
 
@@ -28,17 +31,21 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// The database answers.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable")))]
+/// The database answers and every migration this build knows is applied.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable, or migrations not yet applied")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match sqlx::query("SELECT 1").execute(&state.pool).await {
-        Ok(_) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+    let unavailable = |status: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": status})),
+        )
+    };
+    match db::migrations_applied(&state.pool, &state.config.database_url).await {
+        Ok(true) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Ok(false) => unavailable("migrations pending"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
-            )
+            unavailable("unavailable")
         }
     }
 }
