@@ -204,3 +204,64 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn metrics_show_the_pool_each_targets_lag_and_webhook_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("published");
+    let app = common::app_with(|c| {
+        c.publish.targets = vec![
+            edgeflag_admin::config::TargetConfig::Directory {
+                name: "files".into(),
+                path: files.clone(),
+            },
+            // Nothing listens on port 1: this target stays behind.
+            edgeflag_admin::config::TargetConfig::Edge {
+                name: "down".into(),
+                url: "http://127.0.0.1:1".into(),
+            },
+        ];
+    })
+    .await;
+    app.project().await;
+    app.state.publisher().tick().await.unwrap();
+    let response = edgeflag_admin::router(app.state.clone())
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let value = |series: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"));
+        line[series.len()..].trim().parse().unwrap()
+    };
+    assert_eq!(
+        value("edgeflag_admin_target_environments_behind{target=\"files\"}"),
+        0.0
+    );
+    assert_eq!(
+        value("edgeflag_admin_target_lag_seconds{target=\"files\"}"),
+        0.0
+    );
+    assert_eq!(
+        value("edgeflag_admin_target_environments_behind{target=\"down\"}"),
+        2.0
+    );
+    assert!(value("edgeflag_admin_target_lag_seconds{target=\"down\"}") >= 0.0);
+    assert!(value("edgeflag_admin_db_pool_max_connections") >= 1.0);
+    assert!(value("edgeflag_admin_db_pool_connections{state=\"idle\"}") >= 0.0);
+    for status in ["pending", "delivered", "failed"] {
+        assert_eq!(
+            value(&format!(
+                "edgeflag_admin_webhook_deliveries{{status=\"{status}\"}}"
+            )),
+            0.0
+        );
+    }
+}
