@@ -304,3 +304,29 @@ fn the_helm_chart_renders_to_the_expected_manifests() {
         );
     }
 }
+
+#[test]
+fn the_grafana_dashboard_queries_only_documented_series() {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read("deploy/grafana/edgeflag-admin.json")).unwrap();
+    let docs = read("docs/deployment.md");
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for (at, _) in expr.match_indices("edgeflag_admin_") {
+                let name: String = expr[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let series = name.trim_end_matches("_bucket");
+                assert!(
+                    docs.contains(&format!("| `{series}` |")),
+                    "{series} is not in the metrics table of docs/deployment.md"
+                );
+                queried += 1;
+            }
+        }
+    }
+    assert!(queried >= 10, "{queried}");
+}

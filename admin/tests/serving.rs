@@ -256,6 +256,17 @@ async fn metrics_show_the_pool_each_targets_lag_and_webhook_outcomes() {
     assert!(value("edgeflag_admin_target_lag_seconds{target=\"down\"}") >= 0.0);
     assert!(value("edgeflag_admin_db_pool_max_connections") >= 1.0);
     assert!(value("edgeflag_admin_db_pool_connections{state=\"idle\"}") >= 0.0);
+    // Every series is in the one table of docs/deployment.md.
+    let docs = include_str!("../../docs/deployment.md");
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(
+                docs.contains(&format!("| `{name}` |")),
+                "{name} is not in the metrics table of docs/deployment.md"
+            );
+        }
+    }
     for status in ["pending", "delivered", "failed"] {
         assert_eq!(
             value(&format!(
