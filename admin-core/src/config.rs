@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 
 use ipnet::IpNet;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::destination::Destinations;
 
 /// The webhook deliverer's settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookConfig {
     /// Whether `serve` runs the background deliverer.
@@ -51,7 +51,7 @@ impl Default for WebhookConfig {
 }
 
 /// The publisher's settings and targets.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PublishConfig {
     /// Whether `serve` runs the background publisher.
@@ -67,7 +67,7 @@ pub struct PublishConfig {
 }
 
 /// One delivery target.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum TargetConfig {
     /// The edge's publish endpoint (`PUT {url}/publish/v1/environments/{env}`).
@@ -113,7 +113,7 @@ impl Default for PublishConfig {
 }
 
 /// People's accounts: how long sessions and invitations live, and the password rule.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AccountsConfig {
     /// A session unused for this long ends (seconds); every request moves it on.

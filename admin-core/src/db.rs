@@ -73,6 +73,25 @@ pub async fn migrate(pool: &AnyPool, url: &str) -> Result<(), sqlx::migrate::Mig
     }
 }
 
+/// The newest migration this build knows for the database a URL names.
+pub fn latest_migration(url: &str) -> i64 {
+    let migrator = match Backend::of(url) {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Whether every migration this build knows is applied: readiness, since a replica
+/// started before another one finished migrating must not take requests yet.
+pub async fn migrations_applied(pool: &AnyPool, url: &str) -> Result<bool, sqlx::Error> {
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await?;
+    Ok(applied.unwrap_or(0) >= latest_migration(url))
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

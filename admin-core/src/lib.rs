@@ -23,6 +23,7 @@
 pub mod actor;
 pub mod api_keys;
 pub mod audit;
+pub mod backup;
 pub mod client_subset;
 pub mod config;
 pub mod db;

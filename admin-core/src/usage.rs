@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AnyPool, Row};
 
 use crate::error::Error;
@@ -31,7 +31,7 @@ pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 86_400_000;
 
 /// The usage pipeline's settings (`[usage]` in the admin's configuration).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct UsageConfig {
     /// Batches per minute allowed per ingestion key.

@@ -10,7 +10,9 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{access_log, extract::BodyLimit, feed, limit, metrics, routes, state::AppState};
+use crate::{
+    access_log, extract::BodyLimit, feed, limit, metrics, routes, security, state::AppState,
+};
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
@@ -38,6 +40,10 @@ pub fn router(state: AppState) -> Router {
                 .on_response(access_log::on_response),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(middleware::from_fn_with_state(
+            security::Policy::of(&state.config),
+            security::headers,
+        ))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }

@@ -4,14 +4,15 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 pub use edgeflag_admin_core::config::{AccountsConfig, PublishConfig, TargetConfig, WebhookConfig};
 use edgeflag_admin_core::masterkey::KeyText;
 pub use edgeflag_admin_core::usage::UsageConfig;
 
 /// The admin's whole configuration.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// `sqlite://path?mode=rwc` (the default, created on first start) or `postgres://…`.
@@ -54,10 +55,29 @@ pub struct Config {
     pub master_key: Option<KeyText>,
     /// A file holding the master key (`EDGEFLAG_MASTER_KEY_FILE`).
     pub master_key_file: Option<PathBuf>,
+    /// Serve HTTPS itself; unset, `serve` speaks plain HTTP for a TLS proxy in front.
+    pub tls: TlsConfig,
+}
+
+/// A certificate and key to serve HTTPS with (rustls); both or neither.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file: the server certificate first, then its chain.
+    pub cert_file: Option<PathBuf>,
+    /// PEM file: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// Whether `serve` terminates TLS itself.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some() || self.key_file.is_some()
+    }
 }
 
 /// Whether the session cookie carries `Secure`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CookieSecure {
     /// When `public_url` is `https://…` or the request came through a TLS proxy
@@ -67,21 +87,8 @@ pub enum CookieSecure {
     Never,
 }
 
-impl std::str::FromStr for CookieSecure {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "auto" => Ok(Self::Auto),
-            "always" => Ok(Self::Always),
-            "never" => Ok(Self::Never),
-            other => Err(format!("`{other}` is not one of auto, always, never")),
-        }
-    }
-}
-
 /// The session cookie and how sign-ins are throttled.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoginConfig {
     pub cookie_secure: CookieSecure,
@@ -108,7 +115,7 @@ impl Default for LoginConfig {
 }
 
 /// The change feed's streams.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeedConfig {
     /// How often the feed looks for new rows written by other processes (the CLI, a
@@ -161,6 +168,7 @@ impl Default for Config {
             usage: UsageConfig::default(),
             master_key: None,
             master_key_file: None,
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -173,7 +181,17 @@ pub enum ConfigError {
     #[error("{0}: {1}")]
     Toml(PathBuf, toml::de::Error),
     #[error("environment variable {0}: {1}")]
-    Env(&'static str, String),
+    Env(String, String),
+    #[error("{0}: {1}")]
+    Invalid(&'static str, String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ConfigError {
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
 }
 
 impl Config {
@@ -191,84 +209,42 @@ impl Config {
         Ok(config)
     }
 
-    /// Applies `EDGEFLAG_*` variables read through `var`.
+    /// Applies `EDGEFLAG_*` variables read through `var`: every key of the file has one,
+    /// named after its path (`login.window_secs` is `EDGEFLAG_LOGIN_WINDOW_SECS`; see
+    /// [`env_name`]), plus the aliases in [`ALIASES`] and the variables that have no key
+    /// (`EDGEFLAG_MASTER_KEY`, `EDGEFLAG_PUBLISH_EDGE_URL`, `EDGEFLAG_PUBLISH_DIR`).
+    ///
+    /// It works on the configuration as a JSON tree, so a key added to any section is
+    /// settable from the environment without a line here: a variable's text is read as
+    /// the kind of value the key holds (a boolean, a number, a list: comma-separated or
+    /// a JSON array; a string otherwise), and the result must deserialize as the file's
+    /// value would, or the variable is named in the error.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        if let Some(v) = var("EDGEFLAG_DATABASE_URL") {
-            self.database_url = v;
+        let mut tree = serde_json::to_value(&*self).map_err(ConfigError::internal)?;
+        for key in keys() {
+            let names = ALIASES
+                .iter()
+                .filter(|(path, _)| *path == key.path)
+                .map(|(_, alias)| (*alias).to_string())
+                .chain([key.env.clone()]);
+            for name in names {
+                let Some(text) = var(&name) else { continue };
+                let value = key
+                    .parse(&text)
+                    .map_err(|e| ConfigError::Env(name.clone(), e))?;
+                set_path(&mut tree, &key.path, value);
+                serde_json::from_value::<Config>(tree.clone())
+                    .map_err(|e| ConfigError::Env(name.clone(), e.to_string()))?;
+            }
         }
-        set_parsed(&var, "EDGEFLAG_LISTEN", &mut self.listen)?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_ACCESS_TOKEN_TTL_SECS",
-            &mut self.access_token_ttl_secs,
-        )?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_REFRESH_TOKEN_TTL_SECS",
-            &mut self.refresh_token_ttl_secs,
-        )?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_BODY_LIMIT_BYTES",
-            &mut self.body_limit_bytes,
-        )?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_REQUEST_TIMEOUT_SECS",
-            &mut self.request_timeout_secs,
-        )?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_RATE_LIMIT_PER_MINUTE",
-            &mut self.rate_limit_per_minute,
-        )?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_AUTH_RATE_LIMIT_PER_MINUTE",
-            &mut self.auth_rate_limit_per_minute,
-        )?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_SDK_KEY_GRACE_SECS",
-            &mut self.sdk_key_grace_secs,
-        )?;
-        set_parsed(&var, "EDGEFLAG_PUBLISH_ENABLED", &mut self.publish.enabled)?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_PUBLISH_COALESCE_MS",
-            &mut self.publish.coalesce_ms,
-        )?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_WEBHOOKS_ENABLED",
-            &mut self.webhooks.enabled,
-        )?;
-        set_parsed(
-            &var,
-            "EDGEFLAG_WEBHOOKS_MAX_ATTEMPTS",
-            &mut self.webhooks.max_attempts,
-        )?;
-        if let Some(url) = var("EDGEFLAG_PUBLIC_URL") {
+        let master_key = self.master_key.take();
+        *self = serde_json::from_value(tree).map_err(ConfigError::internal)?;
+        self.master_key = master_key;
+        if let Some(url) = &self.public_url {
             self.public_url = Some(url.trim().trim_end_matches('/').to_string());
         }
-        self.apply_account_env(&var)?;
-        self.apply_usage_env(&var)?;
         if let Some(key) = var("EDGEFLAG_MASTER_KEY") {
             self.master_key = Some(KeyText::new(key));
-        }
-        if let Some(path) = var("EDGEFLAG_MASTER_KEY_FILE") {
-            self.master_key_file = Some(PathBuf::from(path));
-        }
-        if let Some(list) = var("EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS") {
-            self.webhooks.allowed_networks = list
-                .split(',')
-                .map(str::trim)
-                .filter(|net| !net.is_empty())
-                .map(str::parse)
-                .collect::<Result<_, _>>()
-                .map_err(|e: ipnet::AddrParseError| {
-                    ConfigError::Env("EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS", e.to_string())
-                })?;
         }
         if let Some(url) = var("EDGEFLAG_PUBLISH_EDGE_URL") {
             self.publish.targets.push(TargetConfig::Edge {
@@ -284,65 +260,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-impl Config {
-    fn apply_account_env(
-        &mut self,
-        var: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        let accounts = &mut self.accounts;
-        set_parsed(
-            var,
-            "EDGEFLAG_SESSION_IDLE_SECS",
-            &mut accounts.session_idle_secs,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_SESSION_ABSOLUTE_SECS",
-            &mut accounts.session_absolute_secs,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_INVITATION_TTL_SECS",
-            &mut accounts.invitation_ttl_secs,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_PASSWORD_MIN_LENGTH",
-            &mut accounts.password_min_length,
-        )?;
-        let login = &mut self.login;
-        set_parsed(var, "EDGEFLAG_COOKIE_SECURE", &mut login.cookie_secure)?;
-        set_parsed(
-            var,
-            "EDGEFLAG_LOGIN_FAILURES_PER_ACCOUNT",
-            &mut login.failures_per_account,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_LOGIN_FAILURES_PER_ADDRESS",
-            &mut login.failures_per_address,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_TRUST_FORWARDED_FOR",
-            &mut login.trust_forwarded_for,
-        )?;
-        let feed = &mut self.feed;
-        set_parsed(
-            var,
-            "EDGEFLAG_FEED_HEARTBEAT_SECS",
-            &mut feed.heartbeat_secs,
-        )?;
-        set_parsed(var, "EDGEFLAG_FEED_POLL_MS", &mut feed.poll_ms)?;
-        set_parsed(
-            var,
-            "EDGEFLAG_FEED_MAX_STREAMS",
-            &mut feed.max_streams_per_principal,
-        )?;
-        Ok(())
-    }
 
     /// The dashboard's origin as configured (`scheme://host[:port]`), if any.
     pub fn public_origin(&self) -> Option<&str> {
@@ -354,55 +271,240 @@ impl Config {
         })
     }
 
-    fn apply_usage_env(
-        &mut self,
-        var: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        let usage = &mut self.usage;
-        set_parsed(
-            var,
-            "EDGEFLAG_USAGE_RATE_LIMIT_PER_MINUTE",
-            &mut usage.rate_limit_per_minute,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_USAGE_MINUTE_RETENTION_DAYS",
-            &mut usage.minute_retention_days,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_USAGE_HOUR_RETENTION_DAYS",
-            &mut usage.hour_retention_days,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_USAGE_DAY_RETENTION_DAYS",
-            &mut usage.day_retention_days,
-        )?;
-        set_parsed(
-            var,
-            "EDGEFLAG_USAGE_RETENTION_INTERVAL_SECS",
-            &mut usage.retention_interval_secs,
-        )?;
-        Ok(())
+    /// Checks what parsing cannot: values that parse but cannot work. `serve` and
+    /// `edgeflag config check` call it; the first problem is the error.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.database_url;
+        if !["sqlite:", "postgres:", "postgresql:"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
+            return Err(ConfigError::Invalid(
+                "database_url",
+                format!("`{}` is neither sqlite:… nor postgres://…", redact_url(url)),
+            ));
+        }
+        if let Some(public) = &self.public_url
+            && !(public.starts_with("https://") || public.starts_with("http://"))
+        {
+            return Err(ConfigError::Invalid(
+                "public_url",
+                format!("`{public}` is not an http:// or https:// address"),
+            ));
+        }
+        let positive = [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+            (
+                "request_timeout_secs",
+                i64::try_from(self.request_timeout_secs).unwrap_or(1),
+            ),
+            (
+                "body_limit_bytes",
+                i64::try_from(self.body_limit_bytes).unwrap_or(1),
+            ),
+            (
+                "rate_limit_per_minute",
+                i64::from(self.rate_limit_per_minute),
+            ),
+        ];
+        for (key, value) in positive {
+            if value <= 0 {
+                return Err(ConfigError::Invalid(key, "must be more than 0".into()));
+            }
+        }
+        match (&self.tls.cert_file, &self.tls.key_file) {
+            (Some(_), None) => Err(ConfigError::Invalid(
+                "tls.key_file",
+                "tls.cert_file is set, so the key is needed too".into(),
+            )),
+            (None, Some(_)) => Err(ConfigError::Invalid(
+                "tls.cert_file",
+                "tls.key_file is set, so the certificate is needed too".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The configuration in effect as a JSON tree, secrets replaced by `***`: the
+    /// password of `database_url`, the master key, and every key whose name says
+    /// token, secret or password (a Cloudflare target's `api_token`).
+    pub fn redacted(&self) -> Value {
+        let mut tree = serde_json::to_value(self).unwrap_or(Value::Null);
+        redact_tree(&mut tree);
+        if let Some(url) = tree.get_mut("database_url")
+            && let Some(text) = url.as_str()
+        {
+            *url = Value::String(redact_url(text));
+        }
+        if let Some(map) = tree.as_object_mut() {
+            let master = self.master_key.as_ref().map(|_| "***".to_string());
+            map.insert(
+                "master_key".into(),
+                master.map_or(Value::Null, Value::String),
+            );
+        }
+        tree
     }
 }
 
-fn set_parsed<T: std::str::FromStr>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    slot: &mut T,
-) -> Result<(), ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    if let Some(text) = var(name) {
-        *slot = text
-            .trim()
-            .parse()
-            .map_err(|e: T::Err| ConfigError::Env(name, e.to_string()))?;
+fn redact_tree(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (name, child) in map.iter_mut() {
+                let secret = ["token", "secret", "password"]
+                    .iter()
+                    .any(|word| name.contains(word));
+                if secret && child.is_string() {
+                    *child = Value::String("***".into());
+                } else {
+                    redact_tree(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_tree),
+        _ => {}
     }
-    Ok(())
+}
+
+/// A database URL with its password (in the user part or a `password=` parameter)
+/// replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme) = out.find("://") {
+        let rest = scheme + 3;
+        let authority_end = out[rest..].find('/').map_or(out.len(), |i| rest + i);
+        if let Some(at) = out[rest..authority_end].rfind('@') {
+            let user_info = &out[rest..rest + at];
+            if let Some(colon) = user_info.find(':') {
+                out.replace_range(rest + colon + 1..rest + at, "***");
+            }
+        }
+    }
+    if let Some(at) = out.find("password=") {
+        let start = at + "password=".len();
+        let end = out[start..].find('&').map_or(out.len(), |i| start + i);
+        out.replace_range(start..end, "***");
+    }
+    out
+}
+
+/// Variables kept from before every key had one, for keys whose path-derived name
+/// differs; both work, the path-derived one wins when both are set.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("accounts.session_idle_secs", "EDGEFLAG_SESSION_IDLE_SECS"),
+    (
+        "accounts.session_absolute_secs",
+        "EDGEFLAG_SESSION_ABSOLUTE_SECS",
+    ),
+    (
+        "accounts.invitation_ttl_secs",
+        "EDGEFLAG_INVITATION_TTL_SECS",
+    ),
+    (
+        "accounts.password_min_length",
+        "EDGEFLAG_PASSWORD_MIN_LENGTH",
+    ),
+    ("login.cookie_secure", "EDGEFLAG_COOKIE_SECURE"),
+    ("login.trust_forwarded_for", "EDGEFLAG_TRUST_FORWARDED_FOR"),
+    (
+        "feed.max_streams_per_principal",
+        "EDGEFLAG_FEED_MAX_STREAMS",
+    ),
+];
+
+/// One settable key: its dotted path in the file, its variable, and its default.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub path: String,
+    pub env: String,
+    pub default: Value,
+}
+
+impl Key {
+    /// A variable's text as the kind of value this key holds.
+    fn parse(&self, text: &str) -> Result<Value, String> {
+        let text = text.trim();
+        match &self.default {
+            Value::Bool(_) => text
+                .parse::<bool>()
+                .map(Value::Bool)
+                .map_err(|_| format!("`{text}` is not true or false")),
+            Value::Number(_) => text
+                .parse::<i64>()
+                .map(Value::from)
+                .or_else(|_| text.parse::<u64>().map(Value::from))
+                .or_else(|_| {
+                    text.parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number)
+                        .ok_or(())
+                })
+                .map_err(|()| format!("`{text}` is not a number")),
+            Value::Array(_) if text.starts_with('[') => {
+                serde_json::from_str(text).map_err(|e| format!("not a JSON array: {e}"))
+            }
+            Value::Array(_) => Ok(Value::Array(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| Value::String(item.to_string()))
+                    .collect(),
+            )),
+            Value::Null if text.is_empty() => Ok(Value::Null),
+            _ => Ok(Value::String(text.to_string())),
+        }
+    }
+}
+
+/// The variable of a dotted path: `login.window_secs` → `EDGEFLAG_LOGIN_WINDOW_SECS`.
+pub fn env_name(path: &str) -> String {
+    format!("EDGEFLAG_{}", path.replace('.', "_").to_uppercase())
+}
+
+/// Every settable key: the leaves of the default configuration (a list such as
+/// `publish.targets` is one key).
+pub fn keys() -> Vec<Key> {
+    fn walk(value: &Value, path: &str, out: &mut Vec<Key>) {
+        match value {
+            Value::Object(map) => {
+                for (name, child) in map {
+                    let child_path = if path.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    walk(child, &child_path, out);
+                }
+            }
+            leaf => out.push(Key {
+                env: env_name(path),
+                path: path.to_string(),
+                default: leaf.clone(),
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    // The defaults always serialize: every field is plain data.
+    if let Ok(tree) = serde_json::to_value(Config::default()) {
+        walk(&tree, "", &mut out);
+    }
+    out
+}
+
+fn set_path(tree: &mut Value, path: &str, value: Value) {
+    let mut node = tree;
+    for part in path.split('.') {
+        if !node.is_object() {
+            *node = Value::Object(serde_json::Map::new());
+        }
+        node = node
+            .as_object_mut()
+            .map(|map| map.entry(part.to_string()).or_insert(Value::Null))
+            .unwrap_or_else(|| unreachable!("made an object above"));
+    }
+    *node = value;
 }
 
 #[cfg(test)]
@@ -449,10 +551,11 @@ mod tests {
         assert_eq!(config.login.cookie_secure, CookieSecure::Never);
         assert_eq!(config.public_origin(), Some("http://127.0.0.1:9000"));
         let bad = config.apply_env(|n| (n == "EDGEFLAG_COOKIE_SECURE").then(|| "maybe".into()));
+        let message = bad.unwrap_err().to_string();
         assert!(
-            bad.unwrap_err()
-                .to_string()
-                .contains("`maybe` is not one of")
+            message.contains("EDGEFLAG_COOKIE_SECURE")
+                && message.contains("unknown variant `maybe`"),
+            "{message}"
         );
     }
 
@@ -484,5 +587,193 @@ mod tests {
             (name == "EDGEFLAG_WEBHOOKS_ALLOWED_NETWORKS").then(|| "localhost".to_string())
         });
         assert!(bad.is_err());
+    }
+
+    /// A valid value for a key, different from its default: from the key's kind where
+    /// that says enough, else from this list, which must name every such key.
+    fn sample(key: &Key) -> (String, Value) {
+        let text = match key.path.as_str() {
+            "database_url" => "postgres://edgeflag:pw@db:5432/edgeflag",
+            "listen" => "0.0.0.0:9999",
+            "public_url" => "https://flags.example.com",
+            "login.cookie_secure" => "never",
+            "master_key_file" | "tls.cert_file" | "tls.key_file" => "/run/secrets/file",
+            "webhooks.allowed_networks" => {
+                return (
+                    "10.0.0.0/8, ::1/128".into(),
+                    serde_json::json!(["10.0.0.0/8", "::1/128"]),
+                );
+            }
+            "publish.targets" => {
+                let targets = serde_json::json!([{"kind": "edge", "name": "e", "url": "https://edge.example.com"}]);
+                return (targets.to_string(), targets);
+            }
+            _ => match &key.default {
+                Value::Bool(b) => return ((!b).to_string(), Value::Bool(!b)),
+                Value::Number(n) => {
+                    let v = n.as_u64().expect("numeric defaults are whole") + 3;
+                    return (v.to_string(), Value::from(v));
+                }
+                other => panic!("add a sample for `{}` (default {other})", key.path),
+            },
+        };
+        (text.to_string(), Value::String(text.to_string()))
+    }
+
+    fn at<'a>(tree: &'a Value, path: &str) -> &'a Value {
+        path.split('.').fold(tree, |node, part| &node[part])
+    }
+
+    #[test]
+    fn every_key_can_be_set_by_its_variable_and_in_the_file() {
+        let keys = keys();
+        assert!(keys.len() > 40, "{} keys", keys.len());
+        for key in &keys {
+            let (text, expected) = sample(key);
+            assert_ne!(
+                expected, key.default,
+                "{}: the sample must differ from the default",
+                key.path
+            );
+            let mut from_env = Config::default();
+            from_env
+                .apply_env(|name| (name == key.env).then(|| text.clone()))
+                .unwrap_or_else(|e| panic!("{}: {e}", key.env));
+            let tree = serde_json::to_value(&from_env).unwrap();
+            assert_eq!(
+                at(&tree, &key.path),
+                &expected,
+                "{} from {}",
+                key.path,
+                key.env
+            );
+
+            let mut file = Value::Object(serde_json::Map::new());
+            set_path(&mut file, &key.path, expected.clone());
+            let toml_text = toml::to_string(&file).unwrap();
+            let from_file: Config = toml::from_str(&toml_text)
+                .unwrap_or_else(|e| panic!("{}: {e}\n{toml_text}", key.path));
+            let tree = serde_json::to_value(&from_file).unwrap();
+            assert_eq!(
+                at(&tree, &key.path),
+                &expected,
+                "{} from the file",
+                key.path
+            );
+        }
+    }
+
+    #[test]
+    fn every_variable_is_unique_and_documented() {
+        let docs = include_str!("../../docs/admin-config.md");
+        let mut seen = std::collections::BTreeSet::new();
+        let names = keys()
+            .into_iter()
+            .map(|k| k.env)
+            .chain(ALIASES.iter().map(|(_, alias)| (*alias).to_string()));
+        for name in names {
+            assert!(seen.insert(name.clone()), "{name} names two keys");
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "docs/admin-config.md does not list {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_variable_is_named() {
+        let mut config = Config::default();
+        let err = config
+            .apply_env(|n| (n == "EDGEFLAG_FEED_POLL_MS").then(|| "-1".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("EDGEFLAG_FEED_POLL_MS") && err.contains("-1"),
+            "{err}"
+        );
+        let err = config
+            .apply_env(|n| (n == "EDGEFLAG_PUBLISH_ENABLED").then(|| "yes".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`yes` is not true or false"), "{err}");
+        let err = config
+            .apply_env(|n| (n == "EDGEFLAG_PUBLISH_TARGETS").then(|| "[{\"kind\":\"ftp\"}]".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("EDGEFLAG_PUBLISH_TARGETS") && err.contains("ftp"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_effective_configuration_hides_secrets() {
+        let mut config = Config {
+            database_url: "postgres://edgeflag:hunter2@db:5432/edgeflag?sslmode=require".into(),
+            master_key: Some(KeyText::new("efmk_secret".to_string())),
+            ..Config::default()
+        };
+        config.publish.targets.push(TargetConfig::CloudflareKv {
+            name: "kv".into(),
+            account_id: "acct".into(),
+            namespace_id: "ns".into(),
+            api_token: "cf-token-value".into(),
+            api_base: "https://api.cloudflare.com/client/v4".into(),
+        });
+        let text = config.redacted().to_string();
+        for secret in ["hunter2", "efmk_secret", "cf-token-value"] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+        assert!(
+            text.contains("postgres://edgeflag:***@db:5432/edgeflag?sslmode=require"),
+            "{text}"
+        );
+        assert!(text.contains("\"master_key\":\"***\""), "{text}");
+        assert_eq!(
+            redact_url("postgres://db/edgeflag?user=e&password=pw&sslmode=require"),
+            "postgres://db/edgeflag?user=e&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("sqlite://edgeflag.db?mode=rwc"),
+            "sqlite://edgeflag.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn validation_names_the_key_at_fault() {
+        assert!(Config::default().validate().is_ok());
+        let half_tls = Config {
+            tls: TlsConfig {
+                cert_file: Some("/run/cert.pem".into()),
+                key_file: None,
+            },
+            ..Config::default()
+        };
+        assert!(
+            half_tls
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("tls.key_file")
+        );
+        let mysql = Config {
+            database_url: "mysql://u:pw@db/e".into(),
+            ..Config::default()
+        };
+        let err = mysql.validate().unwrap_err().to_string();
+        assert!(
+            err.starts_with("database_url") && !err.contains("pw@"),
+            "{err}"
+        );
+        let zero = Config {
+            request_timeout_secs: 0,
+            ..Config::default()
+        };
+        assert!(
+            zero.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("request_timeout_secs")
+        );
     }
 }

@@ -2,10 +2,11 @@
 //! migrations, serve — the rest lives in the library.
 
 mod cli;
+mod ops;
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
+use axum::serve::ListenerExt as _;
 use clap::{Parser, Subcommand};
 use edgeflag_admin::{
     AppState, Config,
@@ -96,6 +97,23 @@ enum Command {
     /// database with EDGEFLAG_API_KEY.
     #[command(flatten)]
     Api(ApiCommand),
+    /// Write every table (organizations to audit) to one file (docs/backup.md).
+    Backup {
+        /// The file to write; `-` writes to stdout.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Read a backup into a new, empty database (SQLite or PostgreSQL): also the way
+    /// to move from SQLite to PostgreSQL. The master key must be the source's.
+    Restore {
+        /// The backup file; `-` reads stdin.
+        file: PathBuf,
+    },
+    /// Check the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ops::ConfigCommand,
+    },
 }
 
 #[tokio::main]
@@ -147,6 +165,14 @@ async fn main() -> anyhow::Result<()> {
         _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
+    config.validate()?;
+    // These work on the database as it is, before the state below adds its keys.
+    match &cli.command {
+        Command::Backup { out } => return ops::backup(&config, out).await,
+        Command::Restore { file } => return ops::restore(&config, file).await,
+        Command::Config { command } => return ops::config(&config, command),
+        _ => {}
+    }
     if let Command::Migrate = cli.command {
         let pool = db::connect(&config.database_url).await?;
         db::migrate(&pool, &config.database_url).await?;
@@ -235,9 +261,13 @@ async fn main() -> anyhow::Result<()> {
             println!("new instance key `{kid}`; edges learn it at the next delivery");
             Ok(())
         }
-        Command::GenerateMasterKey | Command::Login { .. } | Command::Logout | Command::Api(_) => {
-            Ok(())
-        }
+        Command::GenerateMasterKey
+        | Command::Login { .. }
+        | Command::Logout
+        | Command::Api(_)
+        | Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::Config { .. } => Ok(()),
     }
 }
 
@@ -258,14 +288,14 @@ async fn serve(state: AppState) -> anyhow::Result<()> {
         state.config.usage.clone(),
         state.usage.metrics.clone(),
     );
-    let listener = tokio::net::TcpListener::bind(state.config.listen)
-        .await
-        .context("binding the listen address")?;
-    tracing::info!(address = %listener.local_addr()?, "edgeflag admin listening");
-    // The peer address is what sign-in throttling counts per client.
+    let listener = edgeflag_admin::tls::Incoming::bind(&state.config).await?;
+    let tls = listener.is_tls();
+    tracing::info!(address = %axum::serve::Listener::local_addr(&listener)?, tls, "edgeflag admin listening");
+    // The peer address is what sign-in throttling counts per client. (`tap_io` with
+    // nothing to do gives the listener axum's `ConnectInfo<SocketAddr>`.)
     let app =
         edgeflag_admin::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    axum::serve(listener.tap_io(|_| {}), app)
         .with_graceful_shutdown(async move {
             shutdown().await;
             // Open change-feed streams never end by themselves: end them, so draining does.

@@ -157,6 +157,72 @@ pub fn render_usage(m: &UsageMetrics) -> String {
     out
 }
 
+/// The database pool: connections open and idle, and the most it may open.
+pub fn render_pool(pool: &sqlx::AnyPool) -> String {
+    let size = pool.size();
+    let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
+    format!(
+        "# HELP edgeflag_admin_db_pool_connections Database connections open, by state.\n\
+         # TYPE edgeflag_admin_db_pool_connections gauge\n\
+         edgeflag_admin_db_pool_connections{{state=\"idle\"}} {idle}\n\
+         edgeflag_admin_db_pool_connections{{state=\"in_use\"}} {}\n\
+         # HELP edgeflag_admin_db_pool_max_connections The most connections the pool opens.\n\
+         # TYPE edgeflag_admin_db_pool_max_connections gauge\n\
+         edgeflag_admin_db_pool_max_connections {}\n",
+        size - idle,
+        pool.options().get_max_connections()
+    )
+}
+
+/// Per publish target: environments it lags behind on, and how long ago the oldest
+/// snapshot it does not hold yet was built (0 when it holds every one). Every
+/// configured target gets a series, so a target that never lagged still shows 0.
+pub async fn render_targets(
+    pool: &sqlx::AnyPool,
+    targets: &[edgeflag_admin_core::config::TargetConfig],
+) -> Result<String, sqlx::Error> {
+    use sqlx::Row as _;
+    let rows = sqlx::query(
+        "SELECT p.target AS target, COUNT(DISTINCT p.environment_id) AS behind, MIN(s.built_at) AS oldest \
+         FROM publish_status p JOIN env_snapshots s \
+           ON s.environment_id = p.environment_id AND s.version > p.delivered_version \
+         GROUP BY p.target",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut lag: BTreeMap<String, (i64, f64)> = targets
+        .iter()
+        .map(|t| (t.name().to_string(), (0, 0.0)))
+        .collect();
+    let now = edgeflag_admin_core::db::now_ms();
+    for row in rows {
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        let seconds = oldest.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
+        lag.insert(row.try_get("target")?, (row.try_get("behind")?, seconds));
+    }
+    let mut out = String::from(
+        "# HELP edgeflag_admin_target_environments_behind Environments whose newest snapshot a target does not hold yet.\n\
+         # TYPE edgeflag_admin_target_environments_behind gauge\n",
+    );
+    for (target, (behind, _)) in &lag {
+        let _ = writeln!(
+            out,
+            "edgeflag_admin_target_environments_behind{{target=\"{target}\"}} {behind}"
+        );
+    }
+    out.push_str(
+        "# HELP edgeflag_admin_target_lag_seconds Age of the oldest snapshot a target does not hold yet (0: up to date).\n\
+         # TYPE edgeflag_admin_target_lag_seconds gauge\n",
+    );
+    for (target, (_, seconds)) in &lag {
+        let _ = writeln!(
+            out,
+            "edgeflag_admin_target_lag_seconds{{target=\"{target}\"}} {seconds}"
+        );
+    }
+    Ok(out)
+}
+
 /// Middleware that records every request.
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let start = Instant::now();

@@ -499,6 +499,30 @@ async fn flag_json_shape_is_stable() {
 }
 
 #[tokio::test]
+async fn readyz_waits_for_every_migration() {
+    let t = app().await;
+    let ready = |state| async move {
+        edgeflag_admin::router(state)
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(ready(t.state.clone()).await, StatusCode::OK);
+    // As if another replica of an older release had migrated this database.
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(&t.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        ready(t.state.clone()).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test]
 async fn readyz_reports_an_unreachable_database() {
     let t = app().await;
     let router = edgeflag_admin::router(t.state.clone());

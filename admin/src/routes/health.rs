@@ -10,7 +10,10 @@ use axum::{
 use serde_json::json;
 use sqlx::Row;
 
-use edgeflag_admin_core::{db::now_ms, signing};
+use edgeflag_admin_core::{
+    db::{self, now_ms},
+    signing,
+};
 
 use crate::{error::ApiResult, state::AppState};
 
@@ -28,17 +31,21 @@ pub async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// The database answers.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable")))]
+/// The database answers and every migration this build knows is applied.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable, or migrations not yet applied")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match sqlx::query("SELECT 1").execute(&state.pool).await {
-        Ok(_) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+    let unavailable = |status: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": status})),
+        )
+    };
+    match db::migrations_applied(&state.pool, &state.config.database_url).await {
+        Ok(true) => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        Ok(false) => unavailable("migrations pending"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
-            )
+            unavailable("unavailable")
         }
     }
 }
@@ -67,23 +74,30 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<impl IntoRespon
          # HELP edgeflag_admin_publish_lag_seconds Age of the oldest unbuilt change.\n# TYPE edgeflag_admin_publish_lag_seconds gauge\nedgeflag_admin_publish_lag_seconds {lag}\n\
          # HELP edgeflag_admin_targets_behind Environment/target pairs holding an older snapshot than the newest built.\n# TYPE edgeflag_admin_targets_behind gauge\nedgeflag_admin_targets_behind {undelivered}\n"
     ));
-    let webhooks = sqlx::query(
-        "SELECT SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending, \
-         SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed FROM webhook_deliveries",
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    let count = |name: &str| -> ApiResult<i64> {
-        Ok(webhooks.try_get::<Option<i64>, _>(name)?.unwrap_or(0))
-    };
-    text.push_str(&format!(
-        "# HELP edgeflag_admin_webhook_deliveries Webhook deliveries by status (pending: not yet acknowledged; failed: given up).\n\
-         # TYPE edgeflag_admin_webhook_deliveries gauge\n\
-         edgeflag_admin_webhook_deliveries{{status=\"pending\"}} {}\n\
-         edgeflag_admin_webhook_deliveries{{status=\"failed\"}} {}\n",
-        count("pending")?,
-        count("failed")?
-    ));
+    let mut outcomes = std::collections::BTreeMap::from([
+        ("delivered".to_string(), 0_i64),
+        ("failed".to_string(), 0),
+        ("pending".to_string(), 0),
+    ]);
+    let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status")
+        .fetch_all(&state.pool)
+        .await?;
+    for row in rows {
+        outcomes.insert(row.try_get("status")?, row.try_get("n")?);
+    }
+    text.push_str(
+        "# HELP edgeflag_admin_webhook_deliveries Webhook deliveries kept, by outcome (pending: not yet acknowledged; delivered; failed: given up).\n\
+         # TYPE edgeflag_admin_webhook_deliveries gauge\n",
+    );
+    for (status, n) in outcomes {
+        text.push_str(&format!(
+            "edgeflag_admin_webhook_deliveries{{status=\"{status}\"}} {n}\n"
+        ));
+    }
+    text.push_str(&crate::metrics::render_pool(&state.pool));
+    text.push_str(
+        &crate::metrics::render_targets(&state.pool, &state.config.publish.targets).await?,
+    );
     text.push_str(&crate::metrics::render_usage(&state.usage.metrics));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
