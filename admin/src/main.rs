@@ -155,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let key = cli::local_api_key()?;
             let config = Config::load(cli.config.as_deref())?;
+            config.validate()?;
             let state = AppState::from_config(config).await?;
             print!(
                 "{}",
