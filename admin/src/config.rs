@@ -57,6 +57,28 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Serve HTTPS itself; unset, `serve` speaks plain HTTP for a TLS proxy in front.
     pub tls: TlsConfig,
+    /// OpenTelemetry traces over OTLP/HTTP; off unless `endpoint` is set.
+    pub telemetry: TelemetryConfig,
+}
+
+/// Where traces go: an OTLP/HTTP collector (protobuf). Off by default.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// The collector's base URL (`http://otel-collector:4318`); spans are posted to
+    /// `{endpoint}/v1/traces`. Unset: no traces are exported.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` resource attribute of every span.
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: "edgeflag-admin".into(),
+        }
+    }
 }
 
 /// A certificate and key to serve HTTPS with (rustls); both or neither.
@@ -169,6 +191,7 @@ impl Default for Config {
             master_key: None,
             master_key_file: None,
             tls: TlsConfig::default(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }
@@ -596,6 +619,8 @@ mod tests {
             "database_url" => "postgres://edgeflag:pw@db:5432/edgeflag",
             "listen" => "0.0.0.0:9999",
             "public_url" => "https://flags.example.com",
+            "telemetry.otlp_endpoint" => "http://otel-collector:4318",
+            "telemetry.service_name" => "edgeflag-admin-eu",
             "login.cookie_secure" => "never",
             "master_key_file" | "tls.cert_file" | "tls.key_file" => "/run/secrets/file",
             "webhooks.allowed_networks" => {

@@ -28,6 +28,7 @@ pub mod security;
 pub mod session;
 pub mod state;
 pub mod strict;
+pub mod telemetry;
 pub mod throttle;
 pub mod tls;
 pub mod token;

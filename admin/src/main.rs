@@ -12,6 +12,7 @@ use edgeflag_admin::{
     AppState, Config,
     client::{self, Api, Credentials},
     commands::{self, ApiCommand},
+    telemetry,
 };
 use edgeflag_admin_core::{Role, db, masterkey, orgs, seed, signing};
 
@@ -118,15 +119,13 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EDGEFLAG_LOG")
-                .unwrap_or_else(|_| edgeflag_admin::access_log::DEFAULT_FILTER.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // `serve` exports traces when configured, so its logging starts once the
+    // configuration is read; every other command logs at once.
+    let serving = matches!(cli.command, Command::Serve);
+    if !serving {
+        telemetry::init(None)?;
+    }
     match cli.command {
         Command::GenerateMasterKey => {
             println!("{}", masterkey::Keyring::generate());
@@ -167,6 +166,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let config = Config::load(cli.config.as_deref())?;
     config.validate()?;
+    let telemetry = if serving {
+        telemetry::init(Some(&config.telemetry))?
+    } else {
+        telemetry::Telemetry::default()
+    };
     // These work on the database as it is, before the state below adds its keys.
     match &cli.command {
         Command::Backup { out } => return ops::backup(&config, out).await,
@@ -185,7 +189,11 @@ async fn main() -> anyhow::Result<()> {
     }
     let state = AppState::from_config(config).await?;
     match cli.command {
-        Command::Serve => serve(state).await,
+        Command::Serve => {
+            let served = serve(state).await;
+            telemetry.shutdown();
+            served
+        }
         Command::Migrate => Ok(()),
         Command::Init {
             org_key,
