@@ -102,6 +102,13 @@ impl Response {
         }
     }
 
+    /// A JSON response whose body is already written.
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Self {
+        Self::new(status)
+            .with_header("content-type", "application/json")
+            .with_body(body)
+    }
+
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
         self
