@@ -16,8 +16,22 @@ fn json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
+/// Appends a JSON string. Most strings need no escape (serde_json escapes only
+/// control characters, `"` and `\\`) and are copied as they are; the others are
+/// printed by serde_json itself.
+fn string(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        json(out, text);
+    } else {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    }
+}
+
 fn member(out: &mut Vec<u8>, name: &str) {
-    json(out, name);
+    string(out, name);
     out.push(b':');
 }
 
@@ -37,26 +51,29 @@ pub fn success(
         out.push(b',');
     }
     member(out, "key");
-    json(out, key);
+    string(out, key);
     out.extend_from_slice(b",\"metadata\":");
     metadata(out, info);
     out.extend_from_slice(b",\"reason\":");
-    json(out, detail.reason.as_str());
+    string(out, detail.reason.as_str());
     out.extend_from_slice(b",\"value\":");
     json(out, &detail.value);
     out.extend_from_slice(b",\"variant\":");
-    json(out, &detail.variant);
+    match detail.variant {
+        Some(variant) => string(out, variant),
+        None => out.extend_from_slice(b"null"),
+    }
     out.push(b'}');
 }
 
 /// A flag's error as an item of the bulk answer: `{errorCode, errorDetails, key}`.
 pub fn flag_error(out: &mut Vec<u8>, key: &str, code: &str, message: &str) {
     out.extend_from_slice(b"{\"errorCode\":");
-    json(out, code);
+    string(out, code);
     out.extend_from_slice(b",\"errorDetails\":");
-    json(out, message);
+    string(out, message);
     out.extend_from_slice(b",\"key\":");
-    json(out, key);
+    string(out, key);
     out.push(b'}');
 }
 
@@ -195,6 +212,24 @@ mod tests {
             text.contains(r#""metadata":{"a":1.5,"flagVersion":2,"g":true,"z":"last"}"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn strings_print_as_serde_json_prints_them() {
+        for text in [
+            "",
+            "plain",
+            "é ü 😀 \u{7f}",
+            "a\"b",
+            "a\\b",
+            "tab\there",
+            "\u{1}\u{1f}",
+            "/</",
+        ] {
+            let mut out = Vec::new();
+            string(&mut out, text);
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
     }
 
     #[test]
