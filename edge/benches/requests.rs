@@ -42,6 +42,23 @@ fn hundred_flags() -> Value {
     json!({"schemaVersion": 1, "generatedAt": "2026-11-25T12:00:00Z", "flags": flags, "segments": []})
 }
 
+/// The client snapshot as the admin builds it: the client-visible flags.
+fn client_subset(doc: &Value) -> Value {
+    let mut client = doc.clone();
+    let visible: Vec<Value> = doc["flags"]
+        .as_array()
+        .map(|flags| {
+            flags
+                .iter()
+                .filter(|f| f["clientVisible"] == json!(true))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    client["flags"] = json!(visible);
+    client
+}
+
 fn edge_with(mut doc: Value, live: bool, usage: bool) -> (Edge, MemoryKv) {
     let signer = SigningKey::from_seed("bench", [7; 32]);
     let jwks = serde_json::to_string(&KeySet::new(vec![signer.verifying_key()]).to_jwks())
@@ -85,7 +102,7 @@ fn edge_with(mut doc: Value, live: bool, usage: bool) -> (Edge, MemoryKv) {
     };
     let body = json!({
         "server": sign(&doc, "server"),
-        "client": sign(&doc, "client"),
+        "client": sign(&client_subset(&doc), "client"),
         "keys": sign(&serde_json::to_value(&keys).unwrap_or_default(), "keys"),
     });
     let publish = Request::new("PUT", "/publish/v1/environments/production")
