@@ -1,7 +1,12 @@
-// Load benchmark: the Edgeflag Worker against a LaunchDarkly Worker on local workerd,
+// Load benchmark: the Edgeflag Worker against a LaunchDarkly Worker and against an
+// empty Worker (the runtime's ceiling, `bench/empty-worker.mjs`) on local workerd,
 // same machine, same load, same 100 equivalent flags. Run: `node bench/load.mjs`
-// (after `cargo xtask build-worker`). Prints one table; BENCHMARKS.md records it.
+// (after `cargo xtask build-worker`; `BENCH_LD=0` leaves LaunchDarkly out, `BENCH_BUILD`
+// measures another build). Prints one
+// table with each Edgeflag scenario as a share of the empty Worker; BENCHMARKS.md
+// records it.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
@@ -60,18 +65,58 @@ async function startLaunchDarkly() {
   return { mf, url };
 }
 
-async function load(name, url, path, headers, body) {
+/** The workerd processes this process started (Miniflare's children). */
+function workerdPids() {
+  const out = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  return new Set(out.split('\n').filter((l) => l.includes('workerd')).map((l) => Number(l.trim().split(/\s+/)[0])));
+}
+
+/** Starts a Worker and learns which workerd process serves it, to read its CPU time. */
+async function withPid(start) {
+  const before = workerdPids();
+  const worker = await start();
+  const pid = [...workerdPids()].find((p) => !before.has(p));
+  if (!pid) throw new Error('cannot tell which workerd process serves the Worker');
+  return { ...worker, pid };
+}
+
+/** User + system CPU time of a process, in microseconds (clock ticks of 10 ms). */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** The empty Worker, on a workerd started the same way as the others. */
+async function startEmpty() {
+  const mf = new Miniflare({
+    modules: true, scriptPath: join(here, '..', 'bench', 'empty-worker.mjs'), compatibilityDate: '2026-07-30',
+    cf: false, host: '127.0.0.1', port: 0,
+  });
+  return { mf, url: (await mf.ready).toString().replace(/\/$/, '') };
+}
+
+/**
+ * Loads one scenario. Besides requests/s (which a busy machine moves a lot), it reports
+ * the CPU time the serving workerd process spent per answered request, which moves far
+ * less: the Worker's own cost, the runtime's included.
+ */
+async function load(name, worker, path, headers, body) {
+  const cpuBefore = cpuMicros(worker.pid);
   const result = await autocannon({
-    url: `${url}${path}`, method: 'POST', connections: CONNECTIONS, duration: DURATION,
+    url: `${worker.url}${path}`, method: 'POST', connections: CONNECTIONS, duration: DURATION,
     headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
   });
+  const cpu = (cpuMicros(worker.pid) - cpuBefore) / result.requests.total;
   const ok = result.non2xx === 0 && result.errors === 0;
-  return { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ok };
+  return { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, cpu, ok };
 }
 
 const signer = publisher();
 const started = performance.now();
-const edgeflag = await startWorker([signer], { EDGEFLAG_REFRESH_INTERVAL_MS: '5000' });
+// `BENCH_BUILD=<an edge-worker/build directory>` measures another build (an older revision).
+const build = process.env.BENCH_BUILD;
+const buildOptions = build ? { scriptPath: join(build, 'worker', 'shim.mjs'), modulesRoot: build } : {};
+const edgeflag = await withPid(() => startWorker([signer], { EDGEFLAG_REFRESH_INTERVAL_MS: '5000' }, buildOptions));
 const ready = performance.now();
 // Cold start: the first request instantiates the isolate and the wasm module.
 await (await fetch(`${edgeflag.url}/healthz`)).text();
@@ -80,29 +125,78 @@ const published = await publish(edgeflag.url, 'bench', publishBody(signer, edgef
 const publishedAt = performance.now();
 if (published.status !== 200) throw new Error(JSON.stringify(published.body));
 console.log('publish reply:', JSON.stringify(published.body));
-const ld = await startLaunchDarkly();
+const withLd = process.env.BENCH_LD !== '0';
+const ld = withLd ? await withPid(startLaunchDarkly) : null;
+const empty = await withPid(startEmpty);
 const auth = { authorization: `Bearer ${SERVER}` };
 
 // Both answer correctly before anything is timed.
 const beforeEval = performance.now();
 const check1 = await (await fetch(`${edgeflag.url}/ofrep/v1/evaluate/flags/flag-00042`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ context }) })).json();
-const check2 = await (await fetch(`${ld.url}/one`, { method: 'POST', body: JSON.stringify({ flag: 'flag-00042', context: ldContext }) })).json();
 const firstEval = performance.now();
 console.log('edgeflag answer:', JSON.stringify(check1));
-console.log('launchdarkly answer:', JSON.stringify(check2));
+if (ld) {
+  const check2 = await (await fetch(`${ld.url}/one`, { method: 'POST', body: JSON.stringify({ flag: 'flag-00042', context: ldContext }) })).json();
+  console.log('launchdarkly answer:', JSON.stringify(check2));
+}
+const check3 = await (await fetch(`${empty.url}/ofrep/v1/evaluate/flags/flag-00042`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ context }) })).json();
+console.log('empty worker answer:', JSON.stringify(check3));
 
+// The Edgeflag scenarios and the empty Worker alternate in rounds, and each round's
+// ratios are taken within the round, so a machine that gets busier or quieter during
+// the run weighs on both sides alike; the median round is the finding.
+const SINGLE = '/ofrep/v1/evaluate/flags/flag-00042';
+const BULK = '/ofrep/v1/evaluate/flags';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const rows = [];
-rows.push(await load('single / edgeflag', edgeflag.url, '/ofrep/v1/evaluate/flags/flag-00042', auth, { context }));
-rows.push(await load('single / launchdarkly', ld.url, '/one', {}, { flag: 'flag-00042', context: ldContext }));
-rows.push(await load('bulk-100 / edgeflag', edgeflag.url, '/ofrep/v1/evaluate/flags', auth, { context }));
-rows.push(await load('bulk-100 / launchdarkly', ld.url, '/all', {}, { context: ldContext }));
+const rounds = [];
+for (let round = 1; round <= ROUNDS; round += 1) {
+  const ceiling = await load(`single / empty Worker (round ${round})`, empty, SINGLE, auth, { context });
+  const single = await load(`single / edgeflag (round ${round})`, edgeflag, SINGLE, auth, { context });
+  const bulk = await load(`bulk-100 / edgeflag (round ${round})`, edgeflag, BULK, auth, { context });
+  const fixed = await load(`bulk-100 / empty Worker, a fixed 100-flag answer (round ${round})`, empty, BULK, auth, { context });
+  rows.push(ceiling, single, bulk, fixed);
+  rounds.push({
+    single: single.rps / ceiling.rps, bulk: bulk.rps / ceiling.rps, fixed: bulk.rps / fixed.rps,
+    singleCpu: ceiling.cpu / single.cpu, bulkCpu: ceiling.cpu / bulk.cpu, fixedCpu: fixed.cpu / bulk.cpu,
+  });
+}
+if (ld) {
+  rows.push(await load('single / launchdarkly', ld, '/one', {}, { flag: 'flag-00042', context: ldContext }));
+  rows.push(await load('bulk-100 / launchdarkly', ld, '/all', {}, { context: ldContext }));
+}
 await edgeflag.mf.dispose();
-await ld.mf.dispose();
+await ld?.mf.dispose();
+await empty.mf.dispose();
+const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const pct = (x) => `${(100 * x).toFixed(0)} %`;
 
 const ms = (a, b) => (b - a).toFixed(1);
 console.log(`\ncold start: workerd ready ${ms(started, ready)} ms; first request (isolate + wasm instantiate) ${ms(ready, firstRequest)} ms;`);
 console.log(`publish of 100 flags ${ms(firstRequest, publishedAt)} ms; first evaluation ${ms(beforeEval, firstEval)} ms`);
 console.log(`\n${CONNECTIONS} connections, ${DURATION} s each, workerd via Miniflare, 127.0.0.1`);
-console.log('| scenario | requests/s | p50 ms | p99 ms | all 2xx |');
-console.log('|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ok ? 'yes' : 'NO'} |`);
+console.log('| scenario | requests/s | p50 ms | p99 ms | workerd CPU µs per request | all 2xx |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.cpu.toFixed(0)} | ${r.ok ? 'yes' : 'NO'} |`);
+console.log('\nshare of the empty Worker\'s single answer in the same round (goals: single 85 %, bulk-100 60 %),');
+console.log('and bulk-100 against the empty Worker\'s fixed 100-flag answer: by requests/s, and in brackets');
+console.log('by workerd CPU time per request (the empty Worker\'s over Edgeflag\'s):');
+console.log('| round | OFREP single | OFREP bulk-100 | bulk-100 / fixed bulk |');
+console.log('|---|---|---|---|');
+const cell = (r, k) => `${pct(r[k])} (${pct(r[`${k}Cpu`])})`;
+rounds.forEach((r, i) => console.log(`| ${i + 1} | ${cell(r, 'single')} | ${cell(r, 'bulk')} | ${cell(r, 'fixed')} |`));
+const med = (k) => `${pct(median(rounds.map((r) => r[k])))} (${pct(median(rounds.map((r) => r[`${k}Cpu`])))})`;
+console.log(`| median | ${med('single')} | ${med('bulk')} | ${med('fixed')} |`);
+// A busy machine only ever adds CPU time to a request, so each scenario's least CPU
+// per request over the rounds is the steadiest estimate of its own cost.
+const least = (prefix) => Math.min(...rows.filter((r) => r.name.startsWith(prefix)).map((r) => r.cpu));
+const cpu = {
+  empty: least('single / empty Worker'), single: least('single / edgeflag'),
+  bulk: least('bulk-100 / edgeflag'), fixed: least('bulk-100 / empty Worker'),
+};
+console.log(`\nleast workerd CPU per request over the rounds: empty Worker ${cpu.empty.toFixed(0)} µs, OFREP single ${cpu.single.toFixed(0)} µs, `
+  + `bulk-100 ${cpu.bulk.toFixed(0)} µs, empty Worker's fixed bulk ${cpu.fixed.toFixed(0)} µs;`);
+console.log(`as shares of the empty Worker: OFREP single ${pct(cpu.empty / cpu.single)}, bulk-100 ${pct(cpu.empty / cpu.bulk)} `
+  + `(bulk-100 against the fixed bulk answer ${pct(cpu.fixed / cpu.bulk)})`);
+const loadavg = (await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(`load average at the end: ${loadavg}`);

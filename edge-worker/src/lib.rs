@@ -4,6 +4,13 @@
 //! back. Routing, OFREP, key checks, the snapshot cache and publish checks all live in
 //! `edgeflag-edge`; live updates are handed to one Durable Object per environment
 //! (`live.rs`).
+//!
+//! Every call into JavaScript costs more than most of what the edge does with a
+//! request, so the adapter makes few (BENCHMARKS.md, "Where the time goes"): it takes
+//! workerd's own request and builds workerd's own response (workers-rs's wrappers
+//! would read the request's `cf` object and copy headers twice), splits the URL
+//! itself, asks only for the headers the edge reads, and looks the KV store's methods
+//! up only when a request reads KV.
 
 mod live;
 
@@ -12,14 +19,47 @@ use std::{
     rc::Rc,
 };
 
-use edgeflag_edge::{Config, Edge, KvError, Request, Response, live::Handoff};
+use edgeflag_edge::{
+    Config, Edge, KvError, Request, Response,
+    http::{REQUEST_HEADERS, split_url},
+    live::Handoff,
+};
 use js_sys::{Object, Reflect, Uint8Array};
-use wasm_bindgen::{JsValue, closure::Closure};
+use wasm_bindgen::{JsValue, closure::Closure, prelude::wasm_bindgen};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableWritablePair, TransformStream, TransformStreamDefaultController};
-use worker::{Context, Date, Env, Headers, KvStore, event};
+use worker::{Context, Env, Headers, KvStore, event};
 
 pub use live::EdgeflagLive;
+
+// Two helpers in JavaScript, so that a request's headers and a response's cost one
+// call across the wasm boundary and one string each, instead of one call and a string
+// per name and value. Names and values are separated by newlines, which HTTP forbids
+// in both.
+#[wasm_bindgen(inline_js = r#"
+export function pickHeaders(headers, names) {
+  let out = '';
+  for (const name of names) {
+    const value = headers.get(name);
+    if (value !== null) out += name + '\n' + value + '\n';
+  }
+  return out;
+}
+export function respond(body, status, headers) {
+  const init = new Headers();
+  const parts = headers.split('\n');
+  for (let i = 0; i + 1 < parts.length; i += 2) init.append(parts[i], parts[i + 1]);
+  return new Response(body.slice(), { status, headers: init });
+}
+"#)]
+extern "C" {
+    /// `name\nvalue\n` for each of `names` that the request has.
+    #[wasm_bindgen(js_name = pickHeaders)]
+    fn pick_headers(headers: &web_sys::Headers, names: &js_sys::Array) -> String;
+    /// A response with a copy of `body` and `name\nvalue\n…` as its headers.
+    #[wasm_bindgen(catch)]
+    fn respond(body: &[u8], status: u16, headers: &str) -> Result<web_sys::Response, JsValue>;
+}
 
 /// The KV binding, as named in `wrangler.toml`.
 pub const KV_BINDING: &str = "FLAGS";
@@ -27,14 +67,18 @@ pub const KV_BINDING: &str = "FLAGS";
 thread_local! {
     /// One edge per isolate: the compiled snapshots live here between requests.
     static EDGE: OnceCell<Rc<Edge>> = const { OnceCell::new() };
+    /// Whether this isolate has found the KV binding (`kv`).
+    static KV_FOUND: Cell<bool> = const { Cell::new(false) };
+    /// The request headers the adapter reads: the edge's, and `content-length`.
+    static HEADER_NAMES: js_sys::Array = REQUEST_HEADERS
+        .iter()
+        .chain(&["content-length"])
+        .map(|name| JsValue::from_str(name))
+        .collect();
 }
 
 #[event(fetch)]
-async fn fetch(
-    mut req: worker::Request,
-    env: Env,
-    ctx: Context,
-) -> worker::Result<worker::Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> worker::Result<web_sys::Response> {
     let edge = match edge(&env) {
         Ok(edge) => edge,
         Err(message) => return plain(500, &message),
@@ -43,7 +87,7 @@ async fn fetch(
         Ok(kv) => kv,
         Err(message) => return plain(500, &message),
     };
-    let request = match decode(&edge, &mut req).await? {
+    let request = match decode(&edge, &req).await? {
         Ok(request) => request,
         Err(too_large) => return encode(too_large),
     };
@@ -59,7 +103,7 @@ async fn fetch(
             live::notify(&env, &environment, version, client_snapshot).await;
             encode(response)
         }
-        Some(Handoff::Stream(grant)) => live::open(&env, grant, response).await,
+        Some(Handoff::Stream(grant)) => live::open(&env, grant, response).await.map(Into::into),
     }
 }
 
@@ -129,50 +173,75 @@ async fn post(batch: &edgeflag_edge::usage::UsageBatch) -> worker::Result<u16> {
     Ok(response.status_code())
 }
 
-fn kv(env: &Env) -> Result<WorkersKv, String> {
-    env.kv(KV_BINDING)
-        .map(WorkersKv)
-        .map_err(|_| format!("the KV binding `{KV_BINDING}` is missing; see wrangler.toml"))
+/// Workers KV. Whether the binding exists is asked once per isolate (a binding does not
+/// come and go while an isolate lives; reading it from `env` builds a new wrapper each
+/// time), and the store's methods are looked up only when a request reads KV.
+fn kv(env: &Env) -> Result<WorkersKv<'_>, String> {
+    if !KV_FOUND.get() {
+        let binding = Reflect::get(env, &JsValue::from_str(KV_BINDING)).unwrap_or_default();
+        if binding.is_undefined() {
+            return Err(format!(
+                "the KV binding `{KV_BINDING}` is missing; see wrangler.toml"
+            ));
+        }
+        KV_FOUND.set(true);
+    }
+    Ok(WorkersKv {
+        env,
+        store: OnceCell::new(),
+    })
 }
 
 fn now_ms() -> i64 {
-    i64::try_from(Date::now().as_millis()).unwrap_or(i64::MAX)
+    // `Date.now()` is whole milliseconds; the cast saturates (and NaN becomes 0).
+    js_sys::Date::now() as i64
 }
 
 /// The edge's request, or the edge's `413` when the body is over the route's limit: a
 /// larger `Content-Length` is refused before reading, and reading stops at the limit,
 /// so an oversized upload never sits in the isolate's memory.
-async fn decode(
-    edge: &Edge,
-    req: &mut worker::Request,
-) -> worker::Result<Result<Request, Response>> {
-    let url = req.url()?;
-    let method = req.method().to_string();
-    let limit = edge.body_limit(&method, url.path());
-    let declared = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.trim().parse::<u64>().ok());
+async fn decode(edge: &Edge, req: &web_sys::Request) -> worker::Result<Result<Request, Response>> {
+    let url = req.url();
+    let (origin, path, query) = split_url(&url);
+    let method = req.method();
+    let limit = edge.body_limit(&method, path);
+    let picked = HEADER_NAMES.with(|names| pick_headers(&req.headers(), names));
+    let mut headers = Vec::new();
+    let mut declared = None;
+    let mut lines = picked.split('\n');
+    while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+        if name == "content-length" {
+            declared = value.trim().parse::<u64>().ok();
+        } else {
+            headers.push((name.to_string(), value.to_string()));
+        }
+    }
     if declared.is_some_and(|length| length > limit as u64) {
-        return Ok(Err(edge.body_too_large(&method, url.path())));
+        return Ok(Err(edge.body_too_large(&method, path)));
     }
     // A body with a Content-Length within the limit cannot be longer (workerd frames
     // it by that length): read it in one go. Only a body without one is counted.
     let body = match declared {
-        Some(_) => Some(req.bytes().await?),
+        Some(_) => Some(read_all(req).await?),
         None => read_body(req, limit).await?,
     };
     let Some(body) = body else {
-        return Ok(Err(edge.body_too_large(&method, url.path())));
+        return Ok(Err(edge.body_too_large(&method, path)));
     };
     Ok(Ok(Request {
+        path: path.to_string(),
+        query: query.to_string(),
+        origin,
         method,
-        path: url.path().to_string(),
-        query: url.query().unwrap_or("").to_string(),
-        origin: url.origin().ascii_serialization(),
-        headers: req.headers().entries().collect(),
+        headers,
         body,
     }))
+}
+
+/// The whole body, one `arrayBuffer()`.
+async fn read_all(req: &web_sys::Request) -> worker::Result<Vec<u8>> {
+    let buffer = JsFuture::from(req.array_buffer()?).await?;
+    Ok(Uint8Array::new(&buffer).to_vec())
 }
 
 /// The body, or `None` as soon as it passes `limit` bytes. workerd reads it through a
@@ -180,8 +249,8 @@ async fn decode(
 /// of the upload. The reads stay in JS, in this request's I/O context (workerd refuses
 /// I/O on one request's body from another's); Rust only counts, inside each step, and
 /// awaits one promise for the whole body.
-async fn read_body(req: &worker::Request, limit: usize) -> worker::Result<Option<Vec<u8>>> {
-    let Some(body) = req.inner().body() else {
+async fn read_body(req: &web_sys::Request, limit: usize) -> worker::Result<Option<Vec<u8>>> {
+    let Some(body) = req.body() else {
         return Ok(Some(Vec::new()));
     };
     let over = Rc::new(Cell::new(false));
@@ -217,7 +286,20 @@ async fn read_body(req: &worker::Request, limit: usize) -> worker::Result<Option
     }
 }
 
-fn encode(response: Response) -> worker::Result<worker::Response> {
+/// workerd's response, built in one call: one copy of the body into JavaScript.
+fn encode(response: Response) -> worker::Result<web_sys::Response> {
+    let mut lines = String::new();
+    for (name, value) in &response.headers {
+        for part in [name, value] {
+            lines.push_str(part);
+            lines.push('\n');
+        }
+    }
+    Ok(respond(&response.body, response.status, &lines)?)
+}
+
+/// The same as a workers-rs response, for the Durable Object's answers (`live.rs`).
+fn encode_worker(response: Response) -> worker::Result<worker::Response> {
     Ok(worker::Response::from_bytes(response.body)?
         .with_status(response.status)
         .with_headers(headers(&response.headers)?))
@@ -231,16 +313,32 @@ fn headers(pairs: &[(String, String)]) -> worker::Result<Headers> {
     Ok(headers)
 }
 
-fn plain(status: u16, message: &str) -> worker::Result<worker::Response> {
-    worker::Response::error(message, status)
+fn plain(status: u16, message: &str) -> worker::Result<web_sys::Response> {
+    worker::Response::error(message, status).map(Into::into)
 }
 
 /// Workers KV behind the edge's storage interface.
-struct WorkersKv(KvStore);
+struct WorkersKv<'a> {
+    env: &'a Env,
+    store: OnceCell<KvStore>,
+}
 
-impl edgeflag_edge::Kv for WorkersKv {
+impl WorkersKv<'_> {
+    fn store(&self) -> Result<&KvStore, KvError> {
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let store = self
+            .env
+            .kv(KV_BINDING)
+            .map_err(|e| KvError(e.to_string()))?;
+        Ok(self.store.get_or_init(|| store))
+    }
+}
+
+impl edgeflag_edge::Kv for WorkersKv<'_> {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
-        self.0
+        self.store()?
             .get(key)
             .bytes()
             .await
@@ -248,7 +346,7 @@ impl edgeflag_edge::Kv for WorkersKv {
     }
 
     async fn put(&self, key: &str, value: &[u8]) -> Result<(), KvError> {
-        self.0
+        self.store()?
             .put_bytes(key, value)
             .map_err(|e| KvError(e.to_string()))?
             .execute()
@@ -257,6 +355,9 @@ impl edgeflag_edge::Kv for WorkersKv {
     }
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {
-        self.0.delete(key).await.map_err(|e| KvError(e.to_string()))
+        self.store()?
+            .delete(key)
+            .await
+            .map_err(|e| KvError(e.to_string()))
     }
 }

@@ -96,7 +96,7 @@ fn cors_of(response: &Response) -> Vec<(String, String)> {
 
 fn with_cors(mut response: Response, from: &Response) -> worker::Result<worker::Response> {
     response.headers.extend(cors_of(from));
-    crate::encode(response)
+    crate::encode_worker(response)
 }
 
 async fn call(env: &Env, environment: &str, handoff: &Handoff) -> worker::Result<worker::Response> {
@@ -158,7 +158,7 @@ impl DurableObject for EdgeflagLive {
                         self.keep_ticking(grant.environment, live.heartbeat_ms);
                         worker::Response::from_stream(subscription.map(Ok::<_, worker::Error>))
                     }
-                    Some(Err(refused)) => crate::encode(refused.respond(Surface::Native)),
+                    Some(Err(refused)) => crate::encode_worker(refused.respond(Surface::Native)),
                     None => worker::Response::error("no hub", 500),
                 }
             }

@@ -1,7 +1,7 @@
 //! The evaluation surfaces: OFREP (single and bulk) and the native API. Both parse
 //! the context the same way and call the engine; they differ only in shape.
 
-use edgeflag_engine::{Context, EvaluationDetail, FlagInfo, Reason, Snapshot};
+use edgeflag_engine::{Context, EvaluationDetail, Reason};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use xxhash_rust::xxh3::xxh3_64;
@@ -9,6 +9,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::{
     error::{ApiError, Surface},
     http::{Request, Response},
+    ofrep,
     state::EnvState,
     usage::{MAX_SDK_COUNTS, SdkReport, Usage},
 };
@@ -145,46 +146,15 @@ fn context(value: Option<Value>) -> Result<Context, ApiError> {
         .map_err(|e| ApiError::invalid_context(e.to_string()))
 }
 
-/// OFREP metadata: the flag's scalar metadata plus its version.
-fn metadata(info: Option<FlagInfo<'_>>) -> Value {
-    let mut out = Map::new();
-    if let Some(info) = info {
-        for (k, v) in info.metadata {
-            if v.is_string() || v.is_number() || v.is_boolean() {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-        // An invalid flag whose `version` could not be read has none to report.
-        if let Some(version) = info.version {
-            out.insert("flagVersion".into(), json!(version));
-        }
-    }
-    Value::Object(out)
-}
-
-/// One OFREP result: the success shape, or the error shape with its HTTP status.
-fn ofrep_result(
-    snapshot: &Snapshot,
-    key: &str,
-    detail: &EvaluationDetail<'_>,
-) -> Result<Value, ApiError> {
-    match &detail.error {
-        None => Ok(json!({
-            "key": key,
-            "value": detail.value,
-            "reason": detail.reason.as_str(),
-            "variant": detail.variant,
-            "metadata": metadata(snapshot.flag(key)),
-        })),
-        Some(error) => {
-            let status = if error.code.as_str() == "FLAG_NOT_FOUND" {
-                404
-            } else {
-                400
-            };
-            Err(ApiError::new(status, error.code.as_str(), error.message.clone()).for_flag(key))
-        }
-    }
+/// OFREP's error for a flag that evaluated to an error: 404 when it does not exist.
+fn flag_error(key: &str, detail: &EvaluationDetail<'_>) -> Option<ApiError> {
+    let error = detail.error.as_ref()?;
+    let status = if error.code.as_str() == "FLAG_NOT_FOUND" {
+        404
+    } else {
+        400
+    };
+    Some(ApiError::new(status, error.code.as_str(), error.message.clone()).for_flag(key))
 }
 
 pub fn ofrep_single(
@@ -196,23 +166,19 @@ pub fn ofrep_single(
     event_streams: Option<Value>,
     usage: &Usage,
 ) -> Response {
-    let outcome = parse_body(req, max)
-        .and_then(|body| context(body.context))
-        .map_err(|e| e.for_flag(key))
-        .and_then(|ctx| {
-            let detail = state.snapshot.evaluate(key, &ctx, now_ms);
-            count(usage, state, key, &detail, now_ms);
-            ofrep_result(&state.snapshot, key, &detail)
-        });
-    match outcome {
-        Ok(mut body) => {
-            if let (Some(streams), Some(map)) = (event_streams, body.as_object_mut()) {
-                map.insert("eventStreams".into(), streams);
-            }
-            Response::json(200, &body)
-        }
-        Err(error) => error.respond(Surface::Ofrep),
+    let ctx = match parse_body(req, max).and_then(|body| context(body.context)) {
+        Ok(ctx) => ctx,
+        Err(error) => return error.for_flag(key).respond(Surface::Ofrep),
+    };
+    let detail = state.snapshot.evaluate(key, &ctx, now_ms);
+    count(usage, state, key, &detail, now_ms);
+    if let Some(error) = flag_error(key, &detail) {
+        return error.respond(Surface::Ofrep);
     }
+    let mut body = Vec::with_capacity(256);
+    let info = state.snapshot.flag(key);
+    ofrep::success(&mut body, key, &detail, info, event_streams.as_ref());
+    Response::json_bytes(200, body)
 }
 
 /// OFREP bulk evaluation. `eventStreams` (ADR-0008) is part of the body, so of the
@@ -229,23 +195,38 @@ pub fn ofrep_bulk(
         Ok(ctx) => ctx,
         Err(error) => return error.respond(Surface::Ofrep),
     };
-    let flags: Vec<Value> = state
-        .snapshot
-        .evaluate_all(&ctx, now_ms)
-        .iter()
-        .inspect(|(key, detail)| count(usage, state, key, detail, now_ms))
-        .map(
-            |(key, detail)| match ofrep_result(&state.snapshot, key, detail) {
-                Ok(value) => value,
-                Err(e) => json!({"key": key, "errorCode": e.code, "errorDetails": e.message}),
-            },
-        )
-        .collect();
-    let mut body = json!({"flags": flags, "metadata": {"environment": state.environment, "snapshotVersion": state.version}});
-    if let (Some(streams), Some(map)) = (event_streams, body.as_object_mut()) {
-        map.insert("eventStreams".into(), streams);
+    let results = state.snapshot.evaluate_all(&ctx, now_ms);
+    // Members in sorted order, as a `Value` printed them: eventStreams, flags, metadata.
+    let mut body = Vec::with_capacity(64 + 160 * results.len());
+    body.push(b'{');
+    if let Some(streams) = &event_streams {
+        body.extend_from_slice(b"\"eventStreams\":");
+        body.extend_from_slice(&serde_json::to_vec(streams).unwrap_or_default());
+        body.push(b',');
     }
-    with_etag(req, Response::json(200, &body))
+    body.extend_from_slice(b"\"flags\":[");
+    // `flags()` and `evaluate_all` walk the same flags in the same order; the lookup
+    // by key is only a safeguard.
+    let mut infos = state.snapshot.flags();
+    for (i, (key, detail)) in results.iter().enumerate() {
+        count(usage, state, key, detail, now_ms);
+        if i > 0 {
+            body.push(b',');
+        }
+        let info = infos.next().filter(|info| info.key == *key);
+        match flag_error(key, detail) {
+            None => {
+                let info = info.or_else(|| state.snapshot.flag(key));
+                ofrep::success(&mut body, key, detail, info, None);
+            }
+            Some(e) => ofrep::flag_error(&mut body, key, e.code, &e.message),
+        }
+    }
+    body.extend_from_slice(b"],\"metadata\":");
+    let metadata = json!({"environment": state.environment, "snapshotVersion": state.version});
+    body.extend_from_slice(&serde_json::to_vec(&metadata).unwrap_or_default());
+    body.push(b'}');
+    with_etag(req, Response::json_bytes(200, body))
 }
 
 /// Adds an `ETag` derived from the body and answers `304` when the client has it.

@@ -44,8 +44,14 @@ impl Request {
         self
     }
 
-    /// The first header of that name, compared case-insensitively.
+    /// The first header of that name, compared case-insensitively. Only names in
+    /// [`REQUEST_HEADERS`] are read (a debug build checks), so an adapter for which each
+    /// header costs a call may pass just those.
     pub fn get_header(&self, name: &str) -> Option<&str> {
+        debug_assert!(
+            REQUEST_HEADERS.contains(&name),
+            "`{name}` is read but missing from REQUEST_HEADERS"
+        );
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -63,6 +69,35 @@ impl Request {
             })
             .collect()
     }
+}
+
+/// Every request header the edge reads, in lower case. An adapter may pass only these
+/// (the Worker does: each header it asks workerd for crosses the wasm boundary).
+pub const REQUEST_HEADERS: [&str; 6] = [
+    "authorization",
+    "x-api-key",
+    "content-type",
+    "if-none-match",
+    "last-event-id",
+    "x-edgeflag-test-now",
+];
+
+/// The origin (`scheme://host[:port]`), path and query (without `?`) of an absolute
+/// URL as a WHATWG URL parser serializes it (workerd's `request.url`): the host is
+/// already lower case, a default port already dropped and the path already encoded,
+/// so no parsing is needed. User information is left out of the origin, and a
+/// fragment out of everything.
+pub fn split_url(url: &str) -> (String, &str, &str) {
+    let url = url.split_once('#').map_or(url, |(before, _)| before);
+    let (url, query) = url.split_once('?').unwrap_or((url, ""));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (String::new(), url, query);
+    };
+    let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    (format!("{scheme}://{host}"), path, query)
 }
 
 /// An outgoing response.
@@ -100,6 +135,13 @@ impl Response {
                 .with_body(bytes),
             Err(_) => Self::new(500),
         }
+    }
+
+    /// A JSON response whose body is already written.
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Self {
+        Self::new(status)
+            .with_header("content-type", "application/json")
+            .with_body(body)
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
@@ -167,6 +209,40 @@ mod tests {
             ]
             .map(|(k, v)| (k.to_string(), v.to_string()))
         );
+    }
+
+    #[test]
+    fn splits_a_serialized_url() {
+        let split = |url| {
+            let (origin, path, query) = split_url(url);
+            (origin, path.to_string(), query.to_string())
+        };
+        let parts = |o: &str, p: &str, q: &str| (o.to_string(), p.to_string(), q.to_string());
+        assert_eq!(
+            split("https://flags.example.com/ofrep/v1/evaluate/flags/a%20b?x=1&y=%3F"),
+            parts(
+                "https://flags.example.com",
+                "/ofrep/v1/evaluate/flags/a%20b",
+                "x=1&y=%3F"
+            )
+        );
+        assert_eq!(
+            split("http://127.0.0.1:8787/healthz"),
+            parts("http://127.0.0.1:8787", "/healthz", "")
+        );
+        assert_eq!(
+            split("http://[::1]:8787/v1/flags?"),
+            parts("http://[::1]:8787", "/v1/flags", "")
+        );
+        assert_eq!(
+            split("https://user:pw@example.com/p?q#frag"),
+            parts("https://example.com", "/p", "q")
+        );
+        assert_eq!(
+            split("https://example.com?q=/x"),
+            parts("https://example.com", "/", "q=/x")
+        );
+        assert_eq!(split("/relative?q"), parts("", "/relative", "q"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod keys;
 pub mod kv;
 pub mod layout;
 pub mod live;
+mod ofrep;
 pub mod publish;
 mod server_snapshot;
 pub mod state;
@@ -111,15 +112,15 @@ impl Edge {
         let max = self.config.max_body_bytes;
         match (req.method.as_str(), segments.as_slice()) {
             ("POST", ["ofrep", "v1", "evaluate", "flags"]) => {
-                self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state| {
-                    let streams = self.event_streams(req, state, now_ms);
+                self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state, hash| {
+                    let streams = self.event_streams(req, state, hash, now_ms);
                     eval::ofrep_bulk(state, req, max, now_ms, streams, &self.usage)
                 })
                 .await
             }
             ("POST", ["ofrep", "v1", "evaluate", "flags", key]) => {
-                self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state| {
-                    let streams = self.event_streams(req, state, now_ms);
+                self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state, hash| {
+                    let streams = self.event_streams(req, state, hash, now_ms);
                     eval::ofrep_single(state, key, req, max, now_ms, streams, &self.usage)
                 })
                 .await
@@ -127,14 +128,16 @@ impl Edge {
             ("GET", ["v1", "events"]) => live::open(self.config.live.as_ref(), req, now_ms)
                 .unwrap_or_else(|error| error.respond(Surface::Native)),
             ("GET" | "POST", ["v1", "evaluate"]) => {
-                self.with_server_env(req, kv, now_ms, Surface::Native, |state| {
+                self.with_server_env(req, kv, now_ms, Surface::Native, |state, _| {
                     eval::native_evaluate(state, req, max, now_ms, &self.usage)
                 })
                 .await
             }
             ("GET", ["v1", "flags"]) => {
-                self.with_server_env(req, kv, now_ms, Surface::Native, eval::list_flags)
-                    .await
+                self.with_server_env(req, kv, now_ms, Surface::Native, |state, _| {
+                    eval::list_flags(state)
+                })
+                .await
             }
             ("GET", ["v1", "snapshot"]) => self.server_snapshot(req, kv, now_ms).await,
             ("GET", [".well-known", "flags", client_key]) => {
@@ -158,14 +161,15 @@ impl Edge {
         }
     }
 
-    /// Authenticates a server key, loads its environment, and runs `answer`.
+    /// Authenticates a server key, loads its environment, and runs `answer` with the
+    /// key's hash (made once per request).
     async fn with_server_env(
         &self,
         req: &Request,
         kv: &impl Kv,
         now_ms: i64,
         surface: Surface,
-        answer: impl FnOnce(&EnvState) -> Response,
+        answer: impl FnOnce(&EnvState, &str) -> Response,
     ) -> Response {
         let Some(secret) = bearer(req) else {
             return ApiError::unauthorized(
@@ -174,30 +178,30 @@ impl Edge {
             .respond(surface);
         };
         let hint = live::version_hint(req);
+        let hash = keys::hash_key(&secret);
         match self
-            .environment_for(&secret, KeyKind::Server, kv, now_ms, hint)
+            .environment_for_hash(&hash, KeyKind::Server, kv, now_ms, hint)
             .await
         {
-            Ok(state) => answer(&state),
+            Ok(state) => answer(&state, &hash),
             Err(error) => error.respond(surface),
         }
     }
 
-    /// The stream URL for the caller's key, when live updates are on.
+    /// The stream URL for the caller's key (by its hash), when live updates are on.
     fn stream_url(
         &self,
         req: &Request,
-        key: &str,
+        hash: &str,
         state: &EnvState,
         now_ms: i64,
     ) -> Option<String> {
         let live = self.config.live.as_ref()?;
-        let hash = keys::hash_key(key);
         let url = self.stream_urls.get_or_mint(
             live,
             &req.origin,
             &state.environment,
-            &hash,
+            hash,
             state.version,
             now_ms,
         );
@@ -209,10 +213,10 @@ impl Edge {
         &self,
         req: &Request,
         state: &EnvState,
+        hash: &str,
         now_ms: i64,
     ) -> Option<serde_json::Value> {
-        let key = bearer(req)?;
-        self.stream_url(req, &key, state, now_ms)
+        self.stream_url(req, hash, state, now_ms)
             .map(live::event_streams)
     }
 
@@ -225,16 +229,28 @@ impl Edge {
         hint: Option<u64>,
     ) -> Result<Arc<EnvState>, ApiError> {
         let hash = keys::hash_key(secret);
+        self.environment_for_hash(&hash, kind, kv, now_ms, hint)
+            .await
+    }
+
+    async fn environment_for_hash(
+        &self,
+        hash: &str,
+        kind: KeyKind,
+        kv: &impl Kv,
+        now_ms: i64,
+        hint: Option<u64>,
+    ) -> Result<Arc<EnvState>, ApiError> {
         let record = self
             .cache
-            .key_record(&hash, kv, &self.config, now_ms)
+            .key_record(hash, kv, &self.config, now_ms)
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown SDK key"))?;
         let state = self
             .cache
             .environment(&record.environment, kv, &self.config, now_ms, hint)
             .await?;
-        state::authorize(&state, &hash, kind, now_ms)?;
+        state::authorize(&state, hash, kind, now_ms)?;
         Ok(state)
     }
 
@@ -245,14 +261,9 @@ impl Edge {
         kv: &impl Kv,
         now_ms: i64,
     ) -> Response {
+        let hash = keys::hash_key(client_key);
         match self
-            .environment_for(
-                client_key,
-                KeyKind::Client,
-                kv,
-                now_ms,
-                live::version_hint(req),
-            )
+            .environment_for_hash(&hash, KeyKind::Client, kv, now_ms, live::version_hint(req))
             .await
         {
             Ok(state) => {
@@ -261,7 +272,7 @@ impl Edge {
                     .with_header("cache-control", "public, max-age=30, must-revalidate")
                     .with_body(state.client_jws.as_bytes().to_vec());
                 let response = eval::with_etag(req, response);
-                match self.stream_url(req, client_key, &state, now_ms) {
+                match self.stream_url(req, &hash, &state, now_ms) {
                     Some(url) => response.with_header(live::STREAM_HEADER, &url),
                     None => response,
                 }

@@ -17,7 +17,7 @@
 use crate::{
     ApiError, Edge, Surface, bearer, eval,
     http::{Request, Response},
-    keys::KeyKind,
+    keys::{self, KeyKind},
     kv::Kv,
     live,
 };
@@ -40,8 +40,9 @@ impl Edge {
             .respond(Surface::Native);
         };
         let hint = live::version_hint(req);
+        let hash = keys::hash_key(&secret);
         match self
-            .environment_for(&secret, KeyKind::Server, kv, now_ms, hint)
+            .environment_for_hash(&hash, KeyKind::Server, kv, now_ms, hint)
             .await
         {
             Ok(state) => {
@@ -51,7 +52,7 @@ impl Edge {
                     .with_header("cache-control", "private, no-cache")
                     .with_body(state.server_jws.as_bytes().to_vec());
                 let response = eval::with_etag(req, response);
-                match self.stream_url(req, &secret, &state, now_ms) {
+                match self.stream_url(req, &hash, &state, now_ms) {
                     Some(url) => response.with_header(live::STREAM_HEADER, &url),
                     None => response,
                 }

@@ -590,6 +590,43 @@ fn a_corrupt_stored_snapshot_keeps_the_last_good_one_serving() {
 }
 
 #[test]
+fn a_reload_checks_the_stored_client_snapshot_signature_but_does_not_load_it_again() {
+    let (publisher, kv) = published();
+    drop(publisher);
+    let ctx = json!({"targetingKey": "user-2", "email": "ada@example.com"});
+    let evaluate = |edge: &Edge| {
+        call(
+            edge,
+            &kv,
+            ofrep(Some("new-checkout"), SERVER_KEY, ctx.clone()),
+            NOW,
+        )
+    };
+    let signed =
+        |payload: &[u8]| signer().sign(payload, Some("production"), Some(1), Some("client"));
+    let store = |jws: &str| {
+        pollster::block_on(kv.put(&layout::client_snapshot("production"), jws.as_bytes())).unwrap()
+    };
+    // Signed, for this environment and version, but not a snapshot: a publish refuses it
+    // (it is loaded then); a reload, which serves the client snapshot as the signed
+    // bytes it stores, checks the signature, environment and version, not the content.
+    store(&signed(br#"{"not": "a snapshot"}"#));
+    let res = evaluate(&edge());
+    assert_eq!(
+        (res.status, json_of(&res)["value"].clone()),
+        (200, json!(true))
+    );
+    // Anything whose signature does not verify is still refused.
+    let tampered = signed(b"{}").replace(".e30.", ".e319.");
+    store(&tampered);
+    let res = evaluate(&edge());
+    assert_eq!(res.status, 503, "{}", String::from_utf8_lossy(&res.body));
+    // So is a client snapshot signed for another version.
+    store(&signer().sign(b"{}", Some("production"), Some(2), Some("client")));
+    assert_eq!(evaluate(&edge()).status, 503);
+}
+
+#[test]
 fn a_fresh_isolate_loads_from_kv_once_per_interval() {
     let (publisher, kv) = published();
     drop(publisher);

@@ -17,6 +17,8 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use jwt_compact::{Algorithm, AlgorithmSignature, alg::Ed25519};
 use serde::{Deserialize, Serialize};
 
+use crate::base64url;
+
 /// The `typ` of every Edgeflag snapshot JWS.
 pub const TYPE: &str = "edgeflag-snapshot+jws";
 const ALG: &str = "EdDSA";
@@ -87,7 +89,7 @@ impl VerifyingKey {
                 jwk.kid, jwk.kty, jwk.crv
             )));
         }
-        let bytes = Base64UrlUnpadded::decode_vec(&jwk.x).map_err(|_| {
+        let bytes = base64url::decode(&jwk.x).ok_or_else(|| {
             EnvelopeError::InvalidKey(format!("key `{}` has an invalid `x`", jwk.kid))
         })?;
         Self::from_bytes(&jwk.kid, &bytes)
@@ -201,8 +203,8 @@ pub fn verify(token: &str, keys: &KeySet) -> Result<Verified, EnvelopeError> {
     let key = keys
         .get(&header.kid)
         .ok_or_else(|| EnvelopeError::UnknownKey(header.kid.clone()))?;
-    let signature_bytes = Base64UrlUnpadded::decode_vec(signature_b64)
-        .map_err(|_| EnvelopeError::Malformed("signature is not base64url".into()))?;
+    let signature_bytes = base64url::decode(signature_b64)
+        .ok_or_else(|| EnvelopeError::Malformed("signature is not base64url".into()))?;
     let signature = <Ed25519 as Algorithm>::Signature::try_from_slice(&signature_bytes)
         .map_err(|_| EnvelopeError::BadSignature(header.kid.clone()))?;
     let signed_len = header_b64.len() + 1 + payload_b64.len();
@@ -213,8 +215,8 @@ pub fn verify(token: &str, keys: &KeySet) -> Result<Verified, EnvelopeError> {
     if !Ed25519.verify_signature(&signature, &key.key, signed) {
         return Err(EnvelopeError::BadSignature(header.kid));
     }
-    let payload = Base64UrlUnpadded::decode_vec(payload_b64)
-        .map_err(|_| EnvelopeError::Malformed("payload is not base64url".into()))?;
+    let payload = base64url::decode(payload_b64)
+        .ok_or_else(|| EnvelopeError::Malformed("payload is not base64url".into()))?;
     Ok(Verified { header, payload })
 }
 
@@ -229,8 +231,8 @@ fn split(token: &str) -> Result<(&str, &str, &str), EnvelopeError> {
 }
 
 fn decode_header(b64: &str) -> Result<Header, EnvelopeError> {
-    let bytes = Base64UrlUnpadded::decode_vec(b64)
-        .map_err(|_| EnvelopeError::Malformed("header is not base64url".into()))?;
+    let bytes = base64url::decode(b64)
+        .ok_or_else(|| EnvelopeError::Malformed("header is not base64url".into()))?;
     let malformed =
         |why: &dyn core::fmt::Display| EnvelopeError::Malformed(format!("header: {why}"));
     let text = crate::error::json_text(&bytes).map_err(|e| malformed(&e))?;

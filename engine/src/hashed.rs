@@ -51,11 +51,11 @@ pub(crate) fn digest(salt: &str, value: &str) -> Digest {
 
 /// Reads one hashed value: exactly 22 characters of canonical, unpadded base64url.
 pub(crate) fn parse(text: &str) -> Result<Digest, String> {
-    let mut bytes = [0u8; 16];
-    let decoded = Base64UrlUnpadded::decode(text, &mut bytes).map(|d| d.len());
+    let decoded = crate::base64url::decode(text)
+        .and_then(|bytes| <[u8; 16]>::try_from(bytes.as_slice()).ok());
     match decoded {
-        Ok(16) => Ok(u128::from_be_bytes(bytes)),
-        _ => Err(format!(
+        Some(bytes) => Ok(u128::from_be_bytes(bytes)),
+        None => Err(format!(
             "`{text}` is not a hashed value ({HASH_LEN} characters of unpadded base64url)"
         )),
     }

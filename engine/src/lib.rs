@@ -51,6 +51,7 @@ extern crate std;
 pub mod accept;
 mod attribute;
 mod audience;
+mod base64url;
 mod condition;
 mod context;
 mod date;

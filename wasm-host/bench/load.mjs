@@ -1,6 +1,7 @@
 // Load benchmark of the Spin app under the wasmtime host's `serve` mode, with the
 // Worker benchmark's flags, context and load (edge-worker/bench/load.mjs): 100 flags,
-// OFREP single and bulk, autocannon, 10 connections, 10 s each.
+// OFREP single and bulk, autocannon, 10 connections, 10 s each, and each as a share of
+// `GET /healthz` in the same host (a fresh instance that reloads nothing).
 // Run (after `cargo xtask build-components` and a release build of the host):
 //   EDGEFLAG_SPIN_COMPONENT=… EDGEFLAG_HOST_BIN=target/release/edgeflag-wasm-host \
 //     edge-worker/node_modules/.bin/node wasm-host/bench/load.mjs
@@ -52,9 +53,11 @@ function startHost(signer) {
 }
 
 async function load(name, url, path, body) {
+  // No body: a plain `GET` without a key (the `/healthz` baseline: a fresh instance
+  // that loads nothing; with a key it would load the key's environment).
+  const post = { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVER}` }, body: JSON.stringify(body) };
   const result = await autocannon({
-    url: `${url}${path}`, method: 'POST', connections: CONNECTIONS, duration: DURATION,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVER}` }, body: JSON.stringify(body),
+    url: `${url}${path}`, connections: CONNECTIONS, duration: DURATION, ...(body ? post : { method: 'GET' }),
   });
   const ok = result.non2xx === 0 && result.errors === 0;
   return { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ok };
@@ -71,7 +74,9 @@ try {
     method: 'POST', headers: { authorization: `Bearer ${SERVER}`, 'content-type': 'application/json' }, body: JSON.stringify({ context }),
   })).json();
   console.log('answer:', JSON.stringify(check));
+  const health = await load('healthz / spin-app', host.url, '/healthz', null);
   const rows = [
+    health,
     await load('single / spin-app', host.url, '/ofrep/v1/evaluate/flags/flag-00042', { context }),
     await load('bulk-100 / spin-app', host.url, '/ofrep/v1/evaluate/flags', { context }),
   ];
@@ -80,6 +85,8 @@ try {
   console.log('| scenario | requests/s | p50 ms | p99 ms | all 2xx |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ok ? 'yes' : 'NO'} |`);
+  const share = (r) => `${((100 * r.rps) / health.rps).toFixed(0)} %`;
+  console.log(`\nof /healthz in the same host (goal for single: 60 %): single ${share(rows[1])}, bulk-100 ${share(rows[2])}`);
 } finally {
   host.child.kill();
 }
