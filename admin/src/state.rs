@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use edgeflag_admin_core::{
     db,
+    lease::Holder,
     masterkey::{self, Keyring},
     publisher::Publisher,
     signing,
@@ -40,6 +41,8 @@ pub struct AppState {
     pub usage_limiter: Arc<RateLimiter>,
     /// The master key(s) that seal the private signing keys in the database.
     pub keyring: Arc<Keyring>,
+    /// This process, as the holder of leases and claims shared with other replicas.
+    pub holder: Holder,
 }
 
 impl AppState {
@@ -73,6 +76,7 @@ impl AppState {
             token_key: Arc::new(token_key),
             metrics: Arc::new(Metrics::default()),
             publish_wake: Arc::new(Notify::new()),
+            holder: Holder::this_process(),
         })
     }
 
@@ -91,11 +95,16 @@ impl AppState {
             self.config.publish.clone(),
             self.publish_wake.clone(),
             self.keyring.clone(),
+            self.holder.clone(),
         )
     }
 
     /// The background webhook deliverer over this state's pool and settings.
     pub fn deliverer(&self) -> Deliverer {
-        Deliverer::new(self.pool.clone(), self.config.webhooks.clone())
+        Deliverer::new(
+            self.pool.clone(),
+            self.config.webhooks.clone(),
+            self.holder.clone(),
+        )
     }
 }
