@@ -45,6 +45,14 @@ pub struct AppState {
     pub holder: Holder,
 }
 
+/// A request limiter: shared through the database when `shared` is set.
+fn limiter(limit: u32, shared: &Option<AnyPool>, name: &'static str) -> RateLimiter {
+    match shared {
+        Some(pool) => RateLimiter::shared(limit, pool.clone(), name),
+        None => RateLimiter::new(limit),
+    }
+}
+
 impl AppState {
     /// Builds the state over a migrated pool: resolves the master key
     /// (`docs/admin-config.md`), seals seeds stored in plain text by earlier versions,
@@ -61,16 +69,26 @@ impl AppState {
         }
         signing::prepare(&pool, &keyring).await?;
         let token_key = TokenKey::load_or_create(&pool, &keyring).await?;
+        // Replicas share one PostgreSQL database, so they count limits there; SQLite has
+        // one process, which counts in memory.
+        let shared = (db::Backend::of(&config.database_url) == db::Backend::Postgres)
+            .then(|| pool.clone());
+        let sign_in_window = std::time::Duration::from_secs(config.login.window_secs);
         Ok(Self {
             keyring: Arc::new(keyring),
-            limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
+            limiter: Arc::new(limiter(config.rate_limit_per_minute, &shared, "api")),
             feed: Arc::new(FeedHub::new(pool.clone(), config.feed.clone())),
-            sign_ins: Arc::new(Throttle::new(std::time::Duration::from_secs(
-                config.login.window_secs,
-            ))),
+            sign_ins: Arc::new(match &shared {
+                Some(pool) => Throttle::shared(sign_in_window, pool.clone()),
+                None => Throttle::new(sign_in_window),
+            }),
             usage: UsageQueue::start(pool.clone(), &config.usage),
-            usage_limiter: Arc::new(RateLimiter::new(config.usage.rate_limit_per_minute)),
-            auth_limiter: Arc::new(RateLimiter::new(config.auth_rate_limit_per_minute)),
+            usage_limiter: Arc::new(limiter(
+                config.usage.rate_limit_per_minute,
+                &shared,
+                "usage",
+            )),
+            auth_limiter: Arc::new(limiter(config.auth_rate_limit_per_minute, &shared, "auth")),
             pool,
             config: Arc::new(config),
             token_key: Arc::new(token_key),
