@@ -124,3 +124,52 @@ pub async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
         std::future::pending::<()>().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pool() -> (AnyPool, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/l.db", dir.path().display());
+        let pool = crate::db::connect(&url).await.unwrap();
+        crate::db::migrate(&pool, &url).await.unwrap();
+        (pool, dir)
+    }
+
+    #[tokio::test]
+    async fn one_holder_at_a_time_until_release_or_expiry() {
+        let (pool, _dir) = pool().await;
+        let (a, b) = (Holder::this_process(), Holder::this_process());
+        assert_ne!(a, b, "each start is a new holder");
+        assert!(acquire(&pool, "x", &a, 60_000).await.unwrap());
+        assert!(!acquire(&pool, "x", &b, 60_000).await.unwrap());
+        assert!(acquire(&pool, "x", &a, 60_000).await.unwrap(), "renewal");
+        assert_eq!(
+            holder_of(&pool, "x").await.unwrap().as_deref(),
+            Some(a.as_str())
+        );
+        release(&pool, "x", &b).await.unwrap();
+        assert!(
+            !acquire(&pool, "x", &b, 60_000).await.unwrap(),
+            "only the holder releases"
+        );
+        release(&pool, "x", &a).await.unwrap();
+        assert!(acquire(&pool, "x", &b, 0).await.unwrap());
+        // B's lease expired at once: a crashed holder's work is taken over.
+        assert!(acquire(&pool, "x", &a, 60_000).await.unwrap());
+        assert!(acquire(&pool, "y", &a, 60_000).await.unwrap());
+        assert_eq!(release_all(&pool, &a).await.unwrap(), 2);
+        assert_eq!(holder_of(&pool, "x").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_once_while_its_lease_runs() {
+        let (pool, _dir) = pool().await;
+        let (a, b) = (Holder::this_process(), Holder::this_process());
+        let ran = once(&pool, "j", &a, 60_000, async { Ok(1) }).await.unwrap();
+        let skipped = once(&pool, "j", &b, 60_000, async { Ok(2) }).await.unwrap();
+        let again = once(&pool, "j", &a, 60_000, async { Ok(3) }).await.unwrap();
+        assert_eq!((ran, skipped, again), (Some(1), None, Some(3)));
+    }
+}

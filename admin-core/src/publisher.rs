@@ -265,16 +265,32 @@ impl Publisher {
         if !lease::acquire(&self.pool, &claim, &self.holder, ttl).await? {
             return Ok(());
         }
-        // Read again under the lease: another replica may have delivered meanwhile.
-        let outcome = match self.due(env_id, name, latest).await {
-            Ok(Some((delivered, attempts))) => {
-                self.deliver_next(env_id, delivered, attempts, target).await
-            }
-            Ok(None) => Ok(()),
-            Err(e) => Err(e),
-        };
+        let outcome = self.catch_up(env_id, latest, target, &claim, ttl).await;
         lease::release(&self.pool, &claim, &self.holder).await?;
         outcome
+    }
+
+    /// Delivers the versions `target` lacks one after the other, renewing the lease
+    /// before each, until it holds `latest` or a delivery fails.
+    async fn catch_up(
+        &self,
+        env_id: &str,
+        latest: i64,
+        target: &TargetConfig,
+        claim: &str,
+        ttl: i64,
+    ) -> Result<(), Error> {
+        // Read again under the lease: another replica may have delivered meanwhile.
+        while let Some((delivered, attempts)) = self.due(env_id, target.name(), latest).await? {
+            if !self
+                .deliver_next(env_id, delivered, attempts, target)
+                .await?
+                || !lease::acquire(&self.pool, claim, &self.holder, ttl).await?
+            {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The target's delivered version and attempts when it is behind `latest` and not
@@ -313,15 +329,16 @@ impl Publisher {
             .try_get("v")?)
     }
 
+    /// Delivers the version after `delivered`; answers whether the target took it.
     async fn deliver_next(
         &self,
         env_id: &str,
         delivered: i64,
         attempts: i64,
         target: &TargetConfig,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let Some(version) = self.next_version(env_id, delivered).await? else {
-            return Ok(());
+            return Ok(false);
         };
         let (edge_name, request, keys) = self.stored(env_id, version).await?;
         let previous = match delivered {
@@ -347,8 +364,10 @@ impl Publisher {
             }
             _ => targets::deliver(&self.client, target, &delivery).await,
         };
+        let took = outcome.is_ok();
         self.record(env_id, target.name(), version, attempts, outcome)
-            .await
+            .await?;
+        Ok(took)
     }
 
     async fn record(

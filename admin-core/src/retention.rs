@@ -112,3 +112,84 @@ pub fn spawn(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pool() -> (AnyPool, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/r.db", dir.path().display());
+        let pool = crate::db::connect(&url).await.unwrap();
+        crate::db::migrate(&pool, &url).await.unwrap();
+        (pool, dir)
+    }
+
+    async fn run(pool: &AnyPool, sql: &str) {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+
+    async fn versions(pool: &AnyPool) -> Vec<i64> {
+        sqlx::query_scalar("SELECT version FROM env_snapshots ORDER BY version")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn keeps_the_audit_by_default_and_what_targets_need() {
+        let (pool, _dir) = pool().await;
+        let now = 100 * DAY_MS;
+        run(&pool, "INSERT INTO audit_log (org_id, actor, action, resource, at) VALUES ('o', 'a', 'x', 'r', 0)").await;
+        run(
+            &pool,
+            "INSERT INTO organizations (id, key, name, created_at) VALUES ('o', 'o', 'O', 0)",
+        )
+        .await;
+        run(&pool, "INSERT INTO webhooks (id, org_id, url, events, description, secret, created_at, updated_at) VALUES ('w', 'o', 'https://x', '[]', '', 's', 0, 0)").await;
+        for (status, at) in [
+            ("delivered", 0),
+            ("failed", 0),
+            ("pending", 0),
+            ("delivered", now),
+        ] {
+            run(&pool, &format!("INSERT INTO webhook_deliveries (webhook_id, event_id, event, payload, status, attempts, next_attempt_at, created_at) VALUES ('w', 'e', 'x', '{{}}', '{status}', 1, 0, {at})")).await;
+        }
+        run(&pool, "INSERT INTO projects (id, org_id, key, name, created_at) VALUES ('p', 'o', 'p', 'P', 0)").await;
+        run(&pool, "INSERT INTO environments (id, project_id, key, name, edge_name, snapshot_version, created_at) VALUES ('e', 'p', 'e', 'E', 'p-e', 10, 0)").await;
+        for v in 1..=10 {
+            run(&pool, &format!("INSERT INTO env_snapshots (environment_id, version, kid, server_jws, client_jws, keys_jws, built_at) VALUES ('e', {v}, 'k', '', '', '', 0)")).await;
+        }
+        // A target behind at version 4 needs 4 and after.
+        run(&pool, "INSERT INTO publish_status (environment_id, target, delivered_version) VALUES ('e', 't', 4)").await;
+        run(
+            &pool,
+            "INSERT INTO rate_counters (bucket, window_start, hits) VALUES ('b', 0, 1)",
+        )
+        .await;
+        let config = RetentionConfig {
+            snapshots_kept: 3,
+            ..RetentionConfig::default()
+        };
+        let removed = apply(&pool, &config, now).await.unwrap();
+        assert_eq!(
+            removed,
+            Removed {
+                audit: 0,
+                webhook_deliveries: 2,
+                snapshots: 3,
+                rate_counters: 1
+            }
+        );
+        assert_eq!(versions(&pool).await, (4..=10).collect::<Vec<_>>());
+        run(&pool, "UPDATE publish_status SET delivered_version = 10").await;
+        let config = RetentionConfig {
+            audit_days: 30,
+            snapshots_kept: 3,
+            ..RetentionConfig::default()
+        };
+        let removed = apply(&pool, &config, now).await.unwrap();
+        assert_eq!((removed.audit, removed.snapshots), (1, 4));
+        assert_eq!(versions(&pool).await, vec![8, 9, 10], "the newest 3");
+    }
+}

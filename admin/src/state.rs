@@ -71,8 +71,8 @@ impl AppState {
         let token_key = TokenKey::load_or_create(&pool, &keyring).await?;
         // Replicas share one PostgreSQL database, so they count limits there; SQLite has
         // one process, which counts in memory.
-        let shared = (db::Backend::of(&config.database_url) == db::Backend::Postgres)
-            .then(|| pool.clone());
+        let shared =
+            (db::Backend::of(&config.database_url) == db::Backend::Postgres).then(|| pool.clone());
         let sign_in_window = std::time::Duration::from_secs(config.login.window_secs);
         Ok(Self {
             keyring: Arc::new(keyring),

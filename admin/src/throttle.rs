@@ -162,7 +162,10 @@ mod tests {
         }
         let wait = throttle.check("a", 3).await.unwrap_err();
         assert!((1..=60).contains(&wait), "{wait}");
-        assert!(throttle.check("b", 3).await.is_ok(), "keys are counted apart");
+        assert!(
+            throttle.check("b", 3).await.is_ok(),
+            "keys are counted apart"
+        );
         throttle.clear("a").await;
         assert!(throttle.check("a", 3).await.is_ok());
         let short = Throttle::new(Duration::from_millis(0));

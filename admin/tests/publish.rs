@@ -831,3 +831,45 @@ async fn an_archived_environment_is_published_retired_and_its_revocations_arrive
     assert_eq!(index()["retired"], Value::Null);
     assert_ne!(server()["flags"], json!([]));
 }
+
+/// A target that is behind gets every version it lacks, once each and in order (the
+/// first delivery to an empty target is the newest).
+#[tokio::test]
+async fn a_target_behind_gets_each_missing_version_in_order() {
+    let out = tempfile::tempdir().unwrap();
+    let t = dir_app(out.path()).await;
+    t.project().await;
+    let publisher = t.state.publisher();
+    publisher.tick().await.unwrap();
+    let env_id: String =
+        sqlx::query_scalar("SELECT id FROM environments WHERE edge_name = 'web-production'")
+            .fetch_one(&t.state.pool)
+            .await
+            .unwrap();
+    let first = status(&t, "production").await["latestVersion"]
+        .as_u64()
+        .unwrap();
+    for _ in 0..3 {
+        publisher.build(&env_id).await.unwrap();
+    }
+    publisher.tick().await.unwrap();
+    let delivered: Vec<String> = sqlx::query_scalar(
+        "SELECT data FROM feed_events WHERE type = 'publish.delivered' ORDER BY seq",
+    )
+    .fetch_all(&t.state.pool)
+    .await
+    .unwrap();
+    let versions: Vec<u64> = delivered
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .filter(|d| d["environment"] == "production")
+        .map(|d| d["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        (first..=first + 3).collect::<Vec<_>>(),
+        "each version once, in order"
+    );
+    let on_disk = std::fs::read_to_string(out.path().join("env/web-production/version")).unwrap();
+    assert_eq!(on_disk, (first + 3).to_string());
+}

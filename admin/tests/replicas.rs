@@ -196,7 +196,9 @@ struct FakeEdge {
 }
 
 async fn edge_jwks(State(edge): State<Arc<FakeEdge>>) -> Json<Value> {
-    let jwks = edgeflag_admin_core::signing::jwks(&edge.pool).await.unwrap();
+    let jwks = edgeflag_admin_core::signing::jwks(&edge.pool)
+        .await
+        .unwrap();
     Json(serde_json::to_value(jwks).unwrap())
 }
 
@@ -220,8 +222,9 @@ async fn edge_put(
     let mut held = edge.held.lock().unwrap();
     let stored = held.get(&env).copied().unwrap_or(0);
     if version <= stored {
-        let message =
-            format!("`{env}` holds version {stored}; a publish must be newer, this one is {version}");
+        let message = format!(
+            "`{env}` holds version {stored}; a publish must be newer, this one is {version}"
+        );
         let error = json!({"error": {"code": "STALE_VERSION", "message": message}});
         return (StatusCode::CONFLICT, Json(error));
     }
@@ -422,7 +425,11 @@ async fn several_serve_processes_on_one_database() {
             .send()
             .await
             .unwrap();
-        assert!(response.status().is_success(), "{path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
     };
     call(
         &admins[0].base,
@@ -528,7 +535,11 @@ async fn several_serve_processes_on_one_database() {
     assert_eq!(deliveries.len(), 14, "one delivery per flag created");
     let seen = receiver.seen.lock().unwrap().clone();
     for id in &deliveries {
-        assert_eq!(seen.get(id), Some(&1), "webhook {id} delivered once: {seen:?}");
+        assert_eq!(
+            seen.get(id),
+            Some(&1),
+            "webhook {id} delivered once: {seen:?}"
+        );
     }
     assert_eq!(seen.len(), deliveries.len());
 }

@@ -63,9 +63,7 @@ pub async fn token(
 ) -> ApiResult<Json<TokenResponse>> {
     throttle.client(&state).await?;
     let key_id = auth::key_id_for_secret(&state, &req.api_key).await?;
-    throttle
-        .check(&state, &format!("key:{key_id}"))
-        .await?;
+    throttle.check(&state, &format!("key:{key_id}")).await?;
     sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(&key_id)
