@@ -74,10 +74,15 @@ impl AppState {
         let shared =
             (db::Backend::of(&config.database_url) == db::Backend::Postgres).then(|| pool.clone());
         let sign_in_window = std::time::Duration::from_secs(config.login.window_secs);
+        let holder = Holder::this_process();
         Ok(Self {
             keyring: Arc::new(keyring),
             limiter: Arc::new(limiter(config.rate_limit_per_minute, &shared, "api")),
-            feed: Arc::new(FeedHub::new(pool.clone(), config.feed.clone())),
+            feed: Arc::new(FeedHub::new(
+                pool.clone(),
+                config.feed.clone(),
+                holder.clone(),
+            )),
             sign_ins: Arc::new(match &shared {
                 Some(pool) => Throttle::shared(sign_in_window, pool.clone()),
                 None => Throttle::new(sign_in_window),
@@ -94,7 +99,7 @@ impl AppState {
             token_key: Arc::new(token_key),
             metrics: Arc::new(Metrics::default()),
             publish_wake: Arc::new(Notify::new()),
-            holder: Holder::this_process(),
+            holder,
         })
     }
 
