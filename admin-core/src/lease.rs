@@ -85,6 +85,20 @@ pub async fn release_all(pool: &AnyPool, holder: &Holder) -> Result<u64, Error> 
     Ok(done.rows_affected())
 }
 
+/// Voids every lease and every webhook-delivery claim, whoever holds them: only for a
+/// process that knows it is the database's only one (`serve` on SQLite, which holds the
+/// file's lock), so that what a killed predecessor held is taken over at once.
+pub async fn void_all(pool: &AnyPool) -> Result<(), Error> {
+    sqlx::query("DELETE FROM leases").execute(pool).await?;
+    sqlx::query(
+        "UPDATE webhook_deliveries SET claimed_by = NULL, claim_expires_at = NULL \
+         WHERE claimed_by IS NOT NULL",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// The holder of a running lease `name`, if any.
 pub async fn holder_of(pool: &AnyPool, name: &str) -> Result<Option<String>, Error> {
     let holder = sqlx::query_scalar::<_, String>(

@@ -16,8 +16,10 @@ use crate::AppState;
 
 /// Runs the server until a signal, then drains.
 pub async fn run(state: AppState) -> anyhow::Result<()> {
-    let _lock = SqliteLock::take(&state.config.database_url)?;
-    if Backend::of(&state.config.database_url) == Backend::Sqlite {
+    let lock = SqliteLock::take(&state.config.database_url)?;
+    if lock.is_some() {
+        // The only process: what a killed predecessor claimed is void, not left to expire.
+        lease::void_all(&state.pool).await?;
         tracing::info!(
             "SQLite: this process serves the database alone; run several replicas on PostgreSQL"
         );
