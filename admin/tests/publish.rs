@@ -155,7 +155,16 @@ async fn bursts_coalesce_into_one_version() {
 #[tokio::test]
 async fn a_publisher_killed_mid_publish_converges_after_restart() {
     let out = tempfile::tempdir().unwrap();
-    let t = dir_app(out.path()).await;
+    let path = out.path().to_path_buf();
+    let t = app_with(move |c| {
+        c.publish.targets = vec![TargetConfig::Directory {
+            name: "dir".into(),
+            path,
+        }];
+        // Short claims: the killed publisher may hold one, which a restart waits out.
+        c.publish.claim_ttl_ms = 300;
+    })
+    .await;
     t.project().await;
     let task = t.state.publisher().spawn();
     for i in 0..8 {
@@ -196,6 +205,7 @@ async fn a_publisher_killed_mid_publish_converges_after_restart() {
         ..Config::default()
     };
     let restarted = AppState::from_config(config).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let publisher = restarted.publisher();
     publisher.tick().await.unwrap();
     let s = status(&t, "production").await;
