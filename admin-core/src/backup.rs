@@ -30,8 +30,15 @@ pub const FORMAT: &str = "edgeflag-backup";
 pub const FORMAT_VERSION: u32 = 1;
 
 /// Tables of the database's own bookkeeping, never backed up: the target's migrations
-/// are applied by `restore` itself, and SQLite keeps its own sequences.
-const SKIPPED: &[&str] = &["_sqlx_migrations", "sqlite_sequence"];
+/// are applied by `restore` itself, and SQLite keeps its own sequences. Leases and
+/// rate-limit counters are the running processes' coordination (`lease`, `counters`):
+/// restored elsewhere they would only hold work up until they expire.
+const SKIPPED: &[&str] = &[
+    "_sqlx_migrations",
+    "sqlite_sequence",
+    "leases",
+    "rate_counters",
+];
 
 /// The first line of a backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,8 @@ pub struct WebhookConfig {
     pub max_backoff_ms: u64,
     /// Attempts after which a delivery is given up (`failed`).
     pub max_attempts: i64,
-    /// Timeout of one request to a receiver, milliseconds.
+    /// Timeout of one request to a receiver, milliseconds. A delivery being sent is
+    /// claimed for twice this plus 5 s, after which another replica may send it.
     pub timeout_ms: u64,
     /// Networks (CIDR) webhooks may reach besides public addresses, for receivers on a
     /// self-hoster's own network, e.g. `["10.20.0.0/16"]`. Empty by default.
@@ -63,6 +64,10 @@ pub struct PublishConfig {
     /// First retry delay, milliseconds; doubles per failure up to `max_backoff_ms`.
     pub backoff_ms: u64,
     pub max_backoff_ms: u64,
+    /// How long a delivery's claim on a target lasts, milliseconds: a replica that dies
+    /// mid-delivery holds the target this long before another takes over. A delivery
+    /// request times out at half of it (at most 15 s).
+    pub claim_ttl_ms: u64,
     pub targets: Vec<TargetConfig>,
 }
 
@@ -107,6 +112,7 @@ impl Default for PublishConfig {
             poll_ms: 200,
             backoff_ms: 500,
             max_backoff_ms: 60_000,
+            claim_ttl_ms: 60_000,
             targets: Vec::new(),
         }
     }
@@ -133,6 +139,36 @@ impl Default for AccountsConfig {
             session_absolute_secs: 12 * 3600,
             invitation_ttl_secs: 7 * 24 * 3600,
             password_min_length: 12,
+        }
+    }
+}
+
+/// What the retention job removes, and how often it runs (`retention`). Zero keeps
+/// rows of that kind forever.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Audit rows older than this many days are deleted; 0 (the default) keeps the
+    /// audit log whole.
+    pub audit_days: i64,
+    /// Finished (delivered or failed) webhook deliveries older than this many days are
+    /// deleted; pending ones never are.
+    pub webhook_delivery_days: i64,
+    /// Stored snapshots kept per environment besides those a target still needs: the
+    /// newest this many. Snapshots are not history (flag versions are): an old one is
+    /// only ever sent to a target that is behind.
+    pub snapshots_kept: i64,
+    /// How often the job runs, seconds (once across replicas).
+    pub interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            audit_days: 0,
+            webhook_delivery_days: 30,
+            snapshots_kept: 20,
+            interval_secs: 3600,
         }
     }
 }

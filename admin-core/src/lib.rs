@@ -17,6 +17,8 @@
 //! `error`, `destination`). People are `invitations` → `users` → `sessions`, `passwords`. Publishing
 //! (`publisher` → `snapshot`, `targets`, `endorse`, `signing`) and `webhook_delivery` are
 //! background work over the same tables.
+//! Several replicas share work through `lease` and count rate limits in `counters`
+//! (leaves), and `retention` prunes old rows once across them.
 //! Evaluation insights: `usage` (batches and their rules) → `usage_writer` (the queue,
 //! group commit, rollups, retention), `usage_query` (answers) and `usage_keys`.
 
@@ -26,6 +28,7 @@ pub mod audit;
 pub mod backup;
 pub mod client_subset;
 pub mod config;
+pub mod counters;
 pub mod db;
 pub mod dependents;
 pub mod destination;
@@ -36,6 +39,7 @@ pub mod feed;
 pub mod flags;
 pub mod flagstore;
 pub mod invitations;
+pub mod lease;
 pub mod list;
 pub mod masterkey;
 pub mod model;
@@ -45,6 +49,7 @@ pub mod passwords;
 pub mod privacy;
 pub mod projects;
 pub mod publisher;
+pub mod retention;
 pub mod scope;
 pub mod sdk_keys;
 pub mod secret;

@@ -269,7 +269,7 @@ fn inner(e: Error) -> String {
 }
 
 /// The file of a `sqlite://` URL, or `None` for an in-memory database.
-fn sqlite_path(url: &str) -> Option<PathBuf> {
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -9,13 +9,25 @@
 //! `publish.delivered`, `publish.failed`) in the transaction that records it. A publisher killed
 //! at any point leaves either unprocessed outbox rows (rebuilt on restart) or a
 //! target whose delivered version is behind (redelivered on restart).
+//!
+//! Several replicas (PostgreSQL): building locks the environment's row first and
+//! builds only if outbox rows are still pending once it has the lock, so two replicas
+//! never build the same change twice. Each delivery to a target is claimed with a lease
+//! (`lease`, `deliver/{environment}/{target}`) held across the network call, so one
+//! process at a time delivers to a target, each stored version once and in version
+//! order (the next version after the one the target holds; a target that holds nothing
+//! gets the newest). A replica that dies mid-delivery leaves its lease to expire
+//! (`claim_ttl_ms`), and another replica delivers that version again.
 
 use std::{sync::Arc, time::Duration};
 
 use edgeflag_edge::{keys::KeyIndex, publish::PublishRequest};
 use serde_json::{Value, json};
 use sqlx::{AnyPool, Row};
-use tokio::{sync::Notify, task::JoinHandle};
+use tokio::{
+    sync::{Notify, watch},
+    task::JoinHandle,
+};
 
 use crate::{
     config::{PublishConfig, TargetConfig},
@@ -23,6 +35,7 @@ use crate::{
     endorse,
     error::Error,
     feed,
+    lease::{self, Holder},
     masterkey::Keyring,
     outbox, signing, snapshot,
     targets::{self, Delivery},
@@ -37,6 +50,8 @@ pub struct Publisher {
     client: reqwest::Client,
     /// Opens the signing keys' seeds.
     ring: Arc<Keyring>,
+    /// This process, as the holder of delivery leases.
+    holder: Holder,
 }
 
 impl Publisher {
@@ -47,9 +62,13 @@ impl Publisher {
         config: PublishConfig,
         wake: Arc<Notify>,
         ring: Arc<Keyring>,
+        holder: Holder,
     ) -> Self {
+        // A request must end well before its claim does, or another replica could take
+        // the claim over while it is still in flight.
+        let timeout = (config.claim_ttl_ms / 2).clamp(1, 15_000);
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .timeout(Duration::from_millis(timeout))
             .build()
             .unwrap_or_default();
         Self {
@@ -58,31 +77,53 @@ impl Publisher {
             wake,
             client,
             ring,
+            holder,
         }
     }
 
     /// Runs forever in a task; abort the handle to stop it.
     pub fn spawn(self) -> JoinHandle<()> {
-        tokio::spawn(async move { self.run().await })
+        let (_, stop) = watch::channel(false);
+        self.spawn_until(stop)
     }
 
-    async fn run(self) {
+    /// Runs in a task until `stop` turns true: the round in progress finishes (its
+    /// deliveries complete or fail), then the publisher gives back its leases and the
+    /// task ends.
+    pub fn spawn_until(self, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+        tokio::spawn(async move { self.run(stop).await })
+    }
+
+    async fn run(self, mut stop: watch::Receiver<bool>) {
         let poll = Duration::from_millis(self.config.poll_ms);
         let coalesce = Duration::from_millis(self.config.coalesce_ms);
-        loop {
+        while !*stop.borrow() {
             if let Err(e) = self.tick().await {
                 tracing::warn!(error = %e, "publish round failed; retrying");
             }
             tokio::select! {
                 () = self.wake.notified() => tokio::time::sleep(coalesce).await,
                 () = tokio::time::sleep(poll) => {}
+                () = crate::lease::stopped(&mut stop) => {}
             }
+        }
+        if let Err(e) = lease::release_all(&self.pool, &self.holder).await {
+            tracing::warn!(error = %e, "could not give back the publisher's leases; they expire");
         }
     }
 
     /// One round: expire rotated keys, build what changed, deliver what is behind.
     pub async fn tick(&self) -> Result<(), Error> {
-        self.enqueue_expired_keys().await?;
+        // Once across replicas: the others would only enqueue the same rows again.
+        let ttl = i64::try_from(self.config.poll_ms.max(1_000)).unwrap_or(i64::MAX);
+        lease::once(
+            &self.pool,
+            "sdk-key-expiry",
+            &self.holder,
+            ttl,
+            self.enqueue_expired_keys(),
+        )
+        .await?;
         let rows =
             sqlx::query("SELECT DISTINCT environment_id FROM outbox WHERE processed_at IS NULL")
                 .fetch_all(&self.pool)
@@ -90,7 +131,7 @@ impl Publisher {
         for row in rows {
             let env_id: String = row.try_get("environment_id")?;
             // One environment failing to build must not hold back the others.
-            if let Err(e) = self.build(&env_id).await {
+            if let Err(e) = self.build_pending(&env_id).await {
                 tracing::warn!(environment = %env_id, error = %e, "snapshot build failed; will retry");
             }
         }
@@ -114,6 +155,18 @@ impl Publisher {
     /// Builds and stores the next version of one environment, signed with its
     /// organization's key.
     pub async fn build(&self, env_id: &str) -> Result<u64, Error> {
+        self.build_locked(env_id, false)
+            .await?
+            .ok_or_else(|| Error::internal("a forced build built nothing"))
+    }
+
+    /// Builds the next version if outbox rows of the environment are still pending
+    /// once its row is locked (another replica may have built them meanwhile).
+    pub async fn build_pending(&self, env_id: &str) -> Result<Option<u64>, Error> {
+        self.build_locked(env_id, true).await
+    }
+
+    async fn build_locked(&self, env_id: &str, only_pending: bool) -> Result<Option<u64>, Error> {
         let org: String = sqlx::query(
             "SELECT p.org_id FROM environments e JOIN projects p ON p.id = e.project_id WHERE e.id = $1",
         )
@@ -123,6 +176,14 @@ impl Publisher {
         .try_get("org_id")?;
         let key = signing::active_key(&self.pool, &self.ring, &org).await?;
         let mut tx = db::begin(&self.pool).await?;
+        // The update locks the environment's row first: a replica building it at the
+        // same time waits here, and then reads the outbox as that build left it.
+        sqlx::query(
+            "UPDATE environments SET snapshot_version = snapshot_version + 1 WHERE id = $1",
+        )
+        .bind(env_id)
+        .execute(&mut *tx)
+        .await?;
         let max: Option<i64> = sqlx::query(
             "SELECT MAX(id) AS m FROM outbox WHERE environment_id = $1 AND processed_at IS NULL",
         )
@@ -130,12 +191,10 @@ impl Publisher {
         .fetch_one(&mut *tx)
         .await?
         .try_get("m")?;
-        sqlx::query(
-            "UPDATE environments SET snapshot_version = snapshot_version + 1 WHERE id = $1",
-        )
-        .bind(env_id)
-        .execute(&mut *tx)
-        .await?;
+        if only_pending && max.is_none() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
         let version: i64 = sqlx::query("SELECT snapshot_version FROM environments WHERE id = $1")
             .bind(env_id)
             .fetch_one(&mut *tx)
@@ -161,7 +220,7 @@ impl Publisher {
         publish_event(&mut tx, env_id, "publish.built", None, data).await?;
         tx.commit().await?;
         tracing::info!(environment = %docs.edge_name, version, "built snapshot");
-        Ok(version)
+        Ok(Some(version))
     }
 
     async fn deliver_all(&self) -> Result<(), Error> {
@@ -183,6 +242,9 @@ impl Publisher {
         Ok(())
     }
 
+    /// Delivers to `target` the next version it lacks, under the target's lease; does
+    /// nothing when the target is up to date, backing off, or another replica holds
+    /// the lease.
     async fn deliver_one(
         &self,
         env_id: &str,
@@ -195,24 +257,97 @@ impl Publisher {
             .bind(name)
             .execute(&self.pool)
             .await?;
+        if self.due(env_id, name, latest).await?.is_none() {
+            return Ok(());
+        }
+        let claim = format!("deliver/{env_id}/{name}");
+        let ttl = i64::try_from(self.config.claim_ttl_ms).unwrap_or(i64::MAX);
+        if !lease::acquire(&self.pool, &claim, &self.holder, ttl).await? {
+            return Ok(());
+        }
+        let outcome = self.catch_up(env_id, latest, target, &claim, ttl).await;
+        lease::release(&self.pool, &claim, &self.holder).await?;
+        outcome
+    }
+
+    /// Delivers the versions `target` lacks one after the other, renewing the lease
+    /// before each, until it holds `latest` or a delivery fails.
+    async fn catch_up(
+        &self,
+        env_id: &str,
+        latest: i64,
+        target: &TargetConfig,
+        claim: &str,
+        ttl: i64,
+    ) -> Result<(), Error> {
+        // Read again under the lease: another replica may have delivered meanwhile.
+        while let Some((delivered, attempts)) = self.due(env_id, target.name(), latest).await? {
+            if !self
+                .deliver_next(env_id, delivered, attempts, target)
+                .await?
+                || !lease::acquire(&self.pool, claim, &self.holder, ttl).await?
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The target's delivered version and attempts when it is behind `latest` and not
+    /// backing off.
+    async fn due(
+        &self,
+        env_id: &str,
+        name: &str,
+        latest: i64,
+    ) -> Result<Option<(i64, i64)>, Error> {
         let status = sqlx::query("SELECT delivered_version, attempts, next_attempt_at FROM publish_status WHERE environment_id = $1 AND target = $2")
             .bind(env_id)
             .bind(name)
             .fetch_one(&self.pool)
             .await?;
         let delivered: i64 = status.try_get("delivered_version")?;
-        let attempts: i64 = status.try_get("attempts")?;
         if delivered >= latest || status.try_get::<i64, _>("next_attempt_at")? > now_ms() {
-            return Ok(());
+            return Ok(None);
         }
-        let (edge_name, request, keys) = self.stored(env_id, latest).await?;
+        Ok(Some((delivered, status.try_get("attempts")?)))
+    }
+
+    /// The version a target holding `delivered` gets next: the first stored version
+    /// after it, or the newest when it holds nothing.
+    async fn next_version(&self, env_id: &str, delivered: i64) -> Result<Option<i64>, Error> {
+        let sql = if delivered == 0 {
+            "SELECT MAX(version) AS v FROM env_snapshots WHERE environment_id = $1 AND version > $2"
+        } else {
+            "SELECT MIN(version) AS v FROM env_snapshots WHERE environment_id = $1 AND version > $2"
+        };
+        Ok(sqlx::query(sql)
+            .bind(env_id)
+            .bind(delivered)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("v")?)
+    }
+
+    /// Delivers the version after `delivered`; answers whether the target took it.
+    async fn deliver_next(
+        &self,
+        env_id: &str,
+        delivered: i64,
+        attempts: i64,
+        target: &TargetConfig,
+    ) -> Result<bool, Error> {
+        let Some(version) = self.next_version(env_id, delivered).await? else {
+            return Ok(false);
+        };
+        let (edge_name, request, keys) = self.stored(env_id, version).await?;
         let previous = match delivered {
             0 => None,
-            v => Some(self.stored(env_id, v).await?.2),
+            v => self.stored_keys(env_id, v).await?,
         };
         let delivery = Delivery {
             env: &edge_name,
-            version: u64::try_from(latest).unwrap_or_default(),
+            version: u64::try_from(version).unwrap_or_default(),
             request: &request,
             keys: &keys,
             previous: previous.as_ref(),
@@ -229,7 +364,10 @@ impl Publisher {
             }
             _ => targets::deliver(&self.client, target, &delivery).await,
         };
-        self.record(env_id, name, latest, attempts, outcome).await
+        let took = outcome.is_ok();
+        self.record(env_id, target.name(), version, attempts, outcome)
+            .await?;
+        Ok(took)
     }
 
     async fn record(
@@ -244,7 +382,8 @@ impl Publisher {
         let mut tx = db::begin(&self.pool).await?;
         match &outcome {
             Ok(()) => {
-                sqlx::query("UPDATE publish_status SET delivered_version = $1, attempts = 0, last_error = NULL, last_attempt_at = $2, delivered_at = $2, next_attempt_at = 0 WHERE environment_id = $3 AND target = $4")
+                // Never backwards, whatever another replica recorded meanwhile.
+                sqlx::query("UPDATE publish_status SET delivered_version = $1, attempts = 0, last_error = NULL, last_attempt_at = $2, delivered_at = $2, next_attempt_at = 0 WHERE environment_id = $3 AND target = $4 AND delivered_version < $1")
                     .bind(version).bind(now).bind(env_id).bind(target)
                     .execute(&mut *tx)
                     .await?;
@@ -275,15 +414,22 @@ impl Publisher {
         if let Err(e) = outcome
             && let Some(held) = e.stale_at
         {
-            self.skip_past(env_id, held).await?;
+            self.skip_past(env_id, target, held).await?;
         }
         Ok(())
     }
 
     /// The edge holds a version this database never issued (it was reset, or another
-    /// admin published): jump past it so the next build is accepted.
-    async fn skip_past(&self, env_id: &str, held: u64) -> Result<(), Error> {
+    /// admin published): jump past it so the next build is accepted, and count the
+    /// target as holding it, so what it gets next is newer.
+    async fn skip_past(&self, env_id: &str, target: &str, held: u64) -> Result<(), Error> {
         let mut tx = db::begin(&self.pool).await?;
+        sqlx::query("UPDATE publish_status SET delivered_version = $1 WHERE environment_id = $2 AND target = $3 AND delivered_version < $1")
+            .bind(i64::try_from(held).unwrap_or(i64::MAX))
+            .bind(env_id)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "UPDATE environments SET snapshot_version = $1 WHERE id = $2 AND snapshot_version < $1",
         )
@@ -298,6 +444,19 @@ impl Publisher {
         outbox::enqueue(&mut tx, env_id, "edge-holds-newer").await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The key index of a stored version, if it is still stored (retention may have
+    /// removed an old one; the delivery then removes no keys it cannot name).
+    async fn stored_keys(&self, env_id: &str, version: i64) -> Result<Option<KeyIndex>, Error> {
+        let jws = sqlx::query_scalar::<_, String>(
+            "SELECT keys_jws FROM env_snapshots WHERE environment_id = $1 AND version = $2",
+        )
+        .bind(env_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        jws.map(|j| payload(&j)).transpose()
     }
 
     async fn stored(

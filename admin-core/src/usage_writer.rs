@@ -342,18 +342,27 @@ pub async fn apply_retention(
 }
 
 /// Runs [`apply_retention`] every `retention_interval_secs`; abort the handle to stop.
+/// Every replica runs the loop; the `job/usage-retention` lease lets one of them do
+/// the work per interval. It ends when `stop` turns true.
 pub fn spawn_retention(
     pool: AnyPool,
     config: UsageConfig,
     metrics: Arc<UsageMetrics>,
+    holder: crate::lease::Holder,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let every = Duration::from_secs(config.retention_interval_secs.max(1));
-        loop {
-            if let Err(e) = apply_retention(&pool, &config, &metrics, now_ms()).await {
+        let ttl = i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+        while !*stop.borrow() {
+            let job = apply_retention(&pool, &config, &metrics, now_ms());
+            if let Err(e) = crate::lease::once(&pool, "usage-retention", &holder, ttl, job).await {
                 tracing::warn!(error = %e, "usage retention failed; retrying at the next interval");
             }
-            tokio::time::sleep(every).await;
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = crate::lease::stopped(&mut stop) => {}
+            }
         }
     })
 }

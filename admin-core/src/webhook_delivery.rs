@@ -5,6 +5,12 @@
 //! in the database, so a restart resumes where it stopped (a request in flight at a
 //! crash may be sent again: receivers dedupe on `Edgeflag-Delivery`).
 //!
+//! Several replicas: each delivery is claimed before it is sent (`claimed_by`, until
+//! `claim_expires_at`: twice the request timeout plus 5 s), by one conditional update
+//! that only one process can win, so no two replicas send the same delivery. Recording
+//! the outcome clears the claim; a process that dies mid-send leaves it to expire, and
+//! another replica sends the delivery again.
+//!
 //! Every attempt goes only where [`Destinations`] permits: the URL is checked again,
 //! and the client resolves names through it, so the address connected to is the
 //! address checked (a name that now resolves inside the network is refused). The
@@ -14,13 +20,14 @@
 use std::{sync::Arc, time::Duration};
 
 use sqlx::{AnyPool, Row, any::AnyRow};
-use tokio::task::JoinHandle;
+use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
     config::WebhookConfig,
     db::now_ms,
     destination::{Destinations, Refusal},
     error::Error,
+    lease::{self, Holder},
     webhooks::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature},
 };
 
@@ -31,6 +38,8 @@ pub struct Deliverer {
     config: Arc<WebhookConfig>,
     destinations: Destinations,
     client: reqwest::Client,
+    /// This process, as the holder of delivery claims.
+    holder: Holder,
 }
 
 /// The result of one attempt.
@@ -41,7 +50,7 @@ struct Outcome {
 
 impl Deliverer {
     /// A deliverer over `pool` with these settings; it runs only when spawned or ticked.
-    pub fn new(pool: AnyPool, config: WebhookConfig) -> Self {
+    pub fn new(pool: AnyPool, config: WebhookConfig, holder: Holder) -> Self {
         let destinations = config.destinations();
         // No redirects (a public receiver could point inward) and no proxy (the
         // connection must go to the address the resolver checked).
@@ -57,37 +66,88 @@ impl Deliverer {
             config: Arc::new(config),
             destinations,
             client,
+            holder,
         }
     }
 
     /// Runs forever in a task; abort the handle to stop it.
     pub fn spawn(self) -> JoinHandle<()> {
+        let (_, stop) = watch::channel(false);
+        self.spawn_until(stop)
+    }
+
+    /// Runs in a task until `stop` turns true: the round in progress finishes, then the
+    /// deliverer gives back any claim it still holds and the task ends.
+    pub fn spawn_until(self, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
             let poll = Duration::from_millis(self.config.poll_ms);
-            loop {
+            while !*stop.borrow() {
                 if let Err(e) = self.tick().await {
                     tracing::warn!(error = %e, "webhook round failed; retrying");
                 }
-                tokio::time::sleep(poll).await;
+                tokio::select! {
+                    () = tokio::time::sleep(poll) => {}
+                    () = lease::stopped(&mut stop) => {}
+                }
+            }
+            if let Err(e) = self.release_claims().await {
+                tracing::warn!(error = %e, "could not give back webhook claims; they expire");
             }
         })
     }
 
-    /// One round: sends every due delivery of a live webhook once; returns how many.
+    /// One round: sends every due delivery of a live webhook that this process claims
+    /// (another replica may claim some first); returns how many it sent.
     pub async fn tick(&self) -> Result<usize, Error> {
         let rows = sqlx::query(
             "SELECT d.id, d.event_id, d.event, d.payload, d.attempts, w.url, w.secret \
              FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND w.disabled_at IS NULL \
+             AND (d.claim_expires_at IS NULL OR d.claim_expires_at <= $1) \
              ORDER BY d.id LIMIT 100",
         )
         .bind(now_ms())
         .fetch_all(&self.pool)
         .await?;
+        let mut sent = 0;
         for row in &rows {
-            self.attempt(row).await?;
+            if self.claim(row.try_get("id")?).await? {
+                self.attempt(row).await?;
+                sent += 1;
+            }
         }
-        Ok(rows.len())
+        Ok(sent)
+    }
+
+    /// Claims delivery `id` for this process, if it is still due and unclaimed.
+    async fn claim(&self, id: i64) -> Result<bool, Error> {
+        let now = now_ms();
+        let ttl = i64::try_from(self.config.timeout_ms.saturating_mul(2))
+            .unwrap_or(i64::MAX)
+            .saturating_add(5_000);
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET claimed_by = $1, claim_expires_at = $2 \
+             WHERE id = $3 AND status = 'pending' AND next_attempt_at <= $4 \
+             AND (claim_expires_at IS NULL OR claim_expires_at <= $4)",
+        )
+        .bind(self.holder.as_str())
+        .bind(now.saturating_add(ttl))
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives back the claims this process holds (at shutdown).
+    pub async fn release_claims(&self) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = $1",
+        )
+        .bind(self.holder.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn attempt(&self, row: &AnyRow) -> Result<(), Error> {
@@ -105,7 +165,8 @@ impl Deliverer {
         }
         sqlx::query(
             "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, last_attempt_at = $4, \
-             last_error = $5, response_code = $6, delivered_at = $7 WHERE id = $8",
+             last_error = $5, response_code = $6, delivered_at = $7, claimed_by = NULL, claim_expires_at = NULL \
+             WHERE id = $8",
         )
         .bind(status)
         .bind(attempts)

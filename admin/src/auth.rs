@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for Caller {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        rate_limit(parts, state, &caller.actor.id)?;
+        rate_limit(parts, state, &caller.actor.id).await?;
         Ok(caller)
     }
 }
@@ -129,10 +129,11 @@ async fn by_session(parts: &Parts, state: &AppState, secret: &str) -> Result<Cal
 }
 
 /// Applies the per-caller rate limit and leaves its state for the response headers.
-fn rate_limit(parts: &Parts, state: &AppState, id: &str) -> Result<(), ApiError> {
+async fn rate_limit(parts: &Parts, state: &AppState, id: &str) -> Result<(), ApiError> {
     state
         .limiter
         .check_into(id, parts.extensions.get::<RateSlot>())
+        .await
         .map(drop)
 }
 

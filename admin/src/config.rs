@@ -7,7 +7,9 @@ use std::{net::SocketAddr, path::PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use edgeflag_admin_core::config::{AccountsConfig, PublishConfig, TargetConfig, WebhookConfig};
+pub use edgeflag_admin_core::config::{
+    AccountsConfig, PublishConfig, RetentionConfig, TargetConfig, WebhookConfig,
+};
 use edgeflag_admin_core::masterkey::KeyText;
 pub use edgeflag_admin_core::usage::UsageConfig;
 
@@ -57,6 +59,11 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
     /// Serve HTTPS itself; unset, `serve` speaks plain HTTP for a TLS proxy in front.
     pub tls: TlsConfig,
+    /// After SIGTERM or SIGINT, how long `serve` waits for requests and deliveries to
+    /// finish before it exits anyway, seconds.
+    pub shutdown_timeout_secs: u64,
+    /// What old rows the retention job removes.
+    pub retention: RetentionConfig,
     /// OpenTelemetry traces over OTLP/HTTP; off unless `endpoint` is set.
     pub telemetry: TelemetryConfig,
 }
@@ -192,6 +199,8 @@ impl Default for Config {
             master_key_file: None,
             tls: TlsConfig::default(),
             telemetry: TelemetryConfig::default(),
+            shutdown_timeout_secs: 20,
+            retention: RetentionConfig::default(),
         }
     }
 }

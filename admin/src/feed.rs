@@ -25,6 +25,7 @@ use std::{
 use edgeflag_admin_core::{
     db::now_ms,
     feed::{self, FeedEvent},
+    lease::{self, Holder},
     sessions,
 };
 use sqlx::AnyPool;
@@ -40,6 +41,8 @@ const PAGE: i64 = 500;
 pub struct FeedHub {
     pool: AnyPool,
     config: FeedConfig,
+    /// This process, as the holder of the pruning job's lease.
+    holder: Holder,
     inner: Mutex<Inner>,
     wake: Notify,
     closing: watch::Sender<bool>,
@@ -80,10 +83,12 @@ impl Drop for StreamSlot {
 }
 
 impl FeedHub {
-    pub fn new(pool: AnyPool, config: FeedConfig) -> Self {
+    /// A hub over `pool`; `holder` (this process) takes the hourly pruning's lease.
+    pub fn new(pool: AnyPool, config: FeedConfig, holder: Holder) -> Self {
         Self {
             pool,
             config,
+            holder,
             inner: Mutex::new(Inner::default()),
             wake: Notify::new(),
             closing: watch::channel(false).0,
@@ -229,16 +234,23 @@ impl FeedHub {
         Ok(())
     }
 
-    /// Deletes feed rows older than the retention and sessions long over.
+    /// Deletes feed rows older than the retention and sessions long over, once an hour
+    /// across replicas (the `job/feed-prune` lease).
     async fn prune(&self) {
         let hour = 3_600_000;
-        let before = now_ms().saturating_sub(self.config.retention_hours.saturating_mul(hour));
-        if let Err(e) = feed::prune(&self.pool, before).await {
-            tracing::warn!(error = %e, "pruning the change feed failed");
-        }
-        let month = now_ms().saturating_sub(30 * 24 * hour);
-        if let Err(e) = sessions::prune(&self.pool, month).await {
-            tracing::warn!(error = %e, "pruning old sessions failed");
+        let job = async {
+            let before = now_ms().saturating_sub(self.config.retention_hours.saturating_mul(hour));
+            if let Err(e) = feed::prune(&self.pool, before).await {
+                tracing::warn!(error = %e, "pruning the change feed failed");
+            }
+            let month = now_ms().saturating_sub(30 * 24 * hour);
+            if let Err(e) = sessions::prune(&self.pool, month).await {
+                tracing::warn!(error = %e, "pruning old sessions failed");
+            }
+            Ok(())
+        };
+        if let Err(e) = lease::once(&self.pool, "feed-prune", &self.holder, hour, job).await {
+            tracing::warn!(error = %e, "the pruning lease is unreadable; pruning later");
         }
     }
 }

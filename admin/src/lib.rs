@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod refresh;
 pub mod routes;
 pub mod security;
+pub mod serve;
 pub mod session;
 pub mod state;
 pub mod strict;

@@ -4,10 +4,21 @@
 //! `/v1/auth/refresh`, per client address ([`client_key`]) and per API key. The
 //! middleware writes the `X-RateLimit-*` headers of every limited response, and a
 //! refusal is the one `429` with `Retry-After`.
+//!
+//! Where the counts live: on PostgreSQL in the database (`counters`, windows aligned to
+//! the minute), so replicas behind one balancer share every limit; on SQLite, where one
+//! process serves the database, in this process's memory (windows from a key's first
+//! request).
 
 use std::{collections::HashMap, net::IpAddr, sync::Mutex, time::Instant};
 
+use edgeflag_admin_core::{counters, db::now_ms};
+use sqlx::AnyPool;
+
 use crate::error::ApiError;
+
+/// A minute, the window of every request limit.
+const WINDOW_MS: i64 = 60_000;
 
 /// Windows kept before expired ones are dropped, so keys that come and go (client
 /// addresses) cannot grow the map without bound.
@@ -56,17 +67,50 @@ pub async fn rate_headers(
 pub struct RateLimiter {
     pub limit: u32,
     windows: Mutex<HashMap<String, (Instant, u32)>>,
+    /// The database counting for every replica, and this limiter's bucket prefix.
+    shared: Option<(AnyPool, &'static str)>,
 }
 
 impl RateLimiter {
+    /// A limiter counting in this process's memory.
     pub fn new(limit: u32) -> Self {
         Self {
             limit,
             windows: Mutex::new(HashMap::new()),
+            shared: None,
         }
     }
 
-    pub fn check(&self, key: &str) -> Result<RateInfo, ApiError> {
+    /// A limiter counting in the database (`counters`) under buckets `{name}:{key}`.
+    pub fn shared(limit: u32, pool: AnyPool, name: &'static str) -> Self {
+        Self {
+            shared: Some((pool, name)),
+            ..Self::new(limit)
+        }
+    }
+
+    /// Counts one request of `key`; `429` when it is over the limit.
+    pub async fn check(&self, key: &str) -> Result<RateInfo, ApiError> {
+        let Some((pool, name)) = &self.shared else {
+            return self.check_here(key);
+        };
+        let window = counters::hit(pool, &format!("{name}:{key}"), WINDOW_MS, now_ms()).await?;
+        let reset_secs = u64::try_from(window.reset_ms)
+            .unwrap_or(0)
+            .div_ceil(1000)
+            .clamp(1, 60);
+        let used = u32::try_from(window.hits).unwrap_or(u32::MAX);
+        if used > self.limit {
+            return Err(ApiError::RateLimited(reset_secs));
+        }
+        Ok(RateInfo {
+            limit: self.limit,
+            remaining: self.limit - used,
+            reset_secs,
+        })
+    }
+
+    fn check_here(&self, key: &str) -> Result<RateInfo, ApiError> {
         let now = Instant::now();
         let mut windows = self
             .windows
@@ -93,6 +137,10 @@ impl RateLimiter {
 
     /// Seconds until `key`'s window resets.
     pub fn reset_secs(&self, key: &str) -> u64 {
+        if self.shared.is_some() {
+            let into = now_ms().rem_euclid(WINDOW_MS);
+            return u64::try_from(WINDOW_MS - into).unwrap_or(0).div_ceil(1000);
+        }
         let windows = self
             .windows
             .lock()
@@ -105,8 +153,12 @@ impl RateLimiter {
 
 impl RateLimiter {
     /// [`Self::check`], leaving the outcome in `slot` for the `X-RateLimit-*` headers.
-    pub fn check_into(&self, key: &str, slot: Option<&RateSlot>) -> Result<RateInfo, ApiError> {
-        let outcome = self.check(key);
+    pub async fn check_into(
+        &self,
+        key: &str,
+        slot: Option<&RateSlot>,
+    ) -> Result<RateInfo, ApiError> {
+        let outcome = self.check(key).await;
         if let Some(slot) = slot {
             let info = match &outcome {
                 Ok(info) => *info,
@@ -147,10 +199,13 @@ mod tests {
     #[test]
     fn limiter_refuses_over_the_limit() {
         let limiter = RateLimiter::new(2);
-        assert_eq!(limiter.check("k").unwrap().remaining, 1);
-        assert_eq!(limiter.check("k").unwrap().remaining, 0);
-        assert!(matches!(limiter.check("k"), Err(ApiError::RateLimited(_))));
-        assert!(limiter.check("other").is_ok());
+        assert_eq!(limiter.check_here("k").unwrap().remaining, 1);
+        assert_eq!(limiter.check_here("k").unwrap().remaining, 0);
+        assert!(matches!(
+            limiter.check_here("k"),
+            Err(ApiError::RateLimited(_))
+        ));
+        assert!(limiter.check_here("other").is_ok());
     }
 
     #[test]
@@ -175,7 +230,7 @@ mod tests {
                 windows.insert(format!("k{i}"), (old, 1));
             }
         }
-        assert!(limiter.check("new").is_ok());
+        assert!(limiter.check_here("new").is_ok());
         assert_eq!(limiter.windows.lock().unwrap().len(), 1);
     }
 }

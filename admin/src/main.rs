@@ -6,7 +6,6 @@ mod ops;
 
 use std::path::PathBuf;
 
-use axum::serve::ListenerExt as _;
 use clap::{Parser, Subcommand};
 use edgeflag_admin::{
     AppState, Config,
@@ -190,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::from_config(config).await?;
     match cli.command {
         Command::Serve => {
-            let served = serve(state).await;
+            let served = edgeflag_admin::serve::run(state).await;
             telemetry.shutdown();
             served
         }
@@ -278,60 +277,4 @@ async fn main() -> anyhow::Result<()> {
         | Command::Restore { .. }
         | Command::Config { .. } => Ok(()),
     }
-}
-
-async fn serve(state: AppState) -> anyhow::Result<()> {
-    let feed = state.feed.clone();
-    let publisher = state
-        .config
-        .publish
-        .enabled
-        .then(|| state.publisher().spawn());
-    let deliverer = state
-        .config
-        .webhooks
-        .enabled
-        .then(|| state.deliverer().spawn());
-    let retention = edgeflag_admin_core::usage_writer::spawn_retention(
-        state.pool.clone(),
-        state.config.usage.clone(),
-        state.usage.metrics.clone(),
-    );
-    let listener = edgeflag_admin::tls::Incoming::bind(&state.config).await?;
-    let tls = listener.is_tls();
-    tracing::info!(address = %axum::serve::Listener::local_addr(&listener)?, tls, "edgeflag admin listening");
-    // The peer address is what sign-in throttling counts per client. (`tap_io` with
-    // nothing to do gives the listener axum's `ConnectInfo<SocketAddr>`.)
-    let app =
-        edgeflag_admin::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener.tap_io(|_| {}), app)
-        .with_graceful_shutdown(async move {
-            shutdown().await;
-            // Open change-feed streams never end by themselves: end them, so draining does.
-            feed.close();
-        })
-        .await?;
-    retention.abort();
-    for task in [publisher, deliverer].into_iter().flatten() {
-        task.abort();
-    }
-    tracing::info!("drained; bye");
-    Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM; axum then drains in-flight requests.
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
 }

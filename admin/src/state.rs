@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use edgeflag_admin_core::{
     db,
+    lease::Holder,
     masterkey::{self, Keyring},
     publisher::Publisher,
     signing,
@@ -40,6 +41,16 @@ pub struct AppState {
     pub usage_limiter: Arc<RateLimiter>,
     /// The master key(s) that seal the private signing keys in the database.
     pub keyring: Arc<Keyring>,
+    /// This process, as the holder of leases and claims shared with other replicas.
+    pub holder: Holder,
+}
+
+/// A request limiter: shared through the database when `shared` is set.
+fn limiter(limit: u32, shared: &Option<AnyPool>, name: &'static str) -> RateLimiter {
+    match shared {
+        Some(pool) => RateLimiter::shared(limit, pool.clone(), name),
+        None => RateLimiter::new(limit),
+    }
 }
 
 impl AppState {
@@ -58,21 +69,37 @@ impl AppState {
         }
         signing::prepare(&pool, &keyring).await?;
         let token_key = TokenKey::load_or_create(&pool, &keyring).await?;
+        // Replicas share one PostgreSQL database, so they count limits there; SQLite has
+        // one process, which counts in memory.
+        let shared =
+            (db::Backend::of(&config.database_url) == db::Backend::Postgres).then(|| pool.clone());
+        let sign_in_window = std::time::Duration::from_secs(config.login.window_secs);
+        let holder = Holder::this_process();
         Ok(Self {
             keyring: Arc::new(keyring),
-            limiter: Arc::new(RateLimiter::new(config.rate_limit_per_minute)),
-            feed: Arc::new(FeedHub::new(pool.clone(), config.feed.clone())),
-            sign_ins: Arc::new(Throttle::new(std::time::Duration::from_secs(
-                config.login.window_secs,
-            ))),
+            limiter: Arc::new(limiter(config.rate_limit_per_minute, &shared, "api")),
+            feed: Arc::new(FeedHub::new(
+                pool.clone(),
+                config.feed.clone(),
+                holder.clone(),
+            )),
+            sign_ins: Arc::new(match &shared {
+                Some(pool) => Throttle::shared(sign_in_window, pool.clone()),
+                None => Throttle::new(sign_in_window),
+            }),
             usage: UsageQueue::start(pool.clone(), &config.usage),
-            usage_limiter: Arc::new(RateLimiter::new(config.usage.rate_limit_per_minute)),
-            auth_limiter: Arc::new(RateLimiter::new(config.auth_rate_limit_per_minute)),
+            usage_limiter: Arc::new(limiter(
+                config.usage.rate_limit_per_minute,
+                &shared,
+                "usage",
+            )),
+            auth_limiter: Arc::new(limiter(config.auth_rate_limit_per_minute, &shared, "auth")),
             pool,
             config: Arc::new(config),
             token_key: Arc::new(token_key),
             metrics: Arc::new(Metrics::default()),
             publish_wake: Arc::new(Notify::new()),
+            holder,
         })
     }
 
@@ -91,11 +118,16 @@ impl AppState {
             self.config.publish.clone(),
             self.publish_wake.clone(),
             self.keyring.clone(),
+            self.holder.clone(),
         )
     }
 
     /// The background webhook deliverer over this state's pool and settings.
     pub fn deliverer(&self) -> Deliverer {
-        Deliverer::new(self.pool.clone(), self.config.webhooks.clone())
+        Deliverer::new(
+            self.pool.clone(),
+            self.config.webhooks.clone(),
+            self.holder.clone(),
+        )
     }
 }

@@ -6,9 +6,12 @@
 //! about which accounts exist.
 //!
 //! Why not `governor`: it meters every request, while this counts failures only and
-//! must check a key without spending from it. The counts live in memory, per process:
-//! a restart forgets them (a restart is not something an attacker can cause through
-//! the API), and several admins behind one balancer each count their own.
+//! must check a key without spending from it. On PostgreSQL the counts live in the
+//! database (`counters`, windows aligned to the epoch), so replicas behind one balancer
+//! count together; on SQLite (one process) they live in memory, and a restart forgets
+//! them (a restart is not something an attacker can cause through the API). A database
+//! error while counting is logged and lets the attempt through: the sign-in that
+//! follows needs the same database and fails anyway.
 
 use std::{
     collections::HashMap,
@@ -18,23 +21,46 @@ use std::{
 };
 
 use axum::{extract::ConnectInfo, http::request::Parts};
+use edgeflag_admin_core::{counters, db::now_ms};
+use sqlx::AnyPool;
 
 /// Counts of failures per key in a fixed window.
 #[derive(Debug)]
 pub struct Throttle {
     window: Duration,
     counts: Mutex<HashMap<String, (Instant, u32)>>,
+    /// The database counting for every replica (PostgreSQL).
+    shared: Option<AnyPool>,
 }
+
+/// The bucket prefix of sign-in failures in `rate_counters`.
+const BUCKET: &str = "failures";
 
 /// Entries kept before old windows are swept out, so memory stays bounded.
 const SWEEP_AT: usize = 10_000;
 
 impl Throttle {
+    /// A throttle counting in this process's memory.
     pub fn new(window: Duration) -> Self {
         Self {
             window,
             counts: Mutex::new(HashMap::new()),
+            shared: None,
         }
+    }
+
+    /// A throttle counting in the database, shared by every replica.
+    pub fn shared(window: Duration, pool: AnyPool) -> Self {
+        Self {
+            shared: Some(pool),
+            ..Self::new(window)
+        }
+    }
+
+    fn window_ms(&self) -> i64 {
+        i64::try_from(self.window.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, u32)>> {
@@ -44,7 +70,20 @@ impl Throttle {
     }
 
     /// `Err(seconds until the window ends)` when `key` has `limit` failures already.
-    pub fn check(&self, key: &str, limit: u32) -> Result<(), u64> {
+    pub async fn check(&self, key: &str, limit: u32) -> Result<(), u64> {
+        if let Some(pool) = &self.shared {
+            let bucket = format!("{BUCKET}:{key}");
+            return match counters::peek(pool, &bucket, self.window_ms(), now_ms()).await {
+                Ok(w) if w.hits >= i64::from(limit) => {
+                    Err(u64::try_from(w.reset_ms).unwrap_or(0).div_ceil(1000).max(1))
+                }
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "sign-in throttle unreadable; letting the attempt through");
+                    Ok(())
+                }
+            };
+        }
         let counts = self.lock();
         match counts.get(key) {
             Some((start, n)) if *n >= limit && start.elapsed() < self.window => {
@@ -55,7 +94,14 @@ impl Throttle {
     }
 
     /// Counts one failure of `key`.
-    pub fn fail(&self, key: &str) {
+    pub async fn fail(&self, key: &str) {
+        if let Some(pool) = &self.shared {
+            let bucket = format!("{BUCKET}:{key}");
+            if let Err(e) = counters::hit(pool, &bucket, self.window_ms(), now_ms()).await {
+                tracing::warn!(error = %e, "could not count a failed sign-in");
+            }
+            return;
+        }
         let mut counts = self.lock();
         let now = Instant::now();
         if counts.len() >= SWEEP_AT {
@@ -69,7 +115,13 @@ impl Throttle {
     }
 
     /// Forgets `key`'s failures (after a success).
-    pub fn clear(&self, key: &str) {
+    pub async fn clear(&self, key: &str) {
+        if let Some(pool) = &self.shared {
+            if let Err(e) = counters::clear(pool, &format!("{BUCKET}:{key}")).await {
+                tracing::warn!(error = %e, "could not clear sign-in failures");
+            }
+            return;
+        }
         self.lock().remove(key);
     }
 }
@@ -101,22 +153,25 @@ pub fn client_address(parts: &Parts, trust_forwarded_for: bool) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn failures_over_the_limit_are_refused_until_the_window_ends() {
+    #[tokio::test]
+    async fn failures_over_the_limit_are_refused_until_the_window_ends() {
         let throttle = Throttle::new(Duration::from_secs(60));
         for _ in 0..3 {
-            assert!(throttle.check("a", 3).is_ok());
-            throttle.fail("a");
+            assert!(throttle.check("a", 3).await.is_ok());
+            throttle.fail("a").await;
         }
-        let wait = throttle.check("a", 3).unwrap_err();
+        let wait = throttle.check("a", 3).await.unwrap_err();
         assert!((1..=60).contains(&wait), "{wait}");
-        assert!(throttle.check("b", 3).is_ok(), "keys are counted apart");
-        throttle.clear("a");
-        assert!(throttle.check("a", 3).is_ok());
-        let short = Throttle::new(Duration::from_millis(0));
-        short.fail("a");
         assert!(
-            short.check("a", 1).is_ok(),
+            throttle.check("b", 3).await.is_ok(),
+            "keys are counted apart"
+        );
+        throttle.clear("a").await;
+        assert!(throttle.check("a", 3).await.is_ok());
+        let short = Throttle::new(Duration::from_millis(0));
+        short.fail("a").await;
+        assert!(
+            short.check("a", 1).await.is_ok(),
             "an ended window counts nothing"
         );
     }

@@ -277,3 +277,54 @@ async fn acknowledged_usage_survives_a_kill() {
     );
     admin.kill();
 }
+
+/// A SIGKILLed `serve` leaves its delivery lease behind; on SQLite the next `serve` is
+/// the only process (it holds the file's lock), so it voids that lease and delivers at
+/// once instead of waiting for the lease to expire.
+#[tokio::test]
+async fn a_restart_on_sqlite_voids_the_leases_a_killed_process_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("kv");
+    let db = format!("sqlite://{}/admin.db", dir.path().display());
+    let config = edgeflag_admin::Config {
+        database_url: db.clone(),
+        ..Default::default()
+    };
+    let state = edgeflag_admin::AppState::from_config(config).await.unwrap();
+    let (_, key) = edgeflag_admin::routes::orgs::create_org(&state.pool, "acme", "Acme")
+        .await
+        .unwrap();
+    let owner = edgeflag_admin::local::Local::new(&state, &key);
+    for (path, body) in [
+        ("/v1/projects", json!({"key": "web", "name": "Web"})),
+        (
+            "/v1/projects/web/environments",
+            json!({"key": "production", "name": "P"}),
+        ),
+    ] {
+        owner
+            .ok(axum::http::Method::POST, path, Some(body))
+            .await
+            .unwrap();
+    }
+    let env_id: String = sqlx::query_scalar("SELECT id FROM environments WHERE key = 'production'")
+        .fetch_one(&state.pool)
+        .await
+        .unwrap();
+    // As a process killed mid-delivery leaves it: held for an hour by a dead holder.
+    let dead = edgeflag_admin_core::lease::Holder::this_process();
+    let claim = format!("deliver/{env_id}/directory");
+    assert!(
+        edgeflag_admin_core::lease::acquire(&state.pool, &claim, &dead, 3_600_000)
+            .await
+            .unwrap()
+    );
+    state.pool.close().await;
+
+    let mut admin = start(&db, free_port(), &out);
+    eventually("the environment at the edge", async || {
+        std::fs::read_to_string(out.join("env/web-production/version")).ok()
+    })
+    .await;
+    admin.kill();
+}

@@ -155,7 +155,16 @@ async fn bursts_coalesce_into_one_version() {
 #[tokio::test]
 async fn a_publisher_killed_mid_publish_converges_after_restart() {
     let out = tempfile::tempdir().unwrap();
-    let t = dir_app(out.path()).await;
+    let path = out.path().to_path_buf();
+    let t = app_with(move |c| {
+        c.publish.targets = vec![TargetConfig::Directory {
+            name: "dir".into(),
+            path,
+        }];
+        // Short claims: the killed publisher may hold one, which a restart waits out.
+        c.publish.claim_ttl_ms = 300;
+    })
+    .await;
     t.project().await;
     let task = t.state.publisher().spawn();
     for i in 0..8 {
@@ -196,6 +205,7 @@ async fn a_publisher_killed_mid_publish_converges_after_restart() {
         ..Config::default()
     };
     let restarted = AppState::from_config(config).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     let publisher = restarted.publisher();
     publisher.tick().await.unwrap();
     let s = status(&t, "production").await;
@@ -830,4 +840,46 @@ async fn an_archived_environment_is_published_retired_and_its_revocations_arrive
     t.state.publisher().tick().await.unwrap();
     assert_eq!(index()["retired"], Value::Null);
     assert_ne!(server()["flags"], json!([]));
+}
+
+/// A target that is behind gets every version it lacks, once each and in order (the
+/// first delivery to an empty target is the newest).
+#[tokio::test]
+async fn a_target_behind_gets_each_missing_version_in_order() {
+    let out = tempfile::tempdir().unwrap();
+    let t = dir_app(out.path()).await;
+    t.project().await;
+    let publisher = t.state.publisher();
+    publisher.tick().await.unwrap();
+    let env_id: String =
+        sqlx::query_scalar("SELECT id FROM environments WHERE edge_name = 'web-production'")
+            .fetch_one(&t.state.pool)
+            .await
+            .unwrap();
+    let first = status(&t, "production").await["latestVersion"]
+        .as_u64()
+        .unwrap();
+    for _ in 0..3 {
+        publisher.build(&env_id).await.unwrap();
+    }
+    publisher.tick().await.unwrap();
+    let delivered: Vec<String> = sqlx::query_scalar(
+        "SELECT data FROM feed_events WHERE type = 'publish.delivered' ORDER BY seq",
+    )
+    .fetch_all(&t.state.pool)
+    .await
+    .unwrap();
+    let versions: Vec<u64> = delivered
+        .iter()
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .filter(|d| d["environment"] == "production")
+        .map(|d| d["version"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        (first..=first + 3).collect::<Vec<_>>(),
+        "each version once, in order"
+    );
+    let on_disk = std::fs::read_to_string(out.path().join("env/web-production/version")).unwrap();
+    assert_eq!(on_disk, (first + 3).to_string());
 }

@@ -432,6 +432,7 @@ async fn delivery_checks_the_resolved_address_again() {
             backoff_ms: 0,
             ..Default::default()
         },
+        t.state.holder.clone(),
     );
     assert_eq!(strict.tick().await.unwrap(), 2);
     assert!(

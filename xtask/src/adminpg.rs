@@ -4,7 +4,9 @@
 //! pg_ctl, as the `postgres` user when run as root) in a temporary directory on a
 //! free 127.0.0.1 port, runs `cargo test -p edgeflag-admin -p edgeflag-admin-core`
 //! with `EDGEFLAG_TEST_DATABASE_URL` pointing at it (each test creates its own
-//! database), and stops and removes the cluster whatever the outcome.
+//! database), and stops and removes the cluster whatever the outcome. The suite
+//! includes `admin/tests/replicas.rs`, which runs three `edgeflag serve` processes on
+//! one database: each holds a pool, hence the raised `max_connections`.
 
 use std::{
     path::{Path, PathBuf},
@@ -60,7 +62,7 @@ impl Cluster {
         )?;
         let port = free_port()?;
         let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
             self.dir.display()
         );
         let log = self.dir.join("postgres.log").display().to_string();

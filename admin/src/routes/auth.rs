@@ -61,9 +61,9 @@ pub async fn token(
     throttle: Throttle,
     JsonBody(req): JsonBody<TokenRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    throttle.client(&state)?;
+    throttle.client(&state).await?;
     let key_id = auth::key_id_for_secret(&state, &req.api_key).await?;
-    throttle.check(&state, &format!("key:{key_id}"))?;
+    throttle.check(&state, &format!("key:{key_id}")).await?;
     sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(&key_id)
@@ -82,7 +82,7 @@ pub async fn refresh(
     throttle: Throttle,
     JsonBody(req): JsonBody<RefreshRequest>,
 ) -> ApiResult<Json<TokenResponse>> {
-    throttle.client(&state)?;
+    throttle.client(&state).await?;
     let redeemed = refresh::redeem(&state.pool, &req.refresh_token).await?;
     issue(&state, &redeemed.api_key_id, &redeemed.family)
         .await
@@ -100,15 +100,16 @@ pub struct Throttle {
 
 impl Throttle {
     /// Counts one request against the client's address in the sign-in limit.
-    fn client(&self, state: &AppState) -> ApiResult<()> {
-        self.check(state, &format!("client:{}", self.client))
+    async fn client(&self, state: &AppState) -> ApiResult<()> {
+        self.check(state, &format!("client:{}", self.client)).await
     }
 
     /// Counts one request against `key` in the sign-in limit; `429` when over it.
-    fn check(&self, state: &AppState, key: &str) -> ApiResult<()> {
+    async fn check(&self, state: &AppState, key: &str) -> ApiResult<()> {
         state
             .auth_limiter
             .check_into(key, self.slot.as_ref())
+            .await
             .map(drop)
     }
 }

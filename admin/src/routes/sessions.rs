@@ -164,7 +164,7 @@ pub async fn login(
         (&account, login.failures_per_account, "this account"),
     ];
     for (key, limit, what) in limits {
-        state.sign_ins.check(key, limit).map_err(|secs| {
+        state.sign_ins.check(key, limit).await.map_err(|secs| {
             ApiError::Throttled(format!("too many failed sign-ins from {what}"), secs)
         })?;
     }
@@ -177,12 +177,12 @@ pub async fn login(
     .await
     {
         Ok(who) => {
-            state.sign_ins.clear(&account);
+            state.sign_ins.clear(&account).await;
             open_session(&state, &client, &who).await
         }
         Err(e) => {
-            state.sign_ins.fail(&address);
-            state.sign_ins.fail(&account);
+            state.sign_ins.fail(&address).await;
+            state.sign_ins.fail(&account).await;
             Err(e.into())
         }
     }

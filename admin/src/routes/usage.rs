@@ -58,7 +58,7 @@ pub async fn ingest(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let key = ingestion_key(&state, &headers).await?;
-    limit(&state, &key, slot.map(|s| s.0))?;
+    limit(&state, &key, slot.map(|s| s.0)).await?;
     let batch_id = header(&headers, "idempotency-key").unwrap_or_default();
     usage::check_batch_id(&batch_id)?;
     let batch: BatchRequest = parse(&body).inspect_err(|_| {
@@ -98,9 +98,9 @@ async fn ingestion_key(state: &AppState, headers: &HeaderMap) -> ApiResult<Inges
 }
 
 /// Applies the key's rate limit and leaves its state for the `X-RateLimit-*` headers.
-fn limit(state: &AppState, key: &IngestionKey, slot: Option<RateSlot>) -> ApiResult<()> {
+async fn limit(state: &AppState, key: &IngestionKey, slot: Option<RateSlot>) -> ApiResult<()> {
     let limiter = &state.usage_limiter;
-    let outcome = limiter.check(&key.id);
+    let outcome = limiter.check(&key.id).await;
     let info = match &outcome {
         Ok(info) => *info,
         Err(_) => RateInfo {

@@ -172,11 +172,12 @@ pub struct TokenBody {
 }
 
 /// Checks an address's failure budget for invitation tokens (as for sign-ins).
-fn throttle_token_failures(state: &AppState, client: &Client) -> ApiResult<String> {
+async fn throttle_token_failures(state: &AppState, client: &Client) -> ApiResult<String> {
     let key = format!("address:{}", client.address);
     state
         .sign_ins
         .check(&key, state.config.login.failures_per_address)
+        .await
         .map_err(|secs| {
             ApiError::Throttled("too many failed attempts from this address".into(), secs)
         })?;
@@ -192,14 +193,14 @@ pub async fn inspect(
     client: Client,
     JsonBody(req): JsonBody<TokenBody>,
 ) -> ApiResult<Json<Offer>> {
-    let key = throttle_token_failures(&state, &client)?;
-    invitations::offer(&state.pool, &req.token)
-        .await
-        .map(Json)
-        .map_err(|e| {
-            state.sign_ins.fail(&key);
-            e.into()
-        })
+    let key = throttle_token_failures(&state, &client).await?;
+    match invitations::offer(&state.pool, &req.token).await {
+        Ok(offer) => Ok(Json(offer)),
+        Err(e) => {
+            state.sign_ins.fail(&key).await;
+            Err(e.into())
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -222,7 +223,7 @@ pub async fn accept(
     JsonBody(req): JsonBody<AcceptRequest>,
 ) -> ApiResult<Response> {
     session::check_origin(&client.headers, &state.config)?;
-    let key = throttle_token_failures(&state, &client)?;
+    let key = throttle_token_failures(&state, &client).await?;
     let request_id = client
         .headers
         .get("x-request-id")
@@ -237,7 +238,7 @@ pub async fn accept(
         Ok(who) => open_session(&state, &client, &who).await,
         Err(e) => {
             if matches!(e, edgeflag_admin_core::Error::Unauthenticated(_)) {
-                state.sign_ins.fail(&key);
+                state.sign_ins.fail(&key).await;
             }
             Err(e.into())
         }
