@@ -132,7 +132,13 @@ pub async fn create(
         Some(&after),
     )
     .await?;
-    outbox::enqueue(&mut tx, &id, "environment.create").await?;
+    outbox::enqueue(
+        &mut tx,
+        &id,
+        "environment.create",
+        actor.request_id.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     fetch(pool, &actor.org_id, project_key, key).await
 }
@@ -167,7 +173,7 @@ pub async fn set_archived(
     )
     .await?;
     // The edge learns of it: an archived environment is published retired.
-    outbox::enqueue(&mut tx, &e.id, action).await?;
+    outbox::enqueue(&mut tx, &e.id, action, actor.request_id.as_deref()).await?;
     tx.commit().await?;
     fetch(pool, &actor.org_id, project, env).await
 }
@@ -190,7 +196,7 @@ pub async fn republish(
         None,
     )
     .await?;
-    outbox::enqueue(&mut tx, &e.id, "republish").await?;
+    outbox::enqueue(&mut tx, &e.id, "republish", actor.request_id.as_deref()).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -408,7 +408,7 @@ pub async fn set_archived(
         None,
     )
     .await?;
-    outbox::enqueue_project(&mut tx, &project.id, action).await?;
+    outbox::enqueue_project(&mut tx, &project.id, action, actor.request_id.as_deref()).await?;
     tx.commit().await?;
     view(pool, &id).await
 }

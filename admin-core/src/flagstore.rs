@@ -271,7 +271,13 @@ pub async fn write(
         Some(&after),
     )
     .await?;
-    outbox::enqueue_project(tx, change.project_id, change.action).await?;
+    outbox::enqueue_project(
+        tx,
+        change.project_id,
+        change.action,
+        change.actor.request_id.as_deref(),
+    )
+    .await?;
     Ok(version)
 }
 

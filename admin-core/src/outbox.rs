@@ -11,11 +11,15 @@ pub async fn enqueue(
     tx: &mut Transaction<'_, Any>,
     environment_id: &str,
     reason: &str,
+    request_id: Option<&str>,
 ) -> Result<(), Error> {
-    sqlx::query("INSERT INTO outbox (environment_id, reason, created_at) VALUES ($1, $2, $3)")
+    sqlx::query(
+        "INSERT INTO outbox (environment_id, reason, created_at, request_id) VALUES ($1, $2, $3, $4)",
+    )
         .bind(environment_id)
         .bind(reason)
         .bind(now_ms())
+        .bind(request_id)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -26,14 +30,16 @@ pub async fn enqueue_project(
     tx: &mut Transaction<'_, Any>,
     project_id: &str,
     reason: &str,
+    request_id: Option<&str>,
 ) -> Result<(), Error> {
     sqlx::query(
-        "INSERT INTO outbox (environment_id, reason, created_at) \
-         SELECT id, $1, $2 FROM environments WHERE project_id = $3 AND archived_at IS NULL",
+        "INSERT INTO outbox (environment_id, reason, created_at, request_id) \
+         SELECT id, $1, $2, $4 FROM environments WHERE project_id = $3 AND archived_at IS NULL",
     )
     .bind(reason)
     .bind(now_ms())
     .bind(project_id)
+    .bind(request_id)
     .execute(&mut **tx)
     .await?;
     Ok(())

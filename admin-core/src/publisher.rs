@@ -203,11 +203,23 @@ impl Publisher {
         let version = u64::try_from(version).map_err(Error::internal)?;
         let docs = snapshot::build(&mut tx, env_id, version).await?;
         let signed = snapshot::sign(&docs, &key)?;
+        // The newest change in this version names the request the edge is told of.
+        let request_id: Option<String> = sqlx::query(
+            "SELECT request_id FROM outbox WHERE environment_id = $1 AND processed_at IS NULL \
+             AND id <= $2 AND request_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+        )
+        .bind(env_id)
+        .bind(max.unwrap_or(i64::MAX))
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("request_id"))
+        .transpose()?;
         sqlx::query(
-            "INSERT INTO env_snapshots (environment_id, version, kid, server_jws, client_jws, keys_jws, built_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO env_snapshots (environment_id, version, kid, server_jws, client_jws, keys_jws, built_at, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(env_id).bind(i64::try_from(version).map_err(Error::internal)?).bind(key.kid())
         .bind(&signed.server).bind(&signed.client).bind(&signed.keys).bind(now_ms())
+        .bind(request_id)
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE outbox SET processed_at = $1 WHERE environment_id = $2 AND id <= $3 AND processed_at IS NULL")
@@ -340,7 +352,7 @@ impl Publisher {
         let Some(version) = self.next_version(env_id, delivered).await? else {
             return Ok(false);
         };
-        let (edge_name, request, keys) = self.stored(env_id, version).await?;
+        let (edge_name, request, keys, request_id) = self.stored(env_id, version).await?;
         let previous = match delivered {
             0 => None,
             v => self.stored_keys(env_id, v).await?,
@@ -351,6 +363,7 @@ impl Publisher {
             request: &request,
             keys: &keys,
             previous: previous.as_ref(),
+            request_id: request_id.as_deref(),
         };
         let outcome = match target {
             TargetConfig::Edge { url, .. } => {
@@ -441,7 +454,7 @@ impl Publisher {
             .bind(env_id)
             .execute(&mut *tx)
             .await?;
-        outbox::enqueue(&mut tx, env_id, "edge-holds-newer").await?;
+        outbox::enqueue(&mut tx, env_id, "edge-holds-newer", None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -463,9 +476,9 @@ impl Publisher {
         &self,
         env_id: &str,
         version: i64,
-    ) -> Result<(String, PublishRequest, KeyIndex), Error> {
+    ) -> Result<(String, PublishRequest, KeyIndex, Option<String>), Error> {
         let row = sqlx::query(
-            "SELECT e.edge_name, s.server_jws, s.client_jws, s.keys_jws FROM env_snapshots s JOIN environments e ON e.id = s.environment_id \
+            "SELECT e.edge_name, s.server_jws, s.client_jws, s.keys_jws, s.request_id FROM env_snapshots s JOIN environments e ON e.id = s.environment_id \
              WHERE s.environment_id = $1 AND s.version = $2",
         )
         .bind(env_id)
@@ -478,7 +491,12 @@ impl Publisher {
             keys: row.try_get("keys_jws")?,
         };
         let keys = payload(&request.keys)?;
-        Ok((row.try_get("edge_name")?, request, keys))
+        Ok((
+            row.try_get("edge_name")?,
+            request,
+            keys,
+            row.try_get("request_id")?,
+        ))
     }
 }
 

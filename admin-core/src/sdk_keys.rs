@@ -117,7 +117,13 @@ pub async fn create(
         Some(&json!({"kind": kind})),
     )
     .await?;
-    outbox::enqueue(&mut tx, &env.id, "sdk-key.create").await?;
+    outbox::enqueue(
+        &mut tx,
+        &env.id,
+        "sdk-key.create",
+        actor.request_id.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     let mut view = fetch(pool, &env, &id).await?;
     view.secret = Some(secret);
@@ -159,7 +165,13 @@ pub async fn rotate(
         Some(&json!({"replacedBy": new_id, "graceSeconds": grace})),
     )
     .await?;
-    outbox::enqueue(&mut tx, &env.id, "sdk-key.rotate").await?;
+    outbox::enqueue(
+        &mut tx,
+        &env.id,
+        "sdk-key.rotate",
+        actor.request_id.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     let mut view = fetch(pool, &env, &new_id).await?;
     view.secret = Some(secret);
@@ -191,7 +203,13 @@ pub async fn revoke(
         None,
     )
     .await?;
-    outbox::enqueue(&mut tx, &env.id, "sdk-key.revoke").await?;
+    outbox::enqueue(
+        &mut tx,
+        &env.id,
+        "sdk-key.revoke",
+        actor.request_id.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     fetch(pool, &env, id).await
 }

@@ -176,7 +176,13 @@ pub async fn create(
         Some(&after),
     )
     .await?;
-    outbox::enqueue_project(&mut tx, &project.id, "segment.create").await?;
+    outbox::enqueue_project(
+        &mut tx,
+        &project.id,
+        "segment.create",
+        actor.request_id.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     fetch_with_warnings(pool, &project.id, key).await
 }
@@ -211,7 +217,13 @@ pub async fn update(
         Some(&after),
     )
     .await?;
-    outbox::enqueue_project(&mut tx, &project.id, "segment.update").await?;
+    outbox::enqueue_project(
+        &mut tx,
+        &project.id,
+        "segment.update",
+        actor.request_id.as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     fetch_with_warnings(pool, &project.id, key).await
 }
@@ -250,7 +262,7 @@ pub async fn set_archived(
         None,
     )
     .await?;
-    outbox::enqueue_project(&mut tx, &project.id, action).await?;
+    outbox::enqueue_project(&mut tx, &project.id, action, actor.request_id.as_deref()).await?;
     tx.commit().await?;
     fetch(pool, &project.id, key).await
 }

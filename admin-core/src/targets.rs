@@ -40,6 +40,9 @@ pub struct Delivery<'a> {
     pub keys: &'a KeyIndex,
     /// The key index this target held before, to delete keys that left it.
     pub previous: Option<&'a KeyIndex>,
+    /// The request id of the newest change in this version, sent to edges as
+    /// `x-request-id` so that the edge's publish can be found from the edit.
+    pub request_id: Option<&'a str>,
 }
 
 impl Delivery<'_> {
@@ -118,9 +121,11 @@ async fn edge(client: &reqwest::Client, url: &str, d: &Delivery<'_>) -> Result<(
         url.trim_end_matches('/'),
         d.env
     );
-    let response = client
-        .put(&url)
-        .json(d.request)
+    let mut put = client.put(&url).json(d.request);
+    if let Some(id) = d.request_id {
+        put = put.header("x-request-id", id);
+    }
+    let response = put
         .send()
         .await
         .map_err(|e| DeliveryError::new(format!("PUT {url}: {e}")))?;

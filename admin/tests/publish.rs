@@ -234,6 +234,8 @@ struct FakeEdge {
     held: Mutex<std::collections::HashMap<String, u64>>,
     fail_next: Mutex<u32>,
     accepted: Mutex<Vec<(String, u64)>>,
+    /// The `x-request-id` of each accepted publish, by environment and version.
+    request_ids: Mutex<Vec<(String, u64, Option<String>)>>,
     /// The bodies of `PUT /publish/v1/trusted-keys`.
     endorsements: Mutex<Vec<Vec<u8>>>,
 }
@@ -241,6 +243,7 @@ struct FakeEdge {
 async fn edge_put(
     State(edge): State<Arc<FakeEdge>>,
     Path(env): Path<String>,
+    headers: axum::http::HeaderMap,
     Json(body): Json<PublishRequest>,
 ) -> (StatusCode, Json<Value>) {
     {
@@ -296,6 +299,14 @@ async fn edge_put(
         .lock()
         .unwrap()
         .push((env.clone(), docs.version));
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    edge.request_ids
+        .lock()
+        .unwrap()
+        .push((env.clone(), docs.version, request_id));
     (
         StatusCode::OK,
         Json(
@@ -431,6 +442,72 @@ async fn delivers_to_the_edge_with_retries_and_jumps_past_a_newer_edge() {
             .unwrap()
             .iter()
             .any(|(env, _)| env == "web-staging")
+    );
+}
+
+#[tokio::test]
+async fn the_edge_is_told_the_request_id_of_the_edit_a_version_carries() {
+    let edge = Arc::new(FakeEdge::default());
+    let addr = serve(
+        Router::new()
+            .route("/publish/v1/environments/{env}", put(edge_put))
+            .route("/.well-known/jwks.json", axum::routing::get(edge_jwks))
+            .route("/publish/v1/trusted-keys", put(edge_endorse))
+            .with_state(edge.clone()),
+    )
+    .await;
+    let url = format!("http://{addr}");
+    let t = app_with(move |c| {
+        c.publish.targets = vec![TargetConfig::Edge {
+            name: "edge".into(),
+            url,
+        }];
+    })
+    .await;
+    *edge.trusted.lock().unwrap() = Some(jwks(&t).await);
+    t.project().await;
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/flags",
+            Some(bool_flag("checkout")),
+        )
+        .await
+        .unwrap();
+    let publisher = t.state.publisher();
+    publisher.tick().await.unwrap();
+    t.owner
+        .ok(
+            Method::POST,
+            "/v1/projects/web/flags/checkout/environments/production/toggle",
+            Some(json!({"enabled": true})),
+        )
+        .await
+        .unwrap();
+    let edit = t
+        .owner
+        .ok(Method::GET, "/v1/audit?limit=1", None)
+        .await
+        .unwrap();
+    assert_eq!(edit["items"][0]["action"], "flag.on", "{edit}");
+    let edit_id = edit["items"][0]["requestId"].as_str().unwrap().to_string();
+    publisher.tick().await.unwrap();
+    let seen = edge.request_ids.lock().unwrap().clone();
+    let (_, version, id) = seen
+        .iter()
+        .rev()
+        .find(|(env, _, _)| env == "web-production")
+        .unwrap();
+    assert_eq!(id.as_deref(), Some(edit_id.as_str()), "{seen:?}");
+    assert_eq!(
+        *version,
+        status(&t, "production").await["latestVersion"]
+            .as_u64()
+            .unwrap()
+    );
+    assert!(
+        seen.iter().all(|(_, _, id)| id.is_some()),
+        "every version made by an API request names it: {seen:?}"
     );
 }
 
