@@ -97,11 +97,10 @@ impl Edge {
     /// Answers one request. `now_ms` is the host's clock (epoch milliseconds).
     pub async fn handle(&self, req: &Request, kv: &impl Kv, now_ms: i64) -> Response {
         let now_ms = self.clock(req, now_ms);
-        let response = if req.method == "OPTIONS" {
-            Response::new(204)
-        } else {
-            self.route(req, kv, now_ms).await
-        };
+        if req.method == "OPTIONS" {
+            return self.preflight(self.cors(Response::new(204)));
+        }
+        let response = self.route(req, kv, now_ms).await;
         self.cors(response)
     }
 
@@ -422,19 +421,37 @@ impl Edge {
             .unwrap_or(now_ms)
     }
 
+    /// The CORS headers a browser reads on an actual response: who may read it, and which
+    /// headers beyond the safelisted ones it may see.
     fn cors(&self, response: Response) -> Response {
         response
             .with_header("access-control-allow-origin", &self.config.cors_origin)
+            .with_header("access-control-expose-headers", EXPOSE_HEADERS)
+    }
+
+    /// What a preflight (`OPTIONS`) adds: the methods and request headers allowed, and
+    /// how long a browser may keep that answer (a day), so that it does not ask again
+    /// before every evaluation. Browsers read these on preflights only, so actual
+    /// responses do not carry them.
+    fn preflight(&self, response: Response) -> Response {
+        response
             .with_header("access-control-allow-methods", "GET, POST, PUT, OPTIONS")
             .with_header(
                 "access-control-allow-headers",
                 "authorization, x-api-key, content-type, if-none-match, last-event-id",
             )
-            .with_header(
-                "access-control-expose-headers",
-                &format!("etag, {}", live::STREAM_HEADER),
-            )
+            .with_header("access-control-max-age", "86400")
     }
+}
+
+/// The response headers browsers may read: the ETag (for `If-None-Match`) and the
+/// event stream's URL ([`live::STREAM_HEADER`]).
+const EXPOSE_HEADERS: &str = "etag, edgeflag-event-stream";
+
+#[cfg(test)]
+#[test]
+fn browsers_may_read_the_stream_header() {
+    assert!(EXPOSE_HEADERS.split(", ").any(|h| h == live::STREAM_HEADER));
 }
 
 fn too_large(limit: usize) -> ApiError {

@@ -511,6 +511,23 @@ fn bad_input_gets_a_clear_error_in_the_protocol_shape() {
         ),
         (204, Some("*"))
     );
+    // A preflight names what a browser may send, for a day; an actual answer only who
+    // may read it and which headers (browsers read the rest on preflights alone).
+    assert_eq!(
+        preflight.get_header("access-control-allow-headers"),
+        Some("authorization, x-api-key, content-type, if-none-match, last-event-id")
+    );
+    assert_eq!(
+        preflight.get_header("access-control-max-age"),
+        Some("86400")
+    );
+    assert_eq!(
+        native.get_header("access-control-expose-headers"),
+        Some("etag, edgeflag-event-stream")
+    );
+    assert_eq!(native.get_header("access-control-allow-origin"), Some("*"));
+    assert_eq!(native.get_header("access-control-allow-methods"), None);
+    assert_eq!(native.get_header("access-control-allow-headers"), None);
 }
 
 #[test]
