@@ -131,8 +131,10 @@ fn edge(env: &Env) -> Result<Rc<Edge>, String> {
 /// one request per interval also keeps a timer in its `waitUntil` that sends them when
 /// the interval ends, so the last counts before traffic stops are not held until the
 /// next request. A batch the admin does not acknowledge (a network error or a 5xx/429)
-/// is kept for the next send; one it refuses (any other 4xx) would be refused again, so
-/// it is dropped.
+/// is kept and sent again [`RETRY_MS`] later by the same `waitUntil` (and with any
+/// send before that); one it refuses (any other 4xx) would be refused again, so it is
+/// dropped. Each send takes what it sends out of the isolate's queue, so two requests
+/// never send the same batch at once.
 fn send_usage(edge: &Rc<Edge>, ctx: &Context) {
     let now = now_ms();
     let batches = edge.usage_due(now);
@@ -142,16 +144,29 @@ fn send_usage(edge: &Rc<Edge>, ctx: &Context) {
     }
     let edge = edge.clone();
     ctx.wait_until(async move {
-        send_batches(&edge, batches).await;
+        let mut kept = send_batches(&edge, batches).await;
         if let Some(delay) = timer {
-            let delay = std::time::Duration::from_millis(u64::try_from(delay).unwrap_or(0));
-            worker::Delay::from(delay).await;
-            send_batches(&edge, edge.usage_timer_fired(now_ms())).await;
+            sleep_ms(delay).await;
+            kept |= send_batches(&edge, edge.usage_timer_fired(now_ms())).await;
+        }
+        if kept {
+            sleep_ms(RETRY_MS).await;
+            send_batches(&edge, edge.usage_flush(now_ms())).await;
         }
     });
 }
 
-async fn send_batches(edge: &Edge, batches: Vec<edgeflag_edge::usage::UsageBatch>) {
+/// How long an unacknowledged batch waits before it is sent again without traffic.
+const RETRY_MS: i64 = 1_000;
+
+async fn sleep_ms(ms: i64) {
+    let ms = u64::try_from(ms).unwrap_or(0);
+    worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+}
+
+/// Sends `batches`; whether any was kept for a retry.
+async fn send_batches(edge: &Edge, batches: Vec<edgeflag_edge::usage::UsageBatch>) -> bool {
+    let mut kept = false;
     for batch in batches {
         let retry = match post(&batch).await {
             Ok(code) => code == 429 || code >= 500,
@@ -159,8 +174,10 @@ async fn send_batches(edge: &Edge, batches: Vec<edgeflag_edge::usage::UsageBatch
         };
         if retry {
             edge.usage_retry(batch);
+            kept = true;
         }
     }
+    kept
 }
 
 async fn post(batch: &edgeflag_edge::usage::UsageBatch) -> worker::Result<u16> {
