@@ -9,107 +9,24 @@
 //! Run: `cargo bench -p edgeflag-edge --bench requests`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use edgeflag_edge::{
-    Config, Edge, MemoryKv, Request,
-    keys::{KeyEntry, KeyIndex, KeyKind, hash_key},
-};
-use edgeflag_engine::envelope::{KeySet, SigningKey};
-use serde_json::{Value, json};
+use edgeflag_edge::{Edge, Request};
+use serde_json::Value;
 
-const NOW: i64 = 1_795_608_000_000;
-const SERVER: &str = "srv_bench_0123456789";
-const CLIENT: &str = "cli_bench_0123456789";
+#[path = "fixture.rs"]
+mod fixture;
+use fixture::{CLIENT, NOW, Options, SERVER, edge_with, hundred_flags, single_request};
 
-fn edge(live: bool, usage: bool) -> (Edge, MemoryKv) {
+fn edge(live: bool, usage: bool) -> (Edge, edgeflag_edge::MemoryKv) {
     let doc: Value =
         serde_json::from_str(include_str!("../../examples/demo-snapshot.json")).unwrap_or_default();
-    edge_with(doc, live, usage)
-}
-
-/// The Worker load benchmark's 100 flags (`edge-worker/bench/load.mjs`).
-fn hundred_flags() -> Value {
-    let flags: Vec<Value> = (0..100)
-        .map(|i| {
-            json!({"key": format!("flag-{i:05}"), "version": 1, "type": "boolean", "enabled": true,
-                "offVariation": "off", "variations": [{"key": "on", "value": true}, {"key": "off", "value": false}],
-                "rules": [{"id": "r0", "serve": {"variation": "on"}, "conditions": [
-                    {"attribute": "country", "op": "in", "values": ["DE", "AT", "CH"]},
-                    {"attribute": "email", "op": "endsWith", "values": ["@example.com"]}]}],
-                "defaultRule": {"rollout": {"variations": [
-                    {"variation": "on", "weight": 50000}, {"variation": "off", "weight": 50000}]}}})
-        })
-        .collect();
-    json!({"schemaVersion": 1, "generatedAt": "2026-11-25T12:00:00Z", "flags": flags, "segments": []})
-}
-
-/// The client snapshot as the admin builds it: the client-visible flags.
-fn client_subset(doc: &Value) -> Value {
-    let mut client = doc.clone();
-    let visible: Vec<Value> = doc["flags"]
-        .as_array()
-        .map(|flags| {
-            flags
-                .iter()
-                .filter(|f| f["clientVisible"] == json!(true))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    client["flags"] = json!(visible);
-    client
-}
-
-fn edge_with(mut doc: Value, live: bool, usage: bool) -> (Edge, MemoryKv) {
-    let signer = SigningKey::from_seed("bench", [7; 32]);
-    let jwks = serde_json::to_string(&KeySet::new(vec![signer.verifying_key()]).to_jwks())
-        .unwrap_or_default();
-    let config = Config::from_vars(|name| match name {
-        "EDGEFLAG_TRUSTED_KEYS" => Some(jwks.clone()),
-        "EDGEFLAG_REFRESH_INTERVAL_MS" => Some("3600000".into()),
-        "EDGEFLAG_STREAM_SECRET" if live => Some("a benchmark stream secret, 32 bytes+".into()),
-        "EDGEFLAG_USAGE_URL" if usage => Some("http://admin.invalid".into()),
-        "EDGEFLAG_USAGE_KEY" if usage => Some("efi_bench".into()),
-        _ => None,
-    });
-    let edge = Edge::new(config.unwrap_or_default());
-    let kv = MemoryKv::new();
-    doc["environment"] = json!("production");
-    doc["version"] = json!(1);
-    let keys = KeyIndex {
-        environment: "production".into(),
-        version: 1,
-        keys: vec![
-            KeyEntry {
-                hash: hash_key(SERVER),
-                kind: KeyKind::Server,
-                expires_at_ms: None,
-            },
-            KeyEntry {
-                hash: hash_key(CLIENT),
-                kind: KeyKind::Client,
-                expires_at_ms: None,
-            },
-        ],
-        retired: false,
-    };
-    let sign = |payload: &Value, aud: &str| {
-        signer.sign(
-            &serde_json::to_vec(payload).unwrap_or_default(),
-            Some("production"),
-            Some(1),
-            Some(aud),
-        )
-    };
-    let body = json!({
-        "server": sign(&doc, "server"),
-        "client": sign(&client_subset(&doc), "client"),
-        "keys": sign(&serde_json::to_value(&keys).unwrap_or_default(), "keys"),
-    });
-    let publish = Request::new("PUT", "/publish/v1/environments/production")
-        .body(serde_json::to_vec(&body).unwrap_or_default());
-    let res = pollster::block_on(edge.handle(&publish, &kv, NOW));
-    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
-    (edge, kv)
+    edge_with(
+        doc,
+        Options {
+            live,
+            usage,
+            sealed: false,
+        },
+    )
 }
 
 fn requests(c: &mut Criterion) {
@@ -146,26 +63,35 @@ fn requests(c: &mut Criterion) {
 }
 
 /// What Spin pays: a fresh instance per request, so a fresh edge that reads, verifies
-/// and loads the stored documents before it answers; `/healthz` loads nothing.
+/// and loads the stored documents before it answers, or, with a seal secret, opens the
+/// flag's sealed record; `/healthz` loads nothing.
 fn fresh_instance(c: &mut Criterion) {
-    let (edge, kv) = edge_with(hundred_flags(), false, false);
-    let config = edge.config().clone();
-    let single = Request::new("POST", "/ofrep/v1/evaluate/flags/flag-00042")
-        .header("authorization", &format!("Bearer {SERVER}"))
-        .header("content-type", "application/json")
-        .body(r#"{"context":{"targetingKey":"user-42","country":"NZ","email":"ada@example.org"}}"#);
     let health = Request::new("GET", "/healthz");
-    for (name, req) in [("ofrep single", &single), ("healthz", &health)] {
-        let answer = pollster::block_on(Edge::new(config.clone()).handle(req, &kv, NOW));
-        assert_eq!(
-            answer.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&answer.body)
-        );
-        c.bench_function(&format!("fresh instance, 100 flags/{name}"), |b| {
-            b.iter(|| pollster::block_on(Edge::new(config.clone()).handle(req, &kv, NOW)));
-        });
+    let single = single_request();
+    for sealed in [false, true] {
+        let options = Options {
+            sealed,
+            ..Options::default()
+        };
+        let (edge, kv) = edge_with(hundred_flags(), options);
+        let config = edge.config().clone();
+        let cases: &[(&str, &Request)] = if sealed {
+            &[("ofrep single (sealed)", &single)]
+        } else {
+            &[("ofrep single", &single), ("healthz", &health)]
+        };
+        for (name, req) in cases {
+            let answer = pollster::block_on(Edge::new(config.clone()).handle(req, &kv, NOW));
+            assert_eq!(
+                answer.status,
+                200,
+                "{}",
+                String::from_utf8_lossy(&answer.body)
+            );
+            c.bench_function(&format!("fresh instance, 100 flags/{name}"), |b| {
+                b.iter(|| pollster::block_on(Edge::new(config.clone()).handle(req, &kv, NOW)));
+            });
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::trusted::TrustedKeys;
 
-use crate::{live::Secret, usage::UsageConfig};
+use crate::{live::Secret, sealed::SealKey, usage::UsageConfig};
 
 /// Variable names, identical in `wrangler.toml` and `spin.toml`.
 pub mod vars {
@@ -24,6 +24,10 @@ pub mod vars {
     pub const STREAM_HEARTBEAT_MS: &str = "EDGEFLAG_STREAM_HEARTBEAT_MS";
     /// Live updates: open streams allowed per SDK key and environment.
     pub const STREAM_LIMIT: &str = "EDGEFLAG_STREAM_LIMIT";
+    /// Sealed records (Spin): the secret (32 bytes or more) that MACs the per-flag records
+    /// a fresh instance answers one flag from (`sealed.rs`). Unset, every fresh instance
+    /// verifies and compiles the whole environment.
+    pub const SEAL_SECRET: &str = "EDGEFLAG_SEAL_SECRET";
     /// Evaluation counts: the admin's base URL. With `USAGE_KEY`, turns counting on.
     pub const USAGE_URL: &str = "EDGEFLAG_USAGE_URL";
     /// Evaluation counts: an ingestion key of the admin (`efi_…`), a secret.
@@ -71,6 +75,8 @@ pub struct Config {
     /// Evaluation counts; `None` (nothing counted) unless the admin URL and an
     /// ingestion key are configured.
     pub usage: Option<UsageConfig>,
+    /// Sealed per-flag records; `None` unless a seal secret is configured.
+    pub seal: Option<SealKey>,
 }
 
 impl Default for Config {
@@ -84,6 +90,7 @@ impl Default for Config {
             test_clock: false,
             live: None,
             usage: None,
+            seal: None,
         }
     }
 }
@@ -117,6 +124,16 @@ impl Config {
         config.test_clock = lookup(vars::TEST_CLOCK).is_some_and(|v| v.trim() == "true");
         config.live = live_config(&lookup)?;
         config.usage = usage_config(&lookup)?;
+        if let Some(secret) = lookup(vars::SEAL_SECRET).filter(|v| !v.is_empty()) {
+            config.seal = Some(
+                SealKey::derive(secret.as_bytes(), &config.trusted_keys).ok_or(
+                    ConfigError::ShortSecret {
+                        name: vars::SEAL_SECRET,
+                        min: SealKey::MIN_SECRET_BYTES,
+                    },
+                )?,
+            );
+        }
         Ok(config)
     }
 }

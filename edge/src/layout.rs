@@ -1,5 +1,6 @@
 //! Where things live in the key-value store (documented in `docs/kv-layout.md`).
-//! Every value is written by an accepted publish only.
+//! Every value is written by an accepted publish only, except the sealed records, which
+//! the edge writes after it has verified a version itself.
 
 /// The environment's current snapshot version, as decimal text. Read once per
 /// refresh interval; everything else is read only when it changes.
@@ -27,6 +28,18 @@ pub fn key_index(env: &str) -> String {
 /// the first publish signed by an organization's key (`trusted.rs`).
 pub fn env_org(env: &str) -> String {
     format!("env/{env}/org")
+}
+
+/// The seal of the environment's sealed records (`sealed.rs`): its version, key index and
+/// the endorsements it was verified under, MACed by the edge.
+pub fn seal(env: &str) -> String {
+    format!("env/{env}/seal")
+}
+
+/// The sealed record of one flag: the smallest snapshot that evaluates it as the whole
+/// one does, MACed by the edge (`sealed.rs`).
+pub fn flag_record(env: &str, flag: &str) -> String {
+    format!("env/{env}/flag/{flag}")
 }
 
 /// One SDK key, by the SHA-256 of its secret: which environment and kind it is.

@@ -22,6 +22,7 @@ pub mod layout;
 pub mod live;
 mod ofrep;
 pub mod publish;
+pub mod sealed;
 mod server_snapshot;
 pub mod state;
 pub mod trust;
@@ -118,6 +119,9 @@ impl Edge {
                 .await
             }
             ("POST", ["ofrep", "v1", "evaluate", "flags", key]) => {
+                if let Some(response) = self.sealed_single(req, key, kv, now_ms).await {
+                    return response;
+                }
                 self.with_server_env(req, kv, now_ms, Surface::Ofrep, |state, hash| {
                     let streams = self.event_streams(req, state, hash, now_ms);
                     eval::ofrep_single(state, key, req, max, now_ms, streams, &self.usage)
@@ -185,6 +189,46 @@ impl Edge {
             Ok(state) => answer(&state, &hash),
             Err(error) => error.respond(surface),
         }
+    }
+
+    /// An OFREP single evaluation answered from the flag's sealed record (`sealed.rs`),
+    /// when a seal secret is configured, the instance holds no compiled snapshot of the
+    /// environment yet, and the records are intact and current. `None` (the full path
+    /// answers) whenever anything is missing or refused, errors included: the full path
+    /// is the one that explains them.
+    async fn sealed_single(
+        &self,
+        req: &Request,
+        flag: &str,
+        kv: &impl Kv,
+        now_ms: i64,
+    ) -> Option<Response> {
+        let seal = self.config.seal.as_ref()?;
+        let hash = keys::hash_key(&bearer(req)?);
+        let record = self
+            .cache
+            .key_record(&hash, kv, &self.config, now_ms)
+            .await
+            .ok()??;
+        if self.cache.holds(&record.environment) {
+            return None;
+        }
+        let state = sealed::open(&record.environment, flag, kv, seal, now_ms).await?;
+        if live::version_hint(req).is_some_and(|wanted| wanted > state.version) {
+            return None;
+        }
+        state::authorize(&state, &hash, KeyKind::Server, now_ms).ok()?;
+        let streams = self.event_streams(req, &state, &hash, now_ms);
+        let max = self.config.max_body_bytes;
+        Some(eval::ofrep_single(
+            &state,
+            flag,
+            req,
+            max,
+            now_ms,
+            streams,
+            &self.usage,
+        ))
     }
 
     /// The stream URL for the caller's key (by its hash), when live updates are on.

@@ -51,6 +51,9 @@ pub struct Documents {
     pub keys: KeyIndex,
     /// Whom the signing key signs for.
     pub issuer: Issuer,
+    /// The server snapshot's payload: what its signature covers (sealed records are
+    /// cut from it).
+    pub server_payload: Vec<u8>,
 }
 
 pub async fn publish(
@@ -64,8 +67,11 @@ pub async fn publish(
     crate::eval::require_object(body, "publish body")?;
     let request: PublishRequest =
         serde_json::from_slice(body).map_err(|e| ApiError::parse(format!("publish body: {e}")))?;
-    let trusted = trusted::load(kv, &config.trusted_keys)
+    let stored_trust = trusted::StoredTrust::read(kv)
         .await
+        .map_err(ApiError::unavailable)?;
+    let trusted = stored_trust
+        .trusted(&config.trusted_keys)
         .map_err(ApiError::unavailable)?;
     let docs = verify_documents(
         env,
@@ -98,6 +104,20 @@ pub async fn publish(
         _ => None,
     };
     store(env, &request, &docs.keys, old.as_ref(), bind, kv).await?;
+    if let Some(key) = &config.seal {
+        let trust = stored_trust.digest();
+        let verified = crate::sealed::Verified {
+            environment: env,
+            version: docs.version,
+            payload: &docs.server_payload,
+            snapshot: &docs.snapshot,
+            keys: &docs.keys,
+            trust: &trust,
+        };
+        // The publish is committed; a seal that cannot be written leaves requests on
+        // the full path, which writes it again.
+        let _ = crate::sealed::write(&verified, kv, key).await;
+    }
     let accepted = PublishAccepted {
         environment: env.to_string(),
         version: docs.version,
@@ -261,6 +281,7 @@ fn check_documents(
         warnings,
         keys,
         issuer,
+        server_payload: server.payload,
     })
 }
 

@@ -27,9 +27,11 @@ pub struct EnvState {
     pub version: u64,
     pub snapshot: Snapshot,
     pub keys: KeyIndex,
-    /// The signed client snapshot, served as is to browsers.
+    /// The signed client snapshot, served as is to browsers. Empty in a state opened
+    /// from a sealed record, which answers one OFREP evaluation and is never cached.
     pub client_jws: String,
     /// The signed server snapshot, served as is to server SDKs (`GET /v1/snapshot`).
+    /// Empty in a state opened from a sealed record.
     pub server_jws: String,
     pub loaded_at_ms: i64,
 }
@@ -94,6 +96,12 @@ impl Cache {
             (Err(e), _) => Err(e.clone()),
         };
         self.settle(env, now_ms, outcome)
+    }
+
+    /// Whether the isolate holds a compiled snapshot of `env`, however old.
+    pub fn holds(&self, env: &str) -> bool {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.get(env).is_some_and(|slot| slot.current.is_some())
     }
 
     /// Installs a state that a publish has just verified and stored.
@@ -235,8 +243,12 @@ pub async fn read_version(kv: &impl Kv, env: &str) -> Result<Option<u64>, String
 }
 
 /// Reads, verifies and compiles an environment's stored documents.
+///
+/// With a seal secret configured, a version verified here that has no current seal is
+/// sealed (`sealed.rs`), so that later fresh instances can answer from its records.
 async fn load(env: &str, kv: &impl Kv, config: &Config, now_ms: i64) -> Result<EnvState, String> {
-    let trusted = crate::trusted::load(kv, &config.trusted_keys).await?;
+    let stored_trust = crate::trusted::StoredTrust::read(kv).await?;
+    let trusted = stored_trust.trusted(&config.trusted_keys)?;
     let read = |key: String| async move {
         let bytes = kv.get(&key).await.map_err(|e| e.to_string())?;
         let bytes = bytes.ok_or_else(|| format!("`{key}` is missing"))?;
@@ -248,6 +260,22 @@ async fn load(env: &str, kv: &impl Kv, config: &Config, now_ms: i64) -> Result<E
     let docs = crate::publish::verify_stored(env, &server, &client, &keys, &trusted, kv)
         .await
         .map_err(|e| format!("stored snapshot of `{env}` refused: {}", e.message))?;
+    if let Some(key) = &config.seal {
+        let trust = stored_trust.digest();
+        if !crate::sealed::is_current(env, docs.version, &trust, kv, key).await {
+            let verified = crate::sealed::Verified {
+                environment: env,
+                version: docs.version,
+                payload: &docs.server_payload,
+                snapshot: &docs.snapshot,
+                keys: &docs.keys,
+                trust: &trust,
+            };
+            // A store that refuses the write leaves the old seal, which no longer
+            // matches: requests keep taking this full path, which still answers.
+            let _ = crate::sealed::write(&verified, kv, key).await;
+        }
+    }
     Ok(EnvState {
         environment: env.to_string(),
         version: docs.version,

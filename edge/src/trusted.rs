@@ -175,40 +175,87 @@ pub struct EndorsedSet {
 
 /// The stored per-organization endorsements (empty when none were made).
 pub async fn org_endorsements(kv: &impl Kv) -> Result<OrgEndorsements, String> {
-    let Some(bytes) = kv
+    let orgs = kv
         .get(layout::TRUSTED_KEYS_ORGS)
         .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(OrgEndorsements::new());
-    };
-    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", layout::TRUSTED_KEYS_ORGS))
+        .map_err(|e| e.to_string())?;
+    StoredTrust {
+        instance: None,
+        orgs,
+    }
+    .endorsements()
+}
+
+/// The endorsements as stored (`trusted-keys.json`, `trusted-keys.orgs.json`), unparsed:
+/// what [`load`] trusts besides the configuration, and what a seal binds
+/// (`sealed.rs`), so that an endorsement change voids every seal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredTrust {
+    instance: Option<Vec<u8>>,
+    orgs: Option<Vec<u8>>,
+}
+
+impl StoredTrust {
+    pub async fn read(kv: &impl Kv) -> Result<Self, String> {
+        let get = |key: &'static str| async move { kv.get(key).await.map_err(|e| e.to_string()) };
+        Ok(Self {
+            instance: get(layout::TRUSTED_KEYS).await?,
+            orgs: get(layout::TRUSTED_KEYS_ORGS).await?,
+        })
+    }
+
+    /// SHA-256 over both documents (lowercase hex); absent and empty differ.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for doc in [&self.instance, &self.orgs] {
+            match doc {
+                None => hash.update([0]),
+                Some(bytes) => {
+                    hash.update([1]);
+                    hash.update((bytes.len() as u64).to_be_bytes());
+                    hash.update(bytes);
+                }
+            }
+        }
+        crate::keys::hex(&hash.finalize())
+    }
+
+    /// Everything the edge trusts: configured keys, then endorsed instance keys, then
+    /// each organization's endorsed keys.
+    pub fn trusted(&self, configured: &TrustedKeys) -> Result<TrustedKeys, String> {
+        let mut trusted = configured.clone();
+        if let Some(bytes) = &self.instance {
+            // Written by an instance endorsement; an edge of an earlier version may have
+            // stored organization keys here too, which keep their `org`.
+            let stored: ScopedJwks = serde_json::from_slice(bytes)
+                .map_err(|e| format!("{}: {e}", layout::TRUSTED_KEYS))?;
+            trusted.extend(&stored.keys, None, layout::TRUSTED_KEYS)?;
+        }
+        for (org, set) in self.endorsements()? {
+            let keys: Vec<ScopedJwk> = set
+                .keys
+                .into_iter()
+                .map(|jwk| ScopedJwk { jwk, org: None })
+                .collect();
+            trusted.extend(&keys, Some(&org), layout::TRUSTED_KEYS_ORGS)?;
+        }
+        Ok(trusted)
+    }
+
+    fn endorsements(&self) -> Result<OrgEndorsements, String> {
+        match &self.orgs {
+            None => Ok(OrgEndorsements::new()),
+            Some(bytes) => serde_json::from_slice(bytes)
+                .map_err(|e| format!("{}: {e}", layout::TRUSTED_KEYS_ORGS)),
+        }
+    }
 }
 
 /// Everything the edge trusts now: configured keys, then endorsed instance keys, then
 /// each organization's endorsed keys.
 pub async fn load(kv: &impl Kv, configured: &TrustedKeys) -> Result<TrustedKeys, String> {
-    let mut trusted = configured.clone();
-    if let Some(bytes) = kv
-        .get(layout::TRUSTED_KEYS)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        // Written by an instance endorsement; an edge of an earlier version may have
-        // stored organization keys here too, which keep their `org`.
-        let stored: ScopedJwks =
-            serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", layout::TRUSTED_KEYS))?;
-        trusted.extend(&stored.keys, None, layout::TRUSTED_KEYS)?;
-    }
-    for (org, set) in org_endorsements(kv).await? {
-        let keys: Vec<ScopedJwk> = set
-            .keys
-            .into_iter()
-            .map(|jwk| ScopedJwk { jwk, org: None })
-            .collect();
-        trusted.extend(&keys, Some(&org), layout::TRUSTED_KEYS_ORGS)?;
-    }
-    Ok(trusted)
+    StoredTrust::read(kv).await?.trusted(configured)
 }
 
 /// The organization `env` is bound to, if a publish bound it.

@@ -20,11 +20,23 @@ fn signer() -> SigningKey {
 }
 
 fn edge() -> Edge {
+    edge_with(None)
+}
+
+const SEAL_SECRET: &str = "a seal secret of at least 32 bytes, for tests";
+
+/// An edge that writes and reads sealed records (`sealed.rs`), as a Spin app does.
+fn sealed_edge() -> Edge {
+    edge_with(Some(SEAL_SECRET))
+}
+
+fn edge_with(seal: Option<&str>) -> Edge {
     let jwks =
         serde_json::to_string(&KeySet::new(vec![signer().verifying_key()]).to_jwks()).unwrap();
     let config = Config::from_vars(|name| match name {
         "EDGEFLAG_TRUSTED_KEYS" => Some(jwks.clone()),
         "EDGEFLAG_REFRESH_INTERVAL_MS" => Some("1000".into()),
+        "EDGEFLAG_SEAL_SECRET" => seal.map(str::to_string),
         _ => None,
     })
     .unwrap();
@@ -849,61 +861,74 @@ fn shared_vectors_through_ofrep() {
         serde_json::from_str(include_str!("../../tests/vectors/index.json")).unwrap();
     let (mut passed, mut typed) = (0, 0);
     let mut failures = Vec::new();
-    for (n, file) in index["files"].as_array().unwrap().iter().enumerate() {
-        let path = format!(
-            "{}/../tests/vectors/{}",
-            env!("CARGO_MANIFEST_DIR"),
-            file.as_str().unwrap()
-        );
-        let vectors: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let env = format!("v{n}");
-        let mut doc = vectors["snapshot"].clone();
-        doc["environment"] = json!(env);
-        let (edge, kv) = (edge(), MemoryKv::new());
-        let key_index = keys(
-            &env,
-            doc["version"].as_u64().unwrap(),
-            SERVER_KEY,
-            CLIENT_KEY,
-            vec![],
-        );
-        let res = publish(&edge, &kv, publish_body(&doc, &key_index, &signer()), &env);
-        assert_eq!(
-            res.status,
-            200,
-            "{file}: {}",
-            String::from_utf8_lossy(&res.body)
-        );
-        for case in vectors["cases"].as_array().unwrap() {
-            let (Some(flag), None) = (case["flag"].as_str(), case.get("type")) else {
-                typed += 1;
-                continue;
-            };
-            let now = case["now"].as_i64().unwrap_or(NOW);
-            let res = call(
-                &edge,
-                &kv,
-                ofrep(Some(flag), SERVER_KEY, case["context"].clone()),
-                now,
+    // Sealed: every case is asked of a fresh edge, as each Spin request is, which
+    // answers from the flag's sealed record.
+    for sealed in [false, true] {
+        for (n, file) in index["files"].as_array().unwrap().iter().enumerate() {
+            let path = format!(
+                "{}/../tests/vectors/{}",
+                env!("CARGO_MANIFEST_DIR"),
+                file.as_str().unwrap()
             );
-            let got = json_of(&res);
-            let expect = &case["expect"];
-            let ok = match expect.get("errorCode") {
-                Some(code) => got["errorCode"] == *code,
-                None => {
-                    res.status == 200
-                        && got["value"] == expect["value"]
-                        && got["variant"] == expect["variant"]
-                        && got["reason"] == expect["reason"]
+            let vectors: Value =
+                serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+            let env = format!("v{n}");
+            let mut doc = vectors["snapshot"].clone();
+            doc["environment"] = json!(env);
+            let new_edge = || if sealed { sealed_edge() } else { edge() };
+            let (edge, kv) = (new_edge(), MemoryKv::new());
+            let key_index = keys(
+                &env,
+                doc["version"].as_u64().unwrap(),
+                SERVER_KEY,
+                CLIENT_KEY,
+                vec![],
+            );
+            let res = publish(&edge, &kv, publish_body(&doc, &key_index, &signer()), &env);
+            assert_eq!(
+                res.status,
+                200,
+                "{file}: {}",
+                String::from_utf8_lossy(&res.body)
+            );
+            for case in vectors["cases"].as_array().unwrap() {
+                let (Some(flag), None) = (case["flag"].as_str(), case.get("type")) else {
+                    typed += 1;
+                    continue;
+                };
+                let now = case["now"].as_i64().unwrap_or(NOW);
+                let fresh;
+                let edge = if sealed {
+                    fresh = new_edge();
+                    &fresh
+                } else {
+                    &edge
+                };
+                let res = call(
+                    edge,
+                    &kv,
+                    ofrep(Some(flag), SERVER_KEY, case["context"].clone()),
+                    now,
+                );
+                let got = json_of(&res);
+                let expect = &case["expect"];
+                let ok = match expect.get("errorCode") {
+                    Some(code) => got["errorCode"] == *code,
+                    None => {
+                        res.status == 200
+                            && got["value"] == expect["value"]
+                            && got["variant"] == expect["variant"]
+                            && got["reason"] == expect["reason"]
+                    }
+                };
+                if ok {
+                    passed += 1;
+                } else {
+                    failures.push(format!(
+                        "{file} / {} (sealed: {sealed}): expected {expect}, got {} {got}",
+                        case["name"], res.status
+                    ));
                 }
-            };
-            if ok {
-                passed += 1;
-            } else {
-                failures.push(format!(
-                    "{file} / {}: expected {expect}, got {} {got}",
-                    case["name"], res.status
-                ));
             }
         }
     }
@@ -916,7 +941,7 @@ fn shared_vectors_through_ofrep() {
         failures.len(),
         failures.join("\n")
     );
-    assert!(passed > 500, "only {passed} vectors ran");
+    assert!(passed > 1000, "only {passed} vectors ran");
 }
 
 #[test]
@@ -1719,4 +1744,85 @@ fn an_archived_environment_serves_nothing_and_its_revocations_still_arrive() {
     );
     assert_eq!(eval(SERVER_KEY).status, 200);
     assert_eq!(eval(OTHER_SERVER).status, 401);
+}
+
+/// Everything a response says, for byte-for-byte comparisons.
+fn whole(res: &Response) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    (res.status, res.headers.clone(), res.body.clone())
+}
+
+#[test]
+fn a_fresh_instance_answers_one_flag_from_its_sealed_record_and_trusts_nothing_else() {
+    let (publisher, kv) = (sealed_edge(), MemoryKv::new());
+    let doc = demo("production", 1);
+    let key_index = keys("production", 1, SERVER_KEY, CLIENT_KEY, vec![]);
+    let res = publish(
+        &publisher,
+        &kv,
+        publish_body(&doc, &key_index, &signer()),
+        "production",
+    );
+    assert_eq!(res.status, 200);
+    assert!(kv.keys().contains(&layout::seal("production")));
+    let contexts = [
+        json!({"targetingKey": "user-2", "email": "ada@example.com"}),
+        json!({"targetingKey": "user-9", "plan": "pro", "country": "DE"}),
+        json!({"plan": "x"}),
+    ];
+    let mut flags: Vec<String> = doc["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap().to_string())
+        .collect();
+    flags.push("no-such-flag".into());
+    // Refusals (a client key, an unknown key) come from the full path, alike.
+    for flag in &flags {
+        for ctx in &contexts {
+            for key in [SERVER_KEY, CLIENT_KEY, "srv_unknown"] {
+                let req = ofrep(Some(flag), key, ctx.clone());
+                let sealed = call(&sealed_edge(), &kv, req.clone(), NOW);
+                let full = call(&edge(), &kv, req, NOW);
+                assert_eq!(whole(&sealed), whole(&full), "{flag} {ctx} {key}");
+            }
+        }
+    }
+    // With the signed server snapshot corrupt, only the sealed path can answer: it
+    // does, and the full path refuses.
+    let good_server = pollster::block_on(kv.get(&layout::server_snapshot("production")))
+        .unwrap()
+        .unwrap();
+    pollster::block_on(kv.put(&layout::server_snapshot("production"), b"garbage")).unwrap();
+    let ask = |edge: Edge, key: &str| {
+        call(
+            &edge,
+            &kv,
+            ofrep(Some("new-checkout"), key, json!({"targetingKey": "u"})),
+            NOW,
+        )
+    };
+    assert_eq!(ask(sealed_edge(), SERVER_KEY).status, 200);
+    assert_eq!(ask(edge(), SERVER_KEY).status, 503);
+    // A record changed behind the edge's back is not trusted: the request takes the
+    // full path, which finds the corrupt snapshot.
+    let record = layout::flag_record("production", "new-checkout");
+    let mut bytes = pollster::block_on(kv.get(&record)).unwrap().unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x20;
+    pollster::block_on(kv.put(&record, &bytes)).unwrap();
+    assert_eq!(ask(sealed_edge(), SERVER_KEY).status, 503);
+    // With the signed documents back, the full path answers and writes a new seal.
+    pollster::block_on(kv.put(&layout::server_snapshot("production"), &good_server)).unwrap();
+    pollster::block_on(kv.delete(&layout::seal("production"))).unwrap();
+    assert_eq!(ask(sealed_edge(), SERVER_KEY).status, 200);
+    assert!(kv.keys().contains(&layout::seal("production")), "resealed");
+    pollster::block_on(kv.put(&layout::server_snapshot("production"), b"garbage")).unwrap();
+    assert_eq!(
+        ask(sealed_edge(), SERVER_KEY).status,
+        200,
+        "the new seal serves"
+    );
+    // An endorsement stored since the seal voids it.
+    pollster::block_on(kv.put(layout::TRUSTED_KEYS, br#"{"keys":[]}"#)).unwrap();
+    assert_eq!(ask(sealed_edge(), SERVER_KEY).status, 503);
 }

@@ -24,11 +24,12 @@ type Body = http::FullBody<Bytes>;
 pub const KV_STORE: &str = "default";
 
 /// The configuration variables the edge reads, by their edge name.
-const VARIABLES: [&str; 4] = [
+const VARIABLES: [&str; 5] = [
     vars::TRUSTED_KEYS,
     vars::REFRESH_INTERVAL_MS,
     vars::CORS_ORIGIN,
     vars::TEST_CLOCK,
+    vars::SEAL_SECRET,
 ];
 
 thread_local! {

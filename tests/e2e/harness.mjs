@@ -58,6 +58,9 @@ export async function startSpin(trustedJwks) {
     'serve', '127.0.0.1:0',
     '--var', `edgeflag_trusted_keys=${trustedJwks}`,
     '--var', 'edgeflag_refresh_interval_ms=1000',
+    // As production Spin apps are configured (spin.toml): one-flag evaluations answer
+    // from sealed records.
+    '--var', 'edgeflag_seal_secret=the e2e Spin app seal secret, 32+ bytes',
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const url = await new Promise((resolve, reject) => {

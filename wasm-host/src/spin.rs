@@ -135,6 +135,19 @@ impl SpinApp {
             .unwrap_or_default()
     }
 
+    /// Sets one value in the key-value store behind the app's back: for tests that
+    /// tamper with what a publish stored.
+    pub fn kv_put(&self, key: &str, value: &[u8]) {
+        if let Ok(mut map) = self.kv.lock() {
+            map.insert(key.to_string(), value.to_vec());
+        }
+    }
+
+    /// One value of the key-value store: for tests.
+    pub fn kv_get(&self, key: &str) -> Option<Vec<u8>> {
+        self.kv.lock().ok()?.get(key).cloned()
+    }
+
     fn store(&self) -> Store<HostState> {
         let state = HostState {
             spin: SpinCtx {

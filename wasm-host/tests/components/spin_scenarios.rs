@@ -489,3 +489,37 @@ async fn an_archived_environment_answers_410_and_takes_revocations() {
     assert_eq!(eval(&app, "srv_new").await.status, 200);
     assert_eq!(eval(&app, SERVER).await.status, 401);
 }
+
+#[tokio::test]
+async fn a_fresh_instance_answers_one_flag_from_its_sealed_record() {
+    // Every test app has a seal secret (support.rs). With the signed server snapshot
+    // corrupted behind the app's back, a one-flag evaluation still answers from the
+    // flag's sealed record, which the publish wrote; bulk evaluation, which always
+    // verifies the signed documents, refuses.
+    let app = published().await;
+    assert!(app.kv_keys().contains(&"env/production/seal".to_string()));
+    let before = eval(&app, SERVER).await;
+    assert_eq!(before.status, 200);
+    app.kv_put("env/production/server.jws", b"garbage");
+    let sealed = eval(&app, SERVER).await;
+    assert_eq!((sealed.status, sealed.json()), (200, before.json()));
+    let context = json!({"targetingKey": "u"});
+    assert_eq!(ofrep(&app, SERVER, None, &context, &[]).await.status, 503);
+    // A record changed behind the app's back is not trusted: the full path answers,
+    // and it finds the corrupt snapshot.
+    let record = "env/production/flag/new-checkout";
+    let mut bytes = app.kv_get(record).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x20;
+    app.kv_put(record, &bytes);
+    assert_eq!(eval(&app, SERVER).await.status, 503);
+    // Without a seal secret nothing is sealed, and every request verifies.
+    let trusted = signer("publisher-1", 1);
+    let mut vars = variables(&[&trusted], &[]);
+    vars.remove("edgeflag_seal_secret");
+    let plain = spin_app(vars);
+    let body = publish_body(&demo("production", 1), SERVER, CLIENT, &trusted);
+    assert_eq!(publish(&plain, "production", body).await.status, 200);
+    assert!(!plain.kv_keys().iter().any(|k| k.ends_with("/seal")));
+    assert_eq!(eval(&plain, SERVER).await.status, 200);
+}

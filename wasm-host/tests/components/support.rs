@@ -31,6 +31,8 @@ pub fn spin_app(variables: BTreeMap<String, String>) -> SpinApp {
     compiled.with_fresh_store(variables)
 }
 
+pub const SEAL_SECRET: &str = "the test apps' seal secret, 32 bytes or more";
+
 /// The Spin variables of a test app trusting `signers`.
 pub fn variables(signers: &[&SigningKey], extra: &[(&str, &str)]) -> BTreeMap<String, String> {
     let keys = KeySet::new(signers.iter().map(|s| s.verifying_key()).collect());
@@ -40,6 +42,9 @@ pub fn variables(signers: &[&SigningKey], extra: &[(&str, &str)]) -> BTreeMap<St
             serde_json::to_string(&keys.to_jwks()).unwrap(),
         ),
         ("edgeflag_refresh_interval_ms".to_string(), "0".to_string()),
+        // As a production Spin app is configured: one-flag evaluations answer from
+        // sealed records (`edge/src/sealed.rs`).
+        ("edgeflag_seal_secret".to_string(), SEAL_SECRET.to_string()),
     ]);
     for (name, value) in extra {
         vars.insert((*name).to_string(), (*value).to_string());
