@@ -7,7 +7,13 @@
 //! Built for `wasm32-wasip2` with spin-sdk 7 (`wasi:http/handler@0.3.0`,
 //! `spin:key-value@3.0.0`, `spin:variables@3.0.0`); see `spin.toml`.
 
-use std::{cell::OnceCell, collections::BTreeMap, rc::Rc, time::SystemTime};
+use std::{
+    cell::OnceCell,
+    collections::BTreeMap,
+    hash::{BuildHasher, RandomState},
+    rc::Rc,
+    time::SystemTime,
+};
 
 use bytes::Bytes;
 use edgeflag_edge::{Config, Edge, KvError, Request, Response, config::vars};
@@ -24,12 +30,14 @@ type Body = http::FullBody<Bytes>;
 pub const KV_STORE: &str = "default";
 
 /// The configuration variables the edge reads, by their edge name.
-const VARIABLES: [&str; 5] = [
+const VARIABLES: [&str; 7] = [
     vars::TRUSTED_KEYS,
     vars::REFRESH_INTERVAL_MS,
     vars::CORS_ORIGIN,
     vars::TEST_CLOCK,
     vars::SEAL_SECRET,
+    vars::USAGE_URL,
+    vars::USAGE_KEY,
 ];
 
 thread_local! {
@@ -60,7 +68,45 @@ async fn handle(req: http::Request) -> impl IntoResponse {
     };
     // Live updates are off on Spin (the secret is never read), so no response hands
     // anything off: nothing outlives a request here to hold a stream open.
-    encode(edge.handle(&request, &kv, now_ms()).await)
+    let response = edge.handle(&request, &kv, now_ms()).await;
+    send_usage(&edge);
+    encode(response)
+}
+
+/// Sends what this request counted to the admin after the response: Spin keeps an
+/// instance until the work it spawned finishes (WASIp3 execution after returning), so
+/// the caller never waits for it. Nothing outlives the instance to batch requests
+/// together, so each request's counts are one batch of their own, with its own
+/// idempotency key; a batch the admin does not take (a network error, `429`, `5xx`) is
+/// tried once more, then dropped (docs/usage.md, "Spin").
+fn send_usage(edge: &Edge) {
+    let batches = edge.usage_flush(now_ms());
+    if batches.is_empty() {
+        return;
+    }
+    spin_sdk::wasip3::spawn(async move {
+        for batch in batches {
+            for _ in 0..2 {
+                match post(&batch).await {
+                    Ok(status) if status != 429 && status < 500 => break,
+                    _ => continue,
+                }
+            }
+        }
+    });
+}
+
+/// POSTs one usage batch; its status, or the transport error.
+async fn post(batch: &edgeflag_edge::usage::UsageBatch) -> Result<u16, String> {
+    let mut builder = http::Request::builder().method("POST").uri(&batch.url);
+    for (name, value) in &batch.headers {
+        builder = builder.header(name, value);
+    }
+    let request = builder
+        .body(Body::new(Bytes::from(batch.body.clone())))
+        .map_err(|e| e.to_string())?;
+    let response = http::send(request).await.map_err(|e| e.to_string())?;
+    Ok(response.status().as_u16())
 }
 
 /// The instance's edge, configured from Spin variables on first use.
@@ -76,7 +122,9 @@ async fn edge() -> Result<Rc<Edge>, String> {
     }
     let config = Config::from_vars(|name| values.get(name).cloned())
         .map_err(|e| format!("configuration: {e}"))?;
-    let edge = Rc::new(Edge::new(config));
+    // Names this instance's usage batches: any value unlikely to repeat will do.
+    let seed = format!("spin-{:016x}", RandomState::new().hash_one(now_ms()));
+    let edge = Rc::new(Edge::with_seed(config, &seed));
     EDGE.with(|cell| cell.set(edge.clone()).ok());
     Ok(edge)
 }

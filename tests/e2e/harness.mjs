@@ -51,9 +51,11 @@ export function startWorker(trustedJwks) {
 
 /**
  * The Spin app in the wasmtime host's `serve` mode (what `spin up` would run), on a free
- * port, trusting `trustedJwks`. Resolves once it prints its address.
+ * port, trusting `trustedJwks`, with more Spin `vars` and the origins it may send to
+ * (`allowOutbound`, spin.toml's `allowed_outbound_hosts`). Resolves once it prints its
+ * address.
  */
-export async function startSpin(trustedJwks) {
+export async function startSpin(trustedJwks, { vars = {}, allowOutbound = [] } = {}) {
   const child = spawn(hostBin, [
     'serve', '127.0.0.1:0',
     '--var', `edgeflag_trusted_keys=${trustedJwks}`,
@@ -61,6 +63,8 @@ export async function startSpin(trustedJwks) {
     // As production Spin apps are configured (spin.toml): one-flag evaluations answer
     // from sealed records.
     '--var', 'edgeflag_seal_secret=the e2e Spin app seal secret, 32+ bytes',
+    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}=${value}`]),
+    ...allowOutbound.flatMap((origin) => ['--allow-outbound', origin]),
   ], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const url = await new Promise((resolve, reject) => {

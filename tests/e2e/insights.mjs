@@ -1,7 +1,8 @@
 // The setup the insights test and benchmark share: the real admin (SQLite) and the
-// Worker on local workerd counting evaluations into it with an ingestion key.
+// Worker on local workerd counting evaluations into it with an ingestion key, and, when
+// asked, the Spin app (wasmtime host) counting into it too.
 import { freePort, startWorker } from '../../edge-worker/test/helpers.mjs';
-import { Admin, ofrep, until } from './harness.mjs';
+import { Admin, ofrep, startSpin, until } from './harness.mjs';
 
 export const PROJECT = 'insights';
 
@@ -9,9 +10,10 @@ export const PROJECT = 'insights';
  * The admin with project `insights`, environment `production` and a boolean flag
  * `checkout` serving `on` to user-0…user-2 and `off` to everyone else; the Worker
  * sending its counts every `intervalMs`. Resolves `{ admin, worker, serverKey }` once
- * the Worker serves the flag.
+ * the Worker serves the flag. With `spin`, the Spin app counts too (each request's
+ * counts sent after its response) and is published to; it resolves as `spin`.
  */
-export async function startCounting({ intervalMs = 500, adminLog } = {}) {
+export async function startCounting({ intervalMs = 500, adminLog, spin: withSpin = false } = {}) {
   const admin = new Admin();
   if (adminLog) admin.env.EDGEFLAG_LOG = adminLog;
   await admin.init();
@@ -44,10 +46,18 @@ export async function startCounting({ intervalMs = 500, adminLog } = {}) {
     EDGEFLAG_USAGE_KEY: ingestion,
     EDGEFLAG_USAGE_INTERVAL_MS: String(intervalMs),
   });
+  const spin = withSpin
+    ? await startSpin(admin.cli('jwks').trim(), {
+      vars: { edgeflag_usage_url: admin.url, edgeflag_usage_key: ingestion },
+      allowOutbound: [admin.url],
+    })
+    : undefined;
   await admin.stop();
-  await admin.serve({ worker: worker.url }, {}, port);
-  await until('the Worker to serve the flag', async () => (await ofrep(worker.url, serverKey, 'checkout', { targetingKey: 'user-0' })).status === 200);
-  return { admin, worker, serverKey };
+  await admin.serve(spin ? { worker: worker.url, spin: spin.url } : { worker: worker.url }, {}, port);
+  for (const edge of spin ? [worker, spin] : [worker]) {
+    await until('the edge to serve the flag', async () => (await ofrep(edge.url, serverKey, 'checkout', { targetingKey: 'user-0' })).status === 200);
+  }
+  return { admin, worker, serverKey, spin };
 }
 
 /** The flag's counts in production over the last hour: `{ total, variants }`. */

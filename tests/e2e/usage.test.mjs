@@ -2,7 +2,9 @@
 // on local workerd are counted in its isolate, sent off the request path (`waitUntil`)
 // to the real admin (SQLite) with an ingestion key, and appear in the usage API —
 // exactly as many as the 2xx answers the clients received, per variation, within 60 s,
-// including the last ones before traffic stops (the Worker's flush timer).
+// including the last ones before traffic stops (the Worker's flush timer). The Spin app
+// (wasmtime host) counts into the same admin, each request's counts sent after its
+// response, and is held to the same exactness.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ofrep, until } from './harness.mjs';
@@ -10,33 +12,42 @@ import { PROJECT, counted, startCounting } from './insights.mjs';
 
 let admin;
 let worker;
+let spin;
 let serverKey;
 
 before(async () => {
-  ({ admin, worker, serverKey } = await startCounting({ adminLog: process.env.DEBUG_ADMIN_LOG }));
+  ({ admin, worker, spin, serverKey } = await startCounting({ adminLog: process.env.DEBUG_ADMIN_LOG, spin: true }));
 });
 
 after(async () => {
   await worker?.mf.dispose();
+  await spin?.stop();
   await admin?.stop();
 });
 
-test('every 2xx evaluation at the Worker is counted once in the admin, by variation', async () => {
-  // The readiness probe's evaluations arrive with no request after them.
-  await until('the probe to be counted', async () => (await counted(admin)).total > 0, 60000, 250);
-  const start = await counted(admin);
+/** Sends `requests` evaluations over 10 connections; the 2xx answers by variant. */
+async function evaluate(url, requests) {
   const answered = { on: 0, off: 0 };
   let failed = 0;
   let next = 0;
-  const REQUESTS = 600;
   await Promise.all(Array.from({ length: 10 }, async () => {
-    while (next < REQUESTS) {
+    while (next < requests) {
       const i = next++;
-      const res = await ofrep(worker.url, serverKey, 'checkout', { targetingKey: `user-${i % 10}` });
+      const res = await ofrep(url, serverKey, 'checkout', { targetingKey: `user-${i % 10}` });
       if (res.status >= 200 && res.status < 300) answered[res.body.variant] += 1;
       else failed += 1;
     }
   }));
+  return { answered, failed };
+}
+
+test('every 2xx evaluation at the Worker is counted once in the admin, by variation', async () => {
+  // The readiness probe's evaluations arrive with no request after them.
+  await until('the probe to be counted', async () => (await counted(admin)).total > 0, 60000, 250);
+  // The Spin app's readiness probe was counted too, after its response.
+  await until('the probes to be counted', async () => (await counted(admin)).total >= 2, 60000, 250);
+  const start = await counted(admin);
+  const { answered, failed } = await evaluate(worker.url, 600);
   assert.equal(failed, 0);
   assert.equal(answered.on, 180, 'three of every ten users are targeted');
   assert.equal(answered.off, 420);
@@ -52,4 +63,28 @@ test('every 2xx evaluation at the Worker is counted once in the admin, by variat
   assert.deepEqual((await counted(admin)).variants, expected);
   const last = await admin.call('GET', `/v1/projects/${PROJECT}/usage/last-evaluated`);
   assert.deepEqual(last.items.map((i) => [i.flag, i.environment]), [['checkout', 'production']]);
+});
+
+test('every 2xx evaluation at the Spin app is counted once in the admin, by variation', async () => {
+  // Let the Worker's last flush land first, so the starting point holds still.
+  let start = await counted(admin);
+  await until('the counts to hold still', async () => {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = await counted(admin);
+    const still = now.total === start.total;
+    start = now;
+    return still;
+  }, 60000, 0);
+  const { answered, failed } = await evaluate(spin.url, 300);
+  assert.equal(failed, 0);
+  assert.deepEqual(answered, { on: 90, off: 210 });
+  const sent = Date.now();
+  const expected = { on: (start.variants.on ?? 0) + answered.on, off: (start.variants.off ?? 0) + answered.off };
+  await until('the admin to count every Spin evaluation', async () => {
+    const now = await counted(admin);
+    return now.variants.on === expected.on && now.variants.off === expected.off;
+  }, 60000, 250);
+  console.log(`every Spin count visible ${Date.now() - sent} ms after the last answer`);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.deepEqual((await counted(admin)).variants, expected, 'nothing counted twice');
 });

@@ -1,7 +1,11 @@
 //! The Spin app in wasmtime: a fresh instance per request, as `spin up` does, with
-//! WASI, `wasi:http@0.3.0`, and Spin's key-value store and variables.
+//! WASI, `wasi:http@0.3.0`, and Spin's key-value store and variables. An instance
+//! lives on after its response until the work it spawned finishes (WASIp3's
+//! execution after returning, which Spin gives `spawn`ed tasks), at most
+//! [`POST_RETURN_LIMIT`]; outbound requests go only to the origins the app is allowed,
+//! as `allowed_outbound_hosts` in `spin.toml` does.
 
-use std::{collections::BTreeMap, path::Path, sync::Arc};
+use std::{collections::BTreeMap, path::Path, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -27,20 +31,49 @@ struct HostState {
     spin: SpinCtx,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    hooks: NoOutbound,
+    hooks: Outbound,
 }
 
-/// HTTP hooks that refuse outbound requests: the edge makes none.
-struct NoOutbound;
+/// How long an instance may keep working after its response (sending what it
+/// counted) before it is dropped.
+pub const POST_RETURN_LIMIT: Duration = Duration::from_secs(10);
 
-impl WasiHttpHooks for NoOutbound {
+/// HTTP hooks that send outbound requests to the allowed origins only
+/// (`scheme://host:port`, as `allowed_outbound_hosts` lists them) and refuse the rest.
+#[derive(Clone, Default)]
+struct Outbound {
+    allowed: Arc<Vec<String>>,
+}
+
+impl Outbound {
+    fn allows(&self, uri: &http::Uri) -> bool {
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return false;
+        };
+        let origin = format!("{scheme}://{authority}");
+        self.allowed
+            .iter()
+            .any(|allowed| allowed.trim_end_matches('/') == origin)
+    }
+}
+
+impl WasiHttpHooks for Outbound {
     fn send_request(
         &mut self,
-        _request: http::Request<WasiBody>,
-        _options: Option<RequestOptions>,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> Box<OutboundResponse> {
-        Box::new(async { Err(HttpError::HttpRequestDenied) })
+        if !self.allows(request.uri()) {
+            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+        }
+        Box::new(async move {
+            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+            ))
+        })
     }
 }
 
@@ -80,6 +113,7 @@ pub struct SpinApp {
     pre: ServicePre<HostState>,
     kv: SharedMap,
     variables: Arc<BTreeMap<String, String>>,
+    outbound: Outbound,
 }
 
 impl std::fmt::Debug for SpinApp {
@@ -113,7 +147,16 @@ impl SpinApp {
             pre,
             kv: SharedMap::default(),
             variables: Arc::new(variables),
+            outbound: Outbound::default(),
         })
+    }
+
+    /// The same app, allowed to send requests to `origins` (`scheme://host:port`).
+    pub fn allow_outbound(mut self, origins: Vec<String>) -> Self {
+        self.outbound = Outbound {
+            allowed: Arc::new(origins),
+        };
+        self
     }
 
     /// The same compiled app with an empty key-value store and other variables:
@@ -124,6 +167,7 @@ impl SpinApp {
             pre: self.pre.clone(),
             kv: SharedMap::default(),
             variables: Arc::new(variables),
+            outbound: self.outbound.clone(),
         }
     }
 
@@ -158,12 +202,14 @@ impl SpinApp {
             },
             wasi: WasiCtx::builder().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
-            hooks: NoOutbound,
+            hooks: self.outbound.clone(),
         };
         Store::new(&self.engine, state)
     }
 
-    /// Sends one request through a fresh instance and collects the whole response.
+    /// Sends one request through a fresh instance and collects the whole response. The
+    /// instance keeps running after the response until the tasks it spawned finish (at
+    /// most [`POST_RETURN_LIMIT`]), on the Tokio runtime, as Spin keeps it.
     pub async fn handle(
         &self,
         request: http::Request<Bytes>,
@@ -171,21 +217,41 @@ impl SpinApp {
         let mut store = self.store();
         let service = self.pre.instantiate_async(&mut store).await?;
         let request = request.map(|body| Full::new(body).map_err(HttpError::from));
-        let (request, _io) = Request::from_http(&mut NoOutbound, request);
-        store
-            .run_concurrent(async move |accessor| {
-                let response = service.handle(accessor, request).await?.map_err(|code| {
-                    wasmtime::format_err!("the app failed the request: {code:?}")
-                })?;
-                let response =
-                    accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
-                let (parts, body) = response.into_parts();
-                let body = body
-                    .collect()
-                    .await
-                    .map_err(|e| wasmtime::format_err!("{e:?}"))?;
-                Ok(http::Response::from_parts(parts, body.to_bytes()))
-            })
-            .await?
+        let (request, _io) = Request::from_http(&mut Outbound::default(), request);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let instance = tokio::spawn(async move {
+            store
+                .run_concurrent(async move |accessor| {
+                    let answered = async {
+                        let response =
+                            service.handle(accessor, request).await?.map_err(|code| {
+                                wasmtime::format_err!("the app failed the request: {code:?}")
+                            })?;
+                        let response =
+                            accessor.with(|store| response.into_http(store, async { Ok(()) }))?;
+                        let (parts, body) = response.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map_err(|e| wasmtime::format_err!("{e:?}"))?;
+                        wasmtime::error::Ok(http::Response::from_parts(parts, body.to_bytes()))
+                    }
+                    .await;
+                    let _ = tx.send(answered);
+                    // Work after the response: until the guest's tasks are done.
+                    let done = std::future::poll_fn(|cx| accessor.poll_no_interesting_tasks(cx));
+                    let _ = tokio::time::timeout(POST_RETURN_LIMIT, done).await;
+                })
+                .await
+        });
+        match rx.await {
+            Ok(answered) => answered,
+            // The instance failed before it answered: say why.
+            Err(_) => match instance.await {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(())) => Err(wasmtime::format_err!("the app gave no response")),
+                Err(e) => Err(wasmtime::format_err!("the instance's task failed: {e}")),
+            },
+        }
     }
 }

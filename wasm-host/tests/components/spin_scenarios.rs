@@ -523,3 +523,196 @@ async fn a_fresh_instance_answers_one_flag_from_its_sealed_record() {
     assert!(!plain.kv_keys().iter().any(|k| k.ends_with("/seal")));
     assert_eq!(eval(&plain, SERVER).await.status, 200);
 }
+
+/// A stand-in for the admin's ingestion endpoint: records every request it gets.
+struct Sink {
+    origin: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<http::Request<Value>>>>,
+    /// Each request waits for a permit before it is answered (none until a test adds
+    /// some, when the sink was made holding).
+    gate: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+async fn sink() -> Sink {
+    sink_holding(false).await
+}
+
+async fn sink_holding(hold: bool) -> Sink {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let permits = if hold {
+        0
+    } else {
+        tokio::sync::Semaphore::MAX_PERMITS
+    };
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(permits));
+    let store = got.clone();
+    let wait = gate.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let store = store.clone();
+            let wait = wait.clone();
+            tokio::spawn(async move {
+                let service =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let store = store.clone();
+                        let wait = wait.clone();
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let bytes = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                            store
+                                .lock()
+                                .unwrap()
+                                .push(http::Request::from_parts(parts, json));
+                            let _permit = wait.acquire().await;
+                            let reply = http_body_util::Full::new(bytes::Bytes::from_static(b"{}"));
+                            let mut response = http::Response::new(reply);
+                            *response.status_mut() = http::StatusCode::ACCEPTED;
+                            Ok::<_, std::convert::Infallible>(response)
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Sink { origin, got, gate }
+}
+
+#[tokio::test]
+async fn spin_counts_every_evaluation_and_sends_it_after_the_response() {
+    let admin = sink().await;
+    let trusted = signer("publisher-1", 1);
+    let vars = variables(
+        &[&trusted],
+        &[
+            ("edgeflag_usage_url", &admin.origin),
+            ("edgeflag_usage_key", "efi_spin_test"),
+        ],
+    );
+    let app = spin_app(vars).allow_outbound(vec![admin.origin.clone()]);
+    let body = publish_body(&demo("production", 1), SERVER, CLIENT, &trusted);
+    assert_eq!(publish(&app, "production", body).await.status, 200);
+    let asks = 12;
+    for i in 0..asks {
+        let context = json!({"targetingKey": format!("user-{i}"), "email": "ada@example.com"});
+        let res = ofrep(&app, SERVER, Some("new-checkout"), &context, &[]).await;
+        assert_eq!(res.status, 200);
+    }
+    // The batches arrive after the responses: wait for them, a few seconds at most.
+    let mut counted = 0;
+    for _ in 0..100 {
+        counted = count_items(&admin);
+        if counted >= asks {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(counted, asks, "every evaluation counted once");
+    let got = admin.got.lock().unwrap();
+    let mut keys: Vec<&str> = got
+        .iter()
+        .map(|r| r.headers()["idempotency-key"].to_str().unwrap())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), got.len(), "one idempotency key per batch");
+    for request in got.iter() {
+        assert_eq!(request.uri().path(), "/v1/usage/batches");
+        assert_eq!(request.headers()["x-api-key"], "efi_spin_test");
+        for item in request.body()["items"].as_array().unwrap() {
+            assert_eq!(
+                (
+                    &item["environment"],
+                    &item["flag"],
+                    &item["variant"],
+                    &item["reason"]
+                ),
+                (
+                    &json!("production"),
+                    &json!("new-checkout"),
+                    &json!("on"),
+                    &json!("TARGETING_MATCH")
+                )
+            );
+        }
+    }
+}
+
+fn count_items(sink: &Sink) -> u64 {
+    sink.got
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.body()["items"].as_array().cloned().unwrap_or_default())
+        .map(|item| item["count"].as_u64().unwrap_or(0))
+        .sum()
+}
+
+#[tokio::test]
+async fn an_admin_the_app_may_not_reach_gets_nothing_and_answers_do_not_suffer() {
+    let admin = sink().await;
+    let trusted = signer("publisher-1", 1);
+    let vars = variables(
+        &[&trusted],
+        &[
+            ("edgeflag_usage_url", &admin.origin),
+            ("edgeflag_usage_key", "efi_spin_test"),
+        ],
+    );
+    let app = spin_app(vars); // no allowed outbound origin
+    let body = publish_body(&demo("production", 1), SERVER, CLIENT, &trusted);
+    assert_eq!(publish(&app, "production", body).await.status, 200);
+    assert_eq!(eval(&app, SERVER).await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(count_items(&admin), 0);
+}
+
+#[tokio::test]
+async fn the_answer_does_not_wait_for_the_admin() {
+    // The admin holds every usage request unanswered; evaluations answer regardless,
+    // and their counts arrive once it lets them through.
+    let admin = sink_holding(true).await;
+    let trusted = signer("publisher-1", 1);
+    let vars = variables(
+        &[&trusted],
+        &[
+            ("edgeflag_usage_url", &admin.origin),
+            ("edgeflag_usage_key", "efi_spin_test"),
+        ],
+    );
+    let app = spin_app(vars).allow_outbound(vec![admin.origin.clone()]);
+    let body = publish_body(&demo("production", 1), SERVER, CLIENT, &trusted);
+    assert_eq!(publish(&app, "production", body).await.status, 200);
+    for _ in 0..3 {
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(30), eval(&app, SERVER));
+        assert_eq!(
+            answered
+                .await
+                .expect("answered while the admin holds")
+                .status,
+            200
+        );
+    }
+    admin.gate.add_permits(100);
+    let mut counted = 0;
+    for _ in 0..100 {
+        counted = count_items(&admin);
+        if counted >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(counted, 3);
+}
