@@ -14,6 +14,14 @@ pub trait Kv {
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, KvError>>;
     fn put(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), KvError>>;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), KvError>>;
+
+    /// The keys that start with `prefix`, in any order. Only a host where nothing
+    /// outlives a request needs it (usage counts parked in the store on Spin,
+    /// `usage/parked.rs`); the default refuses.
+    fn keys_with_prefix(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, KvError>> {
+        let _ = prefix;
+        async { Err(KvError("this store cannot list its keys".into())) }
+    }
 }
 
 /// An in-memory store, for tests and local hosts.
@@ -48,5 +56,15 @@ impl Kv for MemoryKv {
     async fn delete(&self, key: &str) -> Result<(), KvError> {
         self.map.borrow_mut().remove(key);
         Ok(())
+    }
+
+    async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, KvError> {
+        let map = self.map.borrow();
+        Ok(map
+            .range(prefix.to_string()..)
+            .map(|(k, _)| k)
+            .take_while(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
     }
 }

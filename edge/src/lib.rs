@@ -86,6 +86,31 @@ impl Edge {
         self.usage.due(now_ms, true)
     }
 
+    /// Where nothing outlives a request (Spin): parks this instance's counts in the
+    /// store after the response (`usage/parked.rs`).
+    pub async fn usage_park(&self, kv: &impl Kv, now_ms: i64) -> Result<(), KvError> {
+        usage::parked::park(&self.usage, kv, now_ms).await
+    }
+
+    /// Where nothing outlives a request: the parked counts due for sending (usually
+    /// none; at most once every few seconds across instances).
+    pub async fn usage_collect(
+        &self,
+        kv: &impl Kv,
+        now_ms: i64,
+    ) -> Result<Vec<usage::parked::Collected>, KvError> {
+        usage::parked::collect(&self.usage, kv, now_ms).await
+    }
+
+    /// Records that the admin acknowledged every batch of `collected`.
+    pub async fn usage_settle(
+        &self,
+        kv: &impl Kv,
+        collected: &usage::parked::Collected,
+    ) -> Result<(), KvError> {
+        usage::parked::settle(kv, collected).await
+    }
+
     /// Keeps an unacknowledged batch for the next send.
     pub fn usage_retry(&self, batch: usage::UsageBatch) {
         self.usage.retry(batch);
@@ -454,9 +479,10 @@ impl Edge {
         }
     }
 
-    /// The host's clock, unless a test suite enabled `EDGEFLAG_TEST_CLOCK` and the
-    /// request pins the time.
-    fn clock(&self, req: &Request, now_ms: i64) -> i64 {
+    /// The time `req` is answered at: the host's clock, unless a test suite enabled
+    /// `EDGEFLAG_TEST_CLOCK` and the request pins the time (adapters that act on the
+    /// time after the answer use this too).
+    pub fn clock(&self, req: &Request, now_ms: i64) -> i64 {
         if !self.config.test_clock {
             return now_ms;
         }

@@ -15,6 +15,8 @@ use std::{
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
+pub mod parked;
+
 /// The most items one batch carries (the admin refuses more).
 pub const MAX_ITEMS: usize = 1_000;
 /// Batches kept for a retry when the admin did not acknowledge them.
@@ -201,6 +203,14 @@ impl Usage {
     pub fn timer_fired(&self, now_ms: i64) -> Vec<UsageBatch> {
         self.lock().timer_armed = false;
         self.due(now_ms, true)
+    }
+
+    /// Every count held, taken out (for parking them in the store, `parked.rs`).
+    fn take(&self) -> Vec<(CountKey, u64)> {
+        let mut inner = self.lock();
+        inner.distinct = 0;
+        inner.last_flush_ms = None;
+        inner.counts.drain().flat_map(|(_, v)| v).collect()
     }
 
     /// Keeps a batch the admin did not acknowledge for the next flush (same

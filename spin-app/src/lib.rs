@@ -68,32 +68,54 @@ async fn handle(req: http::Request) -> impl IntoResponse {
     };
     // Live updates are off on Spin (the secret is never read), so no response hands
     // anything off: nothing outlives a request here to hold a stream open.
-    let response = edge.handle(&request, &kv, now_ms()).await;
-    send_usage(&edge);
+    let now = now_ms();
+    let response = edge.handle(&request, &kv, now).await;
+    send_usage(&edge, kv, edge.clock(&request, now));
     encode(response)
 }
 
-/// Sends what this request counted to the admin after the response: Spin keeps an
-/// instance until the work it spawned finishes (WASIp3 execution after returning), so
-/// the caller never waits for it. Nothing outlives the instance to batch requests
-/// together, so each request's counts are one batch of their own, with its own
-/// idempotency key; a batch the admin does not take (a network error, `429`, `5xx`) is
-/// tried once more, then dropped (docs/usage.md, "Spin").
-fn send_usage(edge: &Edge) {
-    let batches = edge.usage_flush(now_ms());
-    if batches.is_empty() {
+/// After the response (Spin keeps an instance until the work it spawned finishes:
+/// WASIp3 execution after returning, so the caller never waits for it): parks what this
+/// request counted in the store, then sends the parked counts that are due, at most
+/// every few seconds across instances, and marks what the admin acknowledged
+/// (`edge/src/usage/parked.rs`). A batch the admin does not take (a network error,
+/// `429`, `5xx`) is tried once more; its slot stays parked for a later request if it
+/// still fails.
+fn send_usage(edge: &Rc<Edge>, kv: SpinKv, now: i64) {
+    if edge.config().usage.is_none() {
         return;
     }
+    let edge = edge.clone();
     spin_sdk::wasip3::spawn(async move {
-        for batch in batches {
-            for _ in 0..2 {
-                match post(&batch).await {
-                    Ok(status) if status != 429 && status < 500 => break,
-                    _ => continue,
-                }
+        if edge.usage_park(&kv, now).await.is_err() {
+            return;
+        }
+        let Ok(due) = edge.usage_collect(&kv, now).await else {
+            return;
+        };
+        for collected in due {
+            let mut delivered = true;
+            for batch in &collected.batches {
+                delivered &= deliver(batch).await;
+            }
+            if delivered {
+                let _ = edge.usage_settle(&kv, &collected).await;
             }
         }
     });
+}
+
+/// Whether the admin took `batch`, in at most two tries.
+async fn deliver(batch: &edgeflag_edge::usage::UsageBatch) -> bool {
+    for _ in 0..2 {
+        if let Ok(status) = post(batch).await
+            && status != 429
+            && status < 500
+        {
+            return (200..300).contains(&status);
+        }
+    }
+    false
 }
 
 /// POSTs one usage batch; its status, or the transport error.
@@ -217,5 +239,18 @@ impl edgeflag_edge::Kv for SpinKv {
 
     async fn delete(&self, key: &str) -> Result<(), KvError> {
         self.0.delete(key).await.map_err(|e| KvError(e.to_string()))
+    }
+
+    async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, KvError> {
+        // Spin lists every key of the store; keep those under `prefix` as they stream.
+        let mut keys = self.0.get_keys().await;
+        let mut found = Vec::new();
+        while let Some(key) = keys.next().await {
+            if key.starts_with(prefix) {
+                found.push(key);
+            }
+        }
+        keys.result().await.map_err(|e| KvError(e.to_string()))?;
+        Ok(found)
     }
 }

@@ -7,6 +7,7 @@
 //     edge-worker/node_modules/.bin/node wasm-host/bench/load.mjs
 // It reuses the Worker suite's signing helpers and edge-worker's node_modules.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { keysFor, publish, publishBody, publisher, root } from '../../edge-worker/test/helpers.mjs';
@@ -36,14 +37,18 @@ const context = { targetingKey: 'user-42', country: 'NZ', email: 'ada@example.or
 // `sealed`: with a seal secret, as spin.toml configures production apps, a one-flag
 // evaluation answers from the flag's sealed record (edge/src/sealed.rs); without, every
 // fresh instance verifies and compiles the whole environment.
-function startHost(signer, sealed) {
+// `usageUrl`: counting on, each request's counts sent there after its response.
+function startHost(signer, sealed, usageUrl) {
   const bin = process.env.EDGEFLAG_HOST_BIN ?? join(root, 'target', 'release', 'edgeflag-wasm-host');
-  const child = spawn(bin, ['serve', '127.0.0.1:0'], {
+  const args = ['serve', '127.0.0.1:0', ...(usageUrl ? ['--allow-outbound', usageUrl] : [])];
+  const child = spawn(bin, args, {
     env: {
       ...process.env,
       SPIN_VARIABLE_EDGEFLAG_TRUSTED_KEYS: JSON.stringify({ keys: [signer.jwk] }),
       SPIN_VARIABLE_EDGEFLAG_REFRESH_INTERVAL_MS: '5000',
       SPIN_VARIABLE_EDGEFLAG_SEAL_SECRET: sealed ? 'the bench seal secret, 32 bytes or more' : '',
+      SPIN_VARIABLE_EDGEFLAG_USAGE_URL: usageUrl ?? '',
+      SPIN_VARIABLE_EDGEFLAG_USAGE_KEY: usageUrl ? 'efi_bench' : '',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -64,16 +69,30 @@ async function load(name, url, path, body) {
     url: `${url}${path}`, connections: CONNECTIONS, duration: DURATION, ...(body ? post : { method: 'GET' }),
   });
   const ok = result.non2xx === 0 && result.errors === 0;
-  return { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ok };
+  return { name, rps: Math.round(result.requests.average), p50: result.latency.p50, p99: result.latency.p99, ok, total: result['2xx'] };
 }
+
+// A stand-in for the admin's ingestion endpoint: answers 202 and counts the items it got.
+let sunk = 0;
+const sink = createServer((req, res) => {
+  let body = '';
+  req.on('data', (chunk) => { body += chunk; });
+  req.on('end', () => {
+    try { for (const item of JSON.parse(body).items) sunk += item.count; } catch { /* counted as nothing */ }
+    res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+  });
+});
+await new Promise((resolve) => sink.listen(0, '127.0.0.1', resolve));
+const sinkUrl = `http://127.0.0.1:${sink.address().port}`;
 
 const signer = publisher();
 const started = performance.now();
 const host = await startHost(signer, true);
 const ready = performance.now();
 const unsealed = await startHost(signer, false);
+const counting = await startHost(signer, true, sinkUrl);
 try {
-  for (const h of [host, unsealed]) {
+  for (const h of [host, unsealed, counting]) {
     const published = await publish(h.url, 'bench', publishBody(signer, snapshot, keysFor(SERVER, 'cli_bench')));
     if (published.status !== 200) throw new Error(JSON.stringify(published.body));
   }
@@ -87,7 +106,12 @@ try {
     await load('single / spin-app (sealed records)', host.url, '/ofrep/v1/evaluate/flags/flag-00042', { context }),
     await load('single / spin-app (no seal secret)', unsealed.url, '/ofrep/v1/evaluate/flags/flag-00042', { context }),
     await load('bulk-100 / spin-app', host.url, '/ofrep/v1/evaluate/flags', { context }),
+    await load('single / spin-app (sealed, counting)', counting.url, '/ofrep/v1/evaluate/flags/flag-00042', { context }),
   ];
+  // Every answered evaluation reaches the stand-in admin (after its response).
+  const answered = rows[4].total;
+  const deadline = Date.now() + 15000;
+  while (sunk < answered && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   console.log(`\nhost ready (compile + link the component) ${(ready - started).toFixed(0)} ms`);
   console.log(`${CONNECTIONS} connections, ${DURATION} s each, wasmtime host serve mode, fresh instance per request, 127.0.0.1`);
   console.log('| scenario | requests/s | p50 ms | p99 ms | all 2xx |');
@@ -95,7 +119,10 @@ try {
   for (const r of rows) console.log(`| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.ok ? 'yes' : 'NO'} |`);
   const share = (r) => `${((100 * r.rps) / health.rps).toFixed(0)} %`;
   console.log(`\nof /healthz in the same host (goal for single: 60 %): single ${share(rows[1])} (no seal secret: ${share(rows[2])}), bulk-100 ${share(rows[3])}`);
+  console.log(`counting: single ${rows[4].rps} req/s against ${rows[1].rps} without (${((100 * rows[4].rps) / rows[1].rps).toFixed(0)} %); ${sunk} of ${answered} answered evaluations reached the stand-in admin`);
 } finally {
   host.child.kill();
   unsealed.child.kill();
+  counting.child.kill();
+  sink.close();
 }

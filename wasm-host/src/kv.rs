@@ -127,15 +127,29 @@ impl<T> key_value::HostStoreWithStore<T> for Spin {
         accessor.with(|mut view| view.get().read(|map| map.contains_key(&key)))
     }
 
-    /// Not provided: the edge reads known keys only, never lists them.
+    /// Every key, streamed (the edge lists parked usage counts, `edge/src/usage/parked.rs`).
     async fn get_keys(
-        _accessor: &Accessor<T, Self>,
+        accessor: &Accessor<T, Self>,
         _store: Resource<OpenStore>,
     ) -> wasmtime::Result<(
         wasmtime::component::StreamReader<String>,
         wasmtime::component::FutureReader<Result<(), key_value::Error>>,
     )> {
-        wasmtime::bail!("this host does not list keys (spin:key-value get-keys)")
+        accessor.with(|mut view| {
+            let listed = view
+                .get()
+                .read(|map| map.keys().cloned().collect::<Vec<_>>());
+            let (keys, result) = match listed {
+                Ok(keys) => (keys, Ok(())),
+                Err(e) => (Vec::new(), Err(e)),
+            };
+            Ok((
+                wasmtime::component::StreamReader::new(&mut view, keys)?,
+                wasmtime::component::FutureReader::new(&mut view, async move {
+                    wasmtime::error::Ok(result)
+                })?,
+            ))
+        })
     }
 }
 

@@ -590,71 +590,127 @@ async fn sink_holding(hold: bool) -> Sink {
     Sink { origin, got, gate }
 }
 
-#[tokio::test]
-async fn spin_counts_every_evaluation_and_sends_it_after_the_response() {
-    let admin = sink().await;
+/// A Spin app counting into `admin`, allowed to reach it, with the demo flags published
+/// and the test clock on (so a test can ask at any time).
+async fn counting_app(admin: &Sink) -> SpinApp {
     let trusted = signer("publisher-1", 1);
     let vars = variables(
         &[&trusted],
         &[
             ("edgeflag_usage_url", &admin.origin),
             ("edgeflag_usage_key", "efi_spin_test"),
+            ("edgeflag_test_clock", "true"),
         ],
     );
     let app = spin_app(vars).allow_outbound(vec![admin.origin.clone()]);
     let body = publish_body(&demo("production", 1), SERVER, CLIENT, &trusted);
     assert_eq!(publish(&app, "production", body).await.status, 200);
-    let asks = 12;
-    for i in 0..asks {
-        let context = json!({"targetingKey": format!("user-{i}"), "email": "ada@example.com"});
-        let res = ofrep(&app, SERVER, Some("new-checkout"), &context, &[]).await;
-        assert_eq!(res.status, 200);
-    }
-    // The batches arrive after the responses: wait for them, a few seconds at most.
+    app
+}
+
+/// The next whole minute: later than anything the app did on the host's clock (its
+/// publish), so the test clock's collections are not held back by them.
+fn next_minute() -> i64 {
+    now_ms() / 60_000 * 60_000 + 60_000
+}
+
+/// An evaluation of `new-checkout` at `at` (the test clock).
+async fn eval_at(app: &SpinApp, i: usize, at: i64) -> Answer {
+    let context = json!({"targetingKey": format!("user-{i}"), "email": "ada@example.com"});
+    let now = at.to_string();
+    ofrep(
+        app,
+        SERVER,
+        Some("new-checkout"),
+        &context,
+        &[("x-edgeflag-test-now", &now)],
+    )
+    .await
+}
+
+/// A request that counts nothing at `at`: it collects what is due.
+async fn tick(app: &SpinApp, at: i64) {
+    let req = http::Request::get("/healthz")
+        .header("x-edgeflag-test-now", at.to_string())
+        .body(bytes::Bytes::new())
+        .unwrap();
+    assert_eq!(app.handle(req).await.unwrap().status(), 200);
+}
+
+/// Ticks at `at` until `want` items reached the admin, a few seconds at most.
+async fn until_counted(app: &SpinApp, admin: &Sink, want: u64, at: i64) -> u64 {
     let mut counted = 0;
-    for _ in 0..100 {
-        counted = count_items(&admin);
-        if counted >= asks {
+    for i in 0..100 {
+        counted = count_items(admin);
+        if counted >= want {
             break;
+        }
+        if i % 10 == 0 {
+            tick(app, at + i64::from(i) * 1_000).await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(counted, asks, "every evaluation counted once");
-    let got = admin.got.lock().unwrap();
-    let mut keys: Vec<&str> = got
-        .iter()
-        .map(|r| r.headers()["idempotency-key"].to_str().unwrap())
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    assert_eq!(keys.len(), got.len(), "one idempotency key per batch");
-    for request in got.iter() {
-        assert_eq!(request.uri().path(), "/v1/usage/batches");
-        assert_eq!(request.headers()["x-api-key"], "efi_spin_test");
-        for item in request.body()["items"].as_array().unwrap() {
-            assert_eq!(
-                (
-                    &item["environment"],
-                    &item["flag"],
-                    &item["variant"],
-                    &item["reason"]
-                ),
-                (
-                    &json!("production"),
-                    &json!("new-checkout"),
-                    &json!("on"),
-                    &json!("TARGETING_MATCH")
-                )
-            );
-        }
-    }
+    counted
 }
 
-fn count_items(sink: &Sink) -> u64 {
-    sink.got
-        .lock()
-        .unwrap()
+#[tokio::test]
+async fn spin_parks_each_evaluation_and_a_later_request_sends_them_once() {
+    let admin = sink().await;
+    let app = counting_app(&admin).await;
+    let at = next_minute();
+    let asks = 12;
+    for i in 0..asks {
+        assert_eq!(eval_at(&app, i, at + 1_000).await.status, 200);
+    }
+    // Each request parked its counts after its response: nothing was sent yet.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(count_items(&admin), 0);
+    let parked = app
+        .kv_keys()
         .iter()
+        .filter(|k| k.starts_with("usage/pending/"))
+        .count();
+    assert_eq!(parked, asks);
+    // A request after the slot closed (plus the grace) sends them, as one batch.
+    let later = at + 60_000;
+    assert_eq!(
+        until_counted(&app, &admin, asks as u64, later).await,
+        asks as u64
+    );
+    let got = admin.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one batch for the whole slot");
+    let request = &got[0];
+    assert_eq!(request.uri().path(), "/v1/usage/batches");
+    assert_eq!(request.headers()["x-api-key"], "efi_spin_test");
+    assert!(
+        request.headers()["idempotency-key"]
+            .to_str()
+            .unwrap()
+            .starts_with("parked-")
+    );
+    assert_eq!(
+        request.body()["items"],
+        json!([{"environment": "production", "flag": "new-checkout", "variant": "on",
+                "reason": "TARGETING_MATCH", "time": at, "count": asks}])
+    );
+    // Acknowledged: the entries are gone and nothing is sent again.
+    assert!(
+        !app.kv_keys()
+            .iter()
+            .any(|k| k.starts_with("usage/pending/"))
+    );
+    tick(&app, later + 120_000).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(admin.got.lock().unwrap().len(), 1);
+}
+
+/// The items the stand-in admin counted, each idempotency key once (as the admin
+/// counts a retried batch once).
+fn count_items(sink: &Sink) -> u64 {
+    let got = sink.got.lock().unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    got.iter()
+        .filter(|r| seen.insert(r.headers()["idempotency-key"].clone()))
         .flat_map(|r| r.body()["items"].as_array().cloned().unwrap_or_default())
         .map(|item| item["count"].as_u64().unwrap_or(0))
         .sum()
@@ -669,50 +725,47 @@ async fn an_admin_the_app_may_not_reach_gets_nothing_and_answers_do_not_suffer()
         &[
             ("edgeflag_usage_url", &admin.origin),
             ("edgeflag_usage_key", "efi_spin_test"),
+            ("edgeflag_test_clock", "true"),
         ],
     );
     let app = spin_app(vars); // no allowed outbound origin
     let body = publish_body(&demo("production", 1), SERVER, CLIENT, &trusted);
     assert_eq!(publish(&app, "production", body).await.status, 200);
     assert_eq!(eval(&app, SERVER).await.status, 200);
+    // A later request tries to send and is refused: the counts stay parked for a
+    // later try, and the answers were not disturbed.
+    let later = http::Request::get("/healthz")
+        .header("x-edgeflag-test-now", (now_ms() + 60_000).to_string())
+        .body(bytes::Bytes::new())
+        .unwrap();
+    assert_eq!(app.handle(later).await.unwrap().status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(count_items(&admin), 0);
+    assert!(
+        app.kv_keys()
+            .iter()
+            .any(|k| k.starts_with("usage/pending/"))
+    );
 }
 
 #[tokio::test]
 async fn the_answer_does_not_wait_for_the_admin() {
-    // The admin holds every usage request unanswered; evaluations answer regardless,
-    // and their counts arrive once it lets them through.
+    // The admin holds every usage request unanswered; the request that sends the parked
+    // counts answers regardless, and the counts arrive once the admin lets them through.
     let admin = sink_holding(true).await;
-    let trusted = signer("publisher-1", 1);
-    let vars = variables(
-        &[&trusted],
-        &[
-            ("edgeflag_usage_url", &admin.origin),
-            ("edgeflag_usage_key", "efi_spin_test"),
-        ],
-    );
-    let app = spin_app(vars).allow_outbound(vec![admin.origin.clone()]);
-    let body = publish_body(&demo("production", 1), SERVER, CLIENT, &trusted);
-    assert_eq!(publish(&app, "production", body).await.status, 200);
-    for _ in 0..3 {
-        let answered = tokio::time::timeout(std::time::Duration::from_secs(30), eval(&app, SERVER));
-        assert_eq!(
-            answered
-                .await
-                .expect("answered while the admin holds")
-                .status,
-            200
-        );
+    let app = counting_app(&admin).await;
+    let at = next_minute();
+    for i in 0..3 {
+        assert_eq!(eval_at(&app, i, at + 1_000).await.status, 200);
     }
+    let answered =
+        tokio::time::timeout(std::time::Duration::from_secs(30), tick(&app, at + 60_000));
+    answered.await.expect("answered while the admin holds");
     admin.gate.add_permits(100);
-    let mut counted = 0;
-    for _ in 0..100 {
-        counted = count_items(&admin);
-        if counted >= 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(counted, 3);
+    assert_eq!(until_counted(&app, &admin, 3, at + 70_000).await, 3);
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    i64::try_from(since.unwrap().as_millis()).unwrap()
 }
