@@ -17,6 +17,8 @@ import Workers, { EdgeflagLive, FastPath } from '../index.js';
 
 export { EdgeflagLive };
 
+// Static methods (they use no `this`), taken once from behind worker-build's `Proxy`.
+const { answer: fastAnswer, bodyLimit, headerNames } = FastPath;
 /** workers-rs's module state: `criticalError` is set when the wasm trapped. */
 const init = globalThis.__worker_init_state;
 /** Per isolate: `EDGEFLAG_FAST_PATH`, the OFREP body limit, the header names. */
@@ -52,18 +54,18 @@ export default {
       return workersRs(request, env, ctx);
     }
     // 0 until the first request through workers-rs has configured the isolate.
-    limit ||= FastPath.bodyLimit();
+    limit ||= bodyLimit();
     const length = request.headers.get('content-length');
     const url = request.url;
     if (limit === 0 || length === null || !(Number(length) <= limit) || !isOfrep(url)) {
       return workersRs(request, env, ctx);
     }
-    names ??= FastPath.headerNames();
+    names ??= headerNames();
     const headers = pick(request.headers);
     const body = new Uint8Array(await request.arrayBuffer());
     let answer;
     try {
-      answer = FastPath.answer(url, headers, body, ctx);
+      answer = fastAnswer(url, headers, body, ctx);
     } catch (error) {
       if (error instanceof WebAssembly.RuntimeError) init.criticalError = true;
       throw error;
