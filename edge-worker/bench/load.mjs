@@ -125,6 +125,16 @@ const published = await publish(edgeflag.url, 'bench', publishBody(signer, edgef
 const publishedAt = performance.now();
 if (published.status !== 200) throw new Error(JSON.stringify(published.body));
 console.log('publish reply:', JSON.stringify(published.body));
+// `BENCH_FAST_OFF=1` also loads the same build with its OFREP fast path off
+// (`EDGEFLAG_FAST_PATH=off`: every request through workers-rs's entry) in each round.
+const withOff = process.env.BENCH_FAST_OFF === '1';
+const off = withOff
+  ? await withPid(() => startWorker([signer], { EDGEFLAG_REFRESH_INTERVAL_MS: '5000', EDGEFLAG_FAST_PATH: 'off' }, buildOptions))
+  : null;
+if (off) {
+  const res = await publish(off.url, 'bench', publishBody(signer, edgeflagSnapshot(), keysFor(SERVER, 'cli_bench')));
+  if (res.status !== 200) throw new Error(JSON.stringify(res.body));
+}
 const withLd = process.env.BENCH_LD !== '0';
 const ld = withLd ? await withPid(startLaunchDarkly) : null;
 const empty = await withPid(startEmpty);
@@ -150,12 +160,14 @@ const BULK = '/ofrep/v1/evaluate/flags';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const rows = [];
 const rounds = [];
+const offRows = [];
 for (let round = 1; round <= ROUNDS; round += 1) {
   const ceiling = await load(`single / empty Worker (round ${round})`, empty, SINGLE, auth, { context });
   const single = await load(`single / edgeflag (round ${round})`, edgeflag, SINGLE, auth, { context });
+  if (off) offRows.push(await load(`single / the same without the fast path (round ${round})`, off, SINGLE, auth, { context }));
   const bulk = await load(`bulk-100 / edgeflag (round ${round})`, edgeflag, BULK, auth, { context });
   const fixed = await load(`bulk-100 / empty Worker, a fixed 100-flag answer (round ${round})`, empty, BULK, auth, { context });
-  rows.push(ceiling, single, bulk, fixed);
+  rows.push(ceiling, single, ...offRows.slice(-1), bulk, fixed);
   rounds.push({
     single: single.rps / ceiling.rps, bulk: bulk.rps / ceiling.rps, fixed: bulk.rps / fixed.rps,
     singleCpu: ceiling.cpu / single.cpu, bulkCpu: ceiling.cpu / bulk.cpu, fixedCpu: fixed.cpu / bulk.cpu,
@@ -166,6 +178,7 @@ if (ld) {
   rows.push(await load('bulk-100 / launchdarkly', ld, '/all', {}, { context: ldContext }));
 }
 await edgeflag.mf.dispose();
+await off?.mf.dispose();
 await ld?.mf.dispose();
 await empty.mf.dispose();
 const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -198,5 +211,9 @@ console.log(`\nleast workerd CPU per request over the rounds: empty Worker ${cpu
   + `bulk-100 ${cpu.bulk.toFixed(0)} µs, empty Worker's fixed bulk ${cpu.fixed.toFixed(0)} µs;`);
 console.log(`as shares of the empty Worker: OFREP single ${pct(cpu.empty / cpu.single)}, bulk-100 ${pct(cpu.empty / cpu.bulk)} `
   + `(bulk-100 against the fixed bulk answer ${pct(cpu.fixed / cpu.bulk)})`);
+if (off) {
+  const slow = Math.min(...offRows.map((r) => r.cpu));
+  console.log(`OFREP single with the fast path off: least ${slow.toFixed(0)} µs, ${pct(cpu.empty / slow)} of the empty Worker`);
+}
 const loadavg = (await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`load average at the end: ${loadavg}`);

@@ -1,7 +1,7 @@
 // Profiles the Worker under load with Linux `perf` on local workerd: V8 writes a
 // perf map (`--perf-basic-prof`), so JavaScript and the wasm's functions (named from
 // the module's name section) appear by name beside workerd's own code.
-// Run: `node bench/profile.mjs single|bulk|empty [seconds]`, then
+// Run: `node bench/profile.mjs single|bulk|empty [seconds]` (`BENCH_BUILD` as in load.mjs), then
 // `perf report -i /tmp/edgeflag-worker.perf.data --no-children --sort symbol`.
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -34,7 +34,10 @@ if (scenario === 'empty') {
   worker = { mf, url: (await mf.ready).toString().replace(/\/$/, '') };
 } else {
   const signer = publisher();
-  worker = await startWorker([signer], { EDGEFLAG_REFRESH_INTERVAL_MS: '5000' });
+  // `BENCH_BUILD=<an edge-worker/build directory>` profiles another build, as in load.mjs.
+  const build = process.env.BENCH_BUILD;
+  const options = build ? { scriptPath: join(build, 'worker', 'shim.mjs'), modulesRoot: build } : {};
+  worker = await startWorker([signer], { EDGEFLAG_REFRESH_INTERVAL_MS: '5000' }, options);
   await publish(worker.url, 'bench', publishBody(signer, snapshot, keysFor('srv_bench', 'cli_bench')));
 }
 const pid = [...workerdPids()].find((p) => !before.has(p));

@@ -12,6 +12,7 @@
 //! itself, asks only for the headers the edge reads, and looks the KV store's methods
 //! up only when a request reads KV.
 
+mod fast;
 mod live;
 
 use std::{
@@ -30,12 +31,15 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableWritablePair, TransformStream, TransformStreamDefaultController};
 use worker::{Context, Env, Headers, KvStore, event};
 
+pub use fast::FastPath;
 pub use live::EdgeflagLive;
 
 // Two helpers in JavaScript, so that a request's headers and a response's cost one
 // call across the wasm boundary and one string each, instead of one call and a string
 // per name and value. Names and values are separated by newlines, which HTTP forbids
-// in both.
+// in both. The response's headers are given as name-value pairs, not as a `Headers`:
+// workerd copies a `Headers` given to `new Response` into one of its own, so building
+// one first made two native objects per response.
 #[wasm_bindgen(inline_js = r#"
 export function pickHeaders(headers, names) {
   let out = '';
@@ -46,9 +50,9 @@ export function pickHeaders(headers, names) {
   return out;
 }
 export function respond(body, status, headers) {
-  const init = new Headers();
+  const init = [];
   const parts = headers.split('\n');
-  for (let i = 0; i + 1 < parts.length; i += 2) init.append(parts[i], parts[i + 1]);
+  for (let i = 0; i + 1 < parts.length; i += 2) init.push([parts[i], parts[i + 1]]);
   return new Response(body.slice(), { status, headers: init });
 }
 "#)]
@@ -223,16 +227,7 @@ async fn decode(edge: &Edge, req: &web_sys::Request) -> worker::Result<Result<Re
     let method = req.method();
     let limit = edge.body_limit(&method, path);
     let picked = HEADER_NAMES.with(|names| pick_headers(&req.headers(), names));
-    let mut headers = Vec::new();
-    let mut declared = None;
-    let mut lines = picked.split('\n');
-    while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
-        if name == "content-length" {
-            declared = value.trim().parse::<u64>().ok();
-        } else {
-            headers.push((name.to_string(), value.to_string()));
-        }
-    }
+    let (headers, declared) = picked_headers(&picked);
     if declared.is_some_and(|length| length > limit as u64) {
         return Ok(Err(edge.body_too_large(&method, path)));
     }
@@ -253,6 +248,22 @@ async fn decode(edge: &Edge, req: &web_sys::Request) -> worker::Result<Result<Re
         headers,
         body,
     }))
+}
+
+/// The edge's headers from `pick_headers`'s `name\nvalue\n…`, and the declared
+/// `Content-Length` apart (the fast path, `fast.rs`, decodes its headers here too).
+fn picked_headers(picked: &str) -> (Vec<(String, String)>, Option<u64>) {
+    let mut headers = Vec::new();
+    let mut declared = None;
+    let mut lines = picked.split('\n');
+    while let (Some(name), Some(value)) = (lines.next(), lines.next()) {
+        if name == "content-length" {
+            declared = value.trim().parse::<u64>().ok();
+        } else {
+            headers.push((name.to_string(), value.to_string()));
+        }
+    }
+    (headers, declared)
 }
 
 /// The whole body, one `arrayBuffer()`.

@@ -11,6 +11,7 @@
 //! `GET /.well-known/jwks.json`, `PUT /publish/v1/environments/{env}`,
 //! `PUT /publish/v1/trusted-keys`, `GET /healthz`.
 
+mod cached;
 pub mod config;
 pub mod error;
 mod eval;

@@ -10,7 +10,9 @@ pub fn npm_install() -> Result<(), String> {
     PKG.install()
 }
 
-/// Builds `edge-worker/build/` with worker-build, pointing it at local tools.
+/// Builds `edge-worker/build/` with worker-build, pointing it at local tools, then
+/// installs the Worker's own entry point (`edge-worker/js/entry.mjs`, the OFREP fast
+/// path) as `build/worker/shim.mjs` over worker-build's re-export of `index.js`.
 pub fn build() -> Result<(), String> {
     npm_install()?;
     let home = std::env::var("HOME").unwrap_or_default();
@@ -22,7 +24,12 @@ pub fn build() -> Result<(), String> {
         ("WASM_OPT_BIN", PKG.bin("wasm-opt")),
         ("ESBUILD_BIN", PKG.bin("esbuild")),
     ];
-    PKG.run("worker-build", &["--profile", "wasm"], &envs)
+    PKG.run("worker-build", &["--profile", "wasm"], &envs)?;
+    let entry = PKG.dir().join("js").join("entry.mjs");
+    let shim = PKG.dir().join("build").join("worker").join("shim.mjs");
+    std::fs::copy(&entry, &shim)
+        .map(drop)
+        .map_err(|e| format!("cannot copy {} to {}: {e}", entry.display(), shim.display()))
 }
 
 /// Wrangler without telemetry, without network look-ups, and with its state in the repo.
