@@ -62,6 +62,7 @@ mod evaluate;
 mod flag;
 pub mod hashed;
 mod input;
+mod json;
 mod limits;
 mod reason;
 mod regex;
