@@ -10,19 +10,16 @@
 //! [`Items`] reader: the one-pass load compiles them as they come, the
 //! item-by-item load keeps each as raw text.
 
-use alloc::{format, string::String, string::ToString};
-use core::fmt;
-use serde::{
-    Deserialize,
-    de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor},
-};
+use alloc::{borrow::Cow, format, string::String, string::ToString};
 
 use crate::{
     audience::{Audience, SCHEMA_VERSIONS, V2Fields},
     date,
-    error::{LoadError, strip_position},
-    input::{self, MAX_VERSION, Member, Whole},
+    error::LoadError,
+    input::{Flag, Segment},
+    json::{Kind, Reader, Syntax},
     limits::Limits,
+    reader::{self, Item, Member},
 };
 
 /// The snapshot's own members, checked.
@@ -36,10 +33,11 @@ pub(crate) struct Header {
 }
 
 /// Where the elements of `flags` and `segments` go as they are read.
-pub(crate) trait Items<'de> {
-    /// Reads every element of `seq`, the `flags` array (or `segments`, when
-    /// `segments` is true).
-    fn read<A: SeqAccess<'de>>(&mut self, segments: bool, seq: A) -> Result<(), A::Error>;
+pub(crate) trait Items<'a> {
+    fn flag(&mut self, item: Item<Flag<'a>>);
+    fn segment(&mut self, item: Item<Segment<'a>>);
+    /// Every segment is read (the `segments` array has closed).
+    fn segments_done(&mut self);
 }
 
 /// `flags` or `segments`, as read.
@@ -74,11 +72,16 @@ impl<'a> TopLevel<'a> {
     /// Errors are JSON that cannot be read at all; every other defect is kept for
     /// [`TopLevel::check`].
     pub(crate) fn read<I: Items<'a>>(json: &'a str, items: &mut I) -> Result<Self, LoadError> {
-        let mut de = serde_json::Deserializer::from_str(json);
-        let top = de::Deserializer::deserialize_any(&mut de, TopVisitor(items))
-            .map_err(|e| LoadError::json(&e))?;
-        de.end().map_err(|e| LoadError::json(&e))?;
-        Ok(top)
+        let mut r = Reader::new(json);
+        let top = read_top(&mut r, items).and_then(|top| r.end().map(|()| top));
+        top.map_err(|e| {
+            let (line, column) = e.line_column(json);
+            LoadError::Json {
+                message: e.message.into(),
+                line,
+                column,
+            }
+        })
     }
 
     /// The snapshot-wide checks, in the order the specification lists them; the
@@ -97,22 +100,20 @@ impl<'a> TopLevel<'a> {
                 format!("the snapshot must be a JSON object, found {found}"),
             ));
         }
-        let schema_version = member(self.schema_version, "schemaVersion", |raw| {
-            whole(raw, MAX_VERSION)
-        })?;
+        let schema_version = member(self.schema_version, "schemaVersion", reader::version_at)?;
         if !SCHEMA_VERSIONS.contains(&schema_version) {
             return Err(LoadError::UnsupportedSchema {
                 found: schema_version,
                 supported: *SCHEMA_VERSIONS.end(),
             });
         }
-        let environment = member(self.environment, "environment", string)?;
-        let version = member(self.version, "version", |raw| whole(raw, MAX_VERSION))?;
+        let environment = member(self.environment, "environment", reader::string_at)?;
+        let version = member(self.version, "version", reader::version_at)?;
         let generated_at = member(self.generated_at, "generatedAt", |raw| {
-            let text = string(raw)?;
+            let text = reader::string_at(raw)?;
             match date::parse_rfc3339(&text) {
                 Some(_) => Ok(text),
-                None => Err(format!("must be an RFC 3339 date-time, found `{text}`")),
+                None => Err(format!("must be an RFC 3339 date-time, found `{text}`").into()),
             }
         })?;
         list(self.flags, "flags")?;
@@ -120,8 +121,8 @@ impl<'a> TopLevel<'a> {
         check_count("flags", flags, limits.max_flags)?;
         check_count("segments", segments, limits.max_segments)?;
         let v2 = V2Fields {
-            audience: optional(self.audience, "audience", string)?,
-            hash_salt: optional(self.hash_salt, "hashSalt", string)?,
+            audience: optional(self.audience, "audience", reader::string_at)?,
+            hash_salt: optional(self.hash_salt, "hashSalt", reader::string_at)?,
             hashed,
         }
         .check(schema_version)?;
@@ -147,11 +148,11 @@ fn invalid(path: &str, message: impl Into<String>) -> LoadError {
 fn member<T>(
     member: Member<'_>,
     name: &str,
-    read: impl FnOnce(&str) -> Result<T, String>,
+    read: impl FnOnce(&str) -> Result<T, Cow<'static, str>>,
 ) -> Result<T, LoadError> {
     let path = format!("/{name}");
     match member {
-        Member::Raw(raw) => read(raw.get())
+        Member::Raw(raw) => read(raw)
             .map_err(|problem| invalid(&path, format!("the snapshot's `{name}` {problem}"))),
         Member::Absent => Err(invalid(
             &path,
@@ -168,11 +169,11 @@ fn member<T>(
 fn optional<T>(
     found: Member<'_>,
     name: &str,
-    read: impl FnOnce(&str) -> Result<T, String>,
+    read: impl FnOnce(&str) -> Result<T, Cow<'static, str>>,
 ) -> Result<Option<T>, LoadError> {
     match found {
         Member::Absent => Ok(None),
-        Member::Raw(raw) if raw.get() == "null" => Ok(None),
+        Member::Raw("null") => Ok(None),
         found => member(found, name, read).map(Some),
     }
 }
@@ -199,130 +200,6 @@ fn check_count(what: &'static str, count: usize, limit: usize) -> Result<(), Loa
     Ok(())
 }
 
-/// A whole number from 0 to `max`, however it is written (`1`, `1.0`, `1e0`).
-fn whole(raw: &str, max: u64) -> Result<u64, String> {
-    match serde_json::from_str::<Scalar<'_>>(raw) {
-        Ok(Scalar::Number(n)) => match Whole::of(&n) {
-            Some(w) if w <= max => Ok(w),
-            _ => Err(format!(
-                "must be a whole number from 0 to {max}, found {raw}"
-            )),
-        },
-        Ok(other) => Err(format!(
-            "must be a whole number from 0 to {max}, found {}",
-            other.type_name()
-        )),
-        Err(e) => Err(format!("cannot be read: {}", strip_position(&e))),
-    }
-}
-
-fn string(raw: &str) -> Result<String, String> {
-    match serde_json::from_str::<Scalar<'_>>(raw) {
-        Ok(Scalar::String(s)) => Ok(s.into_string()),
-        Ok(other) => Err(format!("must be a string, found {}", other.type_name())),
-        Err(e) => Err(format!("cannot be read: {}", strip_position(&e))),
-    }
-}
-
-/// A member's value, typed enough to check it or to name its type.
-enum Scalar<'a> {
-    String(input::Str<'a>),
-    Number(serde_json::Number),
-    Other(&'static str),
-}
-
-impl Scalar<'_> {
-    fn type_name(&self) -> &'static str {
-        match self {
-            Self::String(_) => "string",
-            Self::Number(_) => "number",
-            Self::Other(name) => name,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Scalar<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match input::CondValue::deserialize(d)? {
-            input::CondValue::String(s) => Ok(Self::String(s)),
-            input::CondValue::Number(n) => Ok(Self::Number(n)),
-            other => Ok(Self::Other(other.type_name())),
-        }
-    }
-}
-
-/// The document: an object whose members are read into a [`TopLevel`].
-struct TopVisitor<'x, I>(&'x mut I);
-
-impl<'de, I: Items<'de>> Visitor<'de> for TopVisitor<'_, I> {
-    type Value = TopLevel<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a snapshot object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TopLevel<'de>, A::Error> {
-        let mut top = TopLevel::default();
-        while let Some(key) = map.next_key::<input::Str<'de>>()? {
-            let member = match key.as_str() {
-                "schemaVersion" => &mut top.schema_version,
-                "environment" => &mut top.environment,
-                "version" => &mut top.version,
-                "generatedAt" => &mut top.generated_at,
-                "audience" => &mut top.audience,
-                "hashSalt" => &mut top.hash_salt,
-                "flags" => {
-                    top.flags = read_list(top.flags, false, &mut map, self.0)?;
-                    continue;
-                }
-                "segments" => {
-                    top.segments = read_list(top.segments, true, &mut map, self.0)?;
-                    continue;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            member.read(&mut map)?;
-        }
-        Ok(top)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<TopLevel<'de>, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(not_an_object("array"))
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<TopLevel<'de>, E> {
-        Ok(not_an_object("string"))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<TopLevel<'de>, E> {
-        Ok(not_an_object("string"))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<TopLevel<'de>, E> {
-        Ok(not_an_object("boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<TopLevel<'de>, E> {
-        Ok(not_an_object("number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<TopLevel<'de>, E> {
-        Ok(not_an_object("number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<TopLevel<'de>, E> {
-        Ok(not_an_object("number"))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<TopLevel<'de>, E> {
-        Ok(not_an_object("null"))
-    }
-}
-
 fn not_an_object(found: &'static str) -> TopLevel<'static> {
     TopLevel {
         not_an_object: Some(found),
@@ -330,78 +207,108 @@ fn not_an_object(found: &'static str) -> TopLevel<'static> {
     }
 }
 
+/// A string or a number where no value of it is kept must still be readable: at the
+/// top level, an unreadable one makes the text unreadable (as serde_json had it).
+fn scalar(r: &mut Reader<'_>, kind: Kind) -> Result<(), Syntax> {
+    let at = r.position();
+    let unreadable = match kind {
+        Kind::String => r.string()?.err(),
+        Kind::Number => r.number_value()?.err(),
+        _ => {
+            r.skip()?;
+            None
+        }
+    };
+    match unreadable {
+        Some(why) => Err(Syntax { at, message: why.0 }),
+        None => Ok(()),
+    }
+}
+
+/// The document: an object whose members are read into a [`TopLevel`].
+fn read_top<'a, I: Items<'a>>(r: &mut Reader<'a>, items: &mut I) -> Result<TopLevel<'a>, Syntax> {
+    let kind = r.kind()?;
+    if kind != Kind::Object {
+        scalar(r, kind)?;
+        return Ok(not_an_object(kind.name()));
+    }
+    r.object();
+    let mut top = TopLevel::default();
+    let mut first = true;
+    while r.more(first)? {
+        first = false;
+        let at = r.position();
+        let key = r.key()?;
+        let name = key.name.map_err(|why| Syntax { at, message: why.0 })?;
+        let member = match &*name {
+            "schemaVersion" => &mut top.schema_version,
+            "environment" => &mut top.environment,
+            "version" => &mut top.version,
+            "generatedAt" => &mut top.generated_at,
+            "audience" => &mut top.audience,
+            "hashSalt" => &mut top.hash_salt,
+            "flags" => {
+                top.flags = read_list(r, top.flags, false, items)?;
+                continue;
+            }
+            "segments" => {
+                top.segments = read_list(r, top.segments, true, items)?;
+                continue;
+            }
+            _ => {
+                r.skip()?;
+                continue;
+            }
+        };
+        *member = match member {
+            Member::Absent => Member::Raw(r.raw()?),
+            _ => {
+                r.skip()?;
+                Member::Repeated
+            }
+        };
+    }
+    Ok(top)
+}
+
 /// Reads the value of `flags` or `segments`: an array goes to `items` (once), `null`
 /// is no items, anything else is noted.
-fn read_list<'de, A: MapAccess<'de>, I: Items<'de>>(
+fn read_list<'a, I: Items<'a>>(
+    r: &mut Reader<'a>,
     seen: List,
     segments: bool,
-    map: &mut A,
     items: &mut I,
-) -> Result<List, A::Error> {
+) -> Result<List, Syntax> {
+    let kind = r.kind()?;
     if seen != List::Empty {
-        map.next_value::<IgnoredAny>()?;
+        r.skip()?;
         return Ok(List::Repeated);
     }
-    map.next_value_seed(ListSeed { items, segments })
-}
-
-struct ListSeed<'x, I> {
-    items: &'x mut I,
-    segments: bool,
-}
-
-impl<'de, I: Items<'de>> DeserializeSeed<'de> for ListSeed<'_, I> {
-    type Value = List;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<List, D::Error> {
-        d.deserialize_any(self)
+    match kind {
+        Kind::Array => {}
+        Kind::Null => {
+            r.null()?;
+            return Ok(List::Empty);
+        }
+        kind => {
+            scalar(r, kind)?;
+            return Ok(List::NotAnArray(kind.name()));
+        }
     }
-}
-
-impl<'de, I: Items<'de>> Visitor<'de> for ListSeed<'_, I> {
-    type Value = List;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array")
+    r.array();
+    let mut i = 0;
+    while r.more(i == 0)? {
+        if segments {
+            items.segment(reader::item(r, i, true, reader::segment)?);
+        } else {
+            items.flag(reader::item(r, i, false, reader::flag)?);
+        }
+        i += 1;
     }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<List, A::Error> {
-        self.items.read(self.segments, seq)?;
-        Ok(List::Read)
+    if segments {
+        items.segments_done();
     }
-
-    fn visit_unit<E: de::Error>(self) -> Result<List, E> {
-        Ok(List::Empty)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<List, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(List::NotAnArray("object"))
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<List, E> {
-        Ok(List::NotAnArray("string"))
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<List, E> {
-        Ok(List::NotAnArray("string"))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<List, E> {
-        Ok(List::NotAnArray("boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<List, E> {
-        Ok(List::NotAnArray("number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<List, E> {
-        Ok(List::NotAnArray("number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<List, E> {
-        Ok(List::NotAnArray("number"))
-    }
+    Ok(List::Read)
 }
 
 #[cfg(test)]

@@ -12,10 +12,9 @@ use alloc::{borrow::Cow, boxed::Box, string::String, vec::Vec};
 use core::fmt;
 use serde::{
     Deserialize, Deserializer,
-    de::value::SeqAccessDeserializer,
-    de::{self, MapAccess, SeqAccess, Visitor, value::MapAccessDeserializer},
+    de::{self, Visitor},
 };
-use serde_json::{Map, Number, Value, value::RawValue};
+use serde_json::{Map, Number, Value};
 
 use crate::wire;
 
@@ -56,28 +55,6 @@ impl fmt::Display for Str<'_> {
 impl From<String> for Str<'static> {
     fn from(s: String) -> Self {
         Self(Cow::Owned(s))
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Owned(v.into())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
-                Ok(Str(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
     }
 }
 
@@ -134,56 +111,6 @@ impl From<Value> for CondValue<'static> {
             Value::Bool(b) => Self::Bool(b),
             other => Self::Other(other),
         }
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for CondValue<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CondValue<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any valid JSON value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(CondValue::String(Str(Cow::Borrowed(v))))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(CondValue::String(Str(Cow::Owned(v.into()))))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(CondValue::String(Str(Cow::Owned(v))))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(CondValue::Bool(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(CondValue::Number(v.into()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(CondValue::Number(v.into()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                // As `serde_json::Value` reads it: a non-finite number becomes null.
-                Ok(Number::from_f64(v).map_or(CondValue::Other(Value::Null), CondValue::Number))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(CondValue::Other(Value::Null))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(CondValue::Other(Value::Null))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                CondValue::deserialize(d)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Value::deserialize(SeqAccessDeserializer::new(seq)).map(CondValue::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Value::deserialize(MapAccessDeserializer::new(map)).map(CondValue::Other)
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 
@@ -291,30 +218,6 @@ pub(crate) fn weight<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     u32::try_from(w).map_err(|_| de::Error::custom("weight out of range"))
 }
 
-/// A member of an object whose type is checked later, as read: its raw text, or
-/// the note that it appears more than once (and so cannot be trusted).
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) enum Member<'a> {
-    #[default]
-    Absent,
-    Raw(&'a RawValue),
-    Repeated,
-}
-
-impl<'a> Member<'a> {
-    /// Reads the value of a member named again or for the first time.
-    pub(crate) fn read<'de: 'a, A: MapAccess<'de>>(&mut self, map: &mut A) -> Result<(), A::Error> {
-        *self = match self {
-            Self::Absent => Self::Raw(map.next_value()?),
-            _ => {
-                map.next_value::<de::IgnoredAny>()?;
-                Self::Repeated
-            }
-        };
-        Ok(())
-    }
-}
-
 /// What can still be read of a flag or segment that is malformed: its `key`,
 /// `version` and `clientVisible`, each when it appears once with the right type.
 #[derive(Debug)]
@@ -325,104 +228,46 @@ pub(crate) struct ItemHeader {
     pub client_visible: bool,
 }
 
-impl ItemHeader {
-    pub(crate) fn read(raw: &str) -> Self {
-        let members = serde_json::from_str::<HeaderMembers<'_>>(raw).unwrap_or_default();
-        #[derive(Deserialize)]
-        struct Version(#[serde(deserialize_with = "version")] u64);
-        Self {
-            key: match members.key {
-                Member::Raw(raw) => serde_json::from_str(raw.get()).ok(),
-                _ => None,
-            },
-            version: match members.version {
-                Member::Absent => Some(0),
-                Member::Raw(raw) => serde_json::from_str::<Version>(raw.get()).ok().map(|v| v.0),
-                Member::Repeated => None,
-            },
-            client_visible: match members.client_visible {
-                Member::Raw(raw) => serde_json::from_str::<Option<bool>>(raw.get())
-                    .ok()
-                    .flatten()
-                    .unwrap_or(false),
-                _ => false,
-            },
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct HeaderMembers<'a> {
-    key: Member<'a>,
-    version: Member<'a>,
-    client_visible: Member<'a>,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for HeaderMembers<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = HeaderMembers<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = HeaderMembers::default();
-                while let Some(key) = map.next_key::<Str<'de>>()? {
-                    match key.as_str() {
-                        "key" => members.key.read(&mut map)?,
-                        "version" => members.version.read(&mut map)?,
-                        "clientVisible" => members.client_visible.read(&mut map)?,
-                        _ => {
-                            map.next_value::<de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(members)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 /// [`wire::WireFlag`], borrowing.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
+#[cfg_attr(test, derive(Deserialize))]
+#[cfg_attr(test, serde(rename_all = "camelCase"))]
 pub(crate) struct Flag<'a> {
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub key: Str<'a>,
-    #[serde(default, deserialize_with = "version")]
+    #[cfg_attr(test, serde(default, deserialize_with = "version"))]
     pub version: u64,
-    #[serde(rename = "type", borrow)]
+    #[cfg_attr(test, serde(rename = "type", borrow))]
     pub value_type: Str<'a>,
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub variations: Vec<Variation<'a>>,
     pub enabled: bool,
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub off_variation: Str<'a>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub targets: Vec<Target<'a>>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub rules: Vec<Rule<'a>>,
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub default_rule: Serve<'a>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub prerequisites: Vec<Prerequisite<'a>>,
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub salt: Option<Str<'a>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(default, deserialize_with = "nullable"))]
     pub client_visible: bool,
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(default, deserialize_with = "nullable"))]
     pub tags: Vec<String>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(default, deserialize_with = "nullable"))]
     pub metadata: Map<String, Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(Deserialize))]
 pub(crate) struct Variation<'a> {
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub key: Str<'a>,
     pub value: Value,
 }
@@ -430,115 +275,130 @@ pub(crate) struct Variation<'a> {
 /// `values` and `hashes` (schemaVersion 2) are optional here so that a target with
 /// neither can be refused as a target without `values` always was (`null` counts as
 /// absent, as for every optional member).
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(Deserialize))]
 pub(crate) struct Target<'a> {
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub variation: Str<'a>,
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub values: Option<Vec<Str<'a>>>,
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub hashes: Option<Vec<Str<'a>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(Deserialize))]
 pub(crate) struct Rule<'a> {
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub id: Option<Str<'a>>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub conditions: Vec<Condition<'a>>,
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub serve: Serve<'a>,
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Default)]
+#[cfg_attr(test, derive(Deserialize))]
 pub(crate) struct Serve<'a> {
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub variation: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub rollout: Option<Rollout<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug)]
+#[cfg_attr(test, derive(Deserialize))]
+#[cfg_attr(test, serde(rename_all = "camelCase"))]
 pub(crate) struct Rollout<'a> {
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub bucket_by: Option<Str<'a>>,
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub variations: Vec<WeightedVariation<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(Deserialize))]
 pub(crate) struct WeightedVariation<'a> {
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub variation: Str<'a>,
-    #[serde(deserialize_with = "weight")]
+    #[cfg_attr(test, serde(deserialize_with = "weight"))]
     pub weight: u32,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
+#[cfg_attr(test, derive(Deserialize))]
 pub(crate) struct Prerequisite<'a> {
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub flag: Str<'a>,
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub variation: Str<'a>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
+#[cfg_attr(test, derive(Deserialize))]
+#[cfg_attr(test, serde(rename_all = "camelCase"))]
 pub(crate) struct Condition<'a> {
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub attribute: Str<'a>,
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub op: Str<'a>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub values: Vec<CondValue<'a>>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub hashes: Vec<Str<'a>>,
-    #[serde(default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(default, deserialize_with = "nullable"))]
     pub case_insensitive: bool,
-    #[serde(default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(default, deserialize_with = "nullable"))]
     pub negate: bool,
 }
 
 /// `version`, `description` and rule ids are read only to check their types: a
 /// segment whose fields have the wrong types is malformed, as in [`wire::WireSegment`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
+#[cfg_attr(test, derive(Deserialize))]
 #[allow(dead_code)]
 pub(crate) struct Segment<'a> {
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub key: Str<'a>,
-    #[serde(default, deserialize_with = "version")]
+    #[cfg_attr(test, serde(default, deserialize_with = "version"))]
     pub version: u64,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub included: Vec<Str<'a>>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub excluded: Vec<Str<'a>>,
-    #[serde(
-        borrow,
-        default,
-        rename = "includedHashes",
-        deserialize_with = "nullable"
+    #[cfg_attr(
+        test,
+        serde(
+            borrow,
+            default,
+            rename = "includedHashes",
+            deserialize_with = "nullable"
+        )
     )]
     pub included_hashes: Vec<Str<'a>>,
-    #[serde(
-        borrow,
-        default,
-        rename = "excludedHashes",
-        deserialize_with = "nullable"
+    #[cfg_attr(
+        test,
+        serde(
+            borrow,
+            default,
+            rename = "excludedHashes",
+            deserialize_with = "nullable"
+        )
     )]
     pub excluded_hashes: Vec<Str<'a>>,
-    #[serde(borrow, default, deserialize_with = "nullable")]
+    #[cfg_attr(test, serde(borrow, default, deserialize_with = "nullable"))]
     pub rules: Vec<SegmentRule<'a>>,
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub description: Option<Str<'a>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default)]
+#[cfg_attr(test, derive(Deserialize))]
 #[allow(dead_code)]
 pub(crate) struct SegmentRule<'a> {
-    #[serde(borrow, default)]
+    #[cfg_attr(test, serde(borrow, default))]
     pub id: Option<Str<'a>>,
-    #[serde(borrow)]
+    #[cfg_attr(test, serde(borrow))]
     pub conditions: Vec<Condition<'a>>,
 }
 

@@ -64,6 +64,7 @@ pub mod hashed;
 mod input;
 mod json;
 mod limits;
+mod reader;
 mod reason;
 mod regex;
 pub mod rollout;

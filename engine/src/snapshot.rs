@@ -13,18 +13,17 @@ use alloc::{
 };
 use core::hash::BuildHasher;
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
-use serde::de;
-use serde_json::{Map, Value, value::RawValue};
+use serde_json::{Map, Value};
 
 use crate::{
     audience::{Audience, SCHEMA_VERSIONS},
     condition::SegmentLookup,
     document::{Header, Items, TopLevel},
-    error::{FieldError, ItemKind, LoadError, Warning, locate},
+    error::{FieldError, ItemKind, LoadError, Warning},
     flag::{Flag, FlagMeta},
-    hashed,
-    input::{self, ItemHeader},
+    hashed, input,
     limits::Limits,
+    reader::Item,
     reason::ValueType,
     segment::Segment,
     strings::Strings,
@@ -104,14 +103,18 @@ impl Snapshot {
         let json = core::str::from_utf8(json).map_err(|e| LoadError::NotUtf8 {
             offset: e.valid_up_to(),
         })?;
-        let (header, loader) = match load_in_one_pass(json, limits) {
-            Some(done) => done?,
-            None => load_item_by_item(json, limits)?,
-        };
+        let mut loader = Loader::new(limits);
+        let top = TopLevel::read(json, &mut loader)?;
+        let header = top.check(
+            loader.flags_read,
+            loader.segments_read,
+            loader.hashed,
+            limits,
+        )?;
         Ok(Self::assemble(header, loader))
     }
 
-    fn assemble(header: Header, loader: Loader<'_, '_>) -> Loaded {
+    pub(crate) fn assemble(header: Header, loader: Loader<'_, '_>) -> Loaded {
         let limits = loader.limits.clone();
         let (flags, segments, mut warnings) = loader.finish();
         let mut flags = flags;
@@ -309,126 +312,46 @@ fn warning(kind: ItemKind, key: Option<&str>, err: FieldError) -> Warning {
     }
 }
 
-/// A flag or segment as parsed: whole, or why not, with its key when that is readable.
-enum Item<T> {
-    Parsed(T),
-    Malformed {
-        problem: FieldError,
-        header: ItemHeader,
-    },
-}
-
-/// The normal case, a well-formed snapshot: one typed pass over the JSON that
-/// compiles each flag and segment as soon as it is read, so the parsed form of one
-/// item is freed before the next is read. `None` when any item fails to parse:
-/// then [`load_item_by_item`] starts over, so that a malformed item degrades alone.
-fn load_in_one_pass<'a, 'l>(
-    json: &'a str,
-    limits: &'l Limits,
-) -> Option<Result<(Header, Loader<'a, 'l>), LoadError>> {
-    let mut loader = Loader::new(limits);
-    let top = TopLevel::read(json, &mut Compile(&mut loader)).ok()?;
-    let header = top.check(
-        loader.flags_read,
-        loader.segments_read,
-        loader.hashed,
-        limits,
-    );
-    Some(header.map(|header| (header, loader)))
-}
-
-/// Reads the snapshot's own fields and splits off each flag and segment as raw
-/// text, then parses and compiles each item on its own: segments first, then flags.
-fn load_item_by_item<'a, 'l>(
-    json: &'a str,
-    limits: &'l Limits,
-) -> Result<(Header, Loader<'a, 'l>), LoadError> {
-    let mut raw = RawItems::default();
-    let top = TopLevel::read(json, &mut raw)?;
-    // Whether an item carries a hashed value is known only once the items are read:
-    // checked again below.
-    let header = top.check(raw.flags.len(), raw.segments.len(), false, limits)?;
-    let mut loader = Loader::new(limits);
-    for (i, raw) in raw.segments.iter().enumerate() {
-        loader.add_segment(parse_segment(i, raw));
+/// The flags and segments of a snapshot go to the [`Loader`] as they are read.
+impl<'a> Items<'a> for Loader<'a, '_> {
+    fn flag(&mut self, item: Item<input::Flag<'a>>) {
+        self.add_flag(item);
     }
-    loader.segments_done = true;
-    for (i, raw) in raw.flags.iter().enumerate() {
-        loader.add_flag(parse_flag(i, raw));
+
+    fn segment(&mut self, item: Item<input::Segment<'a>>) {
+        self.add_segment(item);
     }
-    let header = if loader.hashed {
-        top.check(raw.flags.len(), raw.segments.len(), true, limits)?
-    } else {
-        header
-    };
-    Ok((header, loader))
-}
 
-/// Flags and segments kept as raw text, to be parsed one by one.
-#[derive(Default)]
-struct RawItems<'a> {
-    flags: Vec<&'a RawValue>,
-    segments: Vec<&'a RawValue>,
-}
-
-impl<'de> Items<'de> for RawItems<'de> {
-    fn read<A: de::SeqAccess<'de>>(&mut self, segments: bool, mut seq: A) -> Result<(), A::Error> {
-        let list = if segments {
-            &mut self.segments
-        } else {
-            &mut self.flags
-        };
-        while let Some(raw) = seq.next_element()? {
-            list.push(raw);
-        }
-        Ok(())
-    }
-}
-
-/// Flags and segments compiled as they are read.
-struct Compile<'x, 'a, 'l>(&'x mut Loader<'a, 'l>);
-
-impl<'de> Items<'de> for Compile<'_, 'de, '_> {
-    fn read<A: de::SeqAccess<'de>>(&mut self, segments: bool, mut seq: A) -> Result<(), A::Error> {
-        if segments {
-            while let Some(segment) = seq.next_element()? {
-                self.0.add_segment(Item::Parsed(segment));
-            }
-            self.0.segments_done = true;
-        } else {
-            while let Some(flag) = seq.next_element()? {
-                self.0.add_flag(Item::Parsed(flag));
-            }
-        }
-        Ok(())
+    fn segments_done(&mut self) {
+        self.segments_done = true;
     }
 }
 
 /// Compiles flags and segments in the order they are read.
-struct Loader<'a, 'l> {
-    limits: &'l Limits,
+pub(crate) struct Loader<'a, 'l> {
+    pub(crate) limits: &'l Limits,
     strings: Strings,
     segments: Vec<Segment>,
     /// Segment key → position in `segments`, or why that segment cannot be used.
     lookup: HashMap<Cow<'a, str>, Result<usize, String>>,
     segment_warnings: Vec<Warning>,
-    segments_read: usize,
+    pub(crate) segments_read: usize,
     /// Whether every segment is read. Until then, a flag that refers to segments waits
     /// in `waiting`; any other flag compiles the same whatever the segments are.
-    segments_done: bool,
+    pub(crate) segments_done: bool,
     /// Compiled flags, and the position in the snapshot of each.
     flags: Vec<FlagEntry>,
     positions: Vec<usize>,
     /// Flag warnings, each with its flag's position in the snapshot.
     flag_warnings: Vec<(usize, Warning)>,
     waiting: Vec<(usize, input::Flag<'a>)>,
-    flags_read: usize,
+    pub(crate) flags_read: usize,
     /// Whether any flag or segment read so far carries a hashed value.
-    hashed: bool,
+    pub(crate) hashed: bool,
 }
 
 impl<'a, 'l> Loader<'a, 'l> {
-    fn new(limits: &'l Limits) -> Self {
+    pub(crate) fn new(limits: &'l Limits) -> Self {
         Self {
             limits,
             strings: Strings::default(),
@@ -446,7 +369,7 @@ impl<'a, 'l> Loader<'a, 'l> {
         }
     }
 
-    fn add_segment(&mut self, item: Item<input::Segment<'a>>) {
+    pub(crate) fn add_segment(&mut self, item: Item<input::Segment<'a>>) {
         self.segments_read += 1;
         let warnings = &mut self.segment_warnings;
         let mut wire = match item {
@@ -481,7 +404,7 @@ impl<'a, 'l> Loader<'a, 'l> {
         }
     }
 
-    fn add_flag(&mut self, item: Item<input::Flag<'a>>) {
+    pub(crate) fn add_flag(&mut self, item: Item<input::Flag<'a>>) {
         let at = self.flags_read;
         self.flags_read += 1;
         if let Item::Parsed(flag) = &item {
@@ -536,26 +459,6 @@ fn refers_to_segments(flag: &input::Flag<'_>) -> bool {
             .iter()
             .any(|c| matches!(c.op.as_str(), "inSegment" | "notInSegment"))
     })
-}
-
-fn parse_flag<'a>(i: usize, raw: &'a RawValue) -> Item<input::Flag<'a>> {
-    match serde_json::from_str(raw.get()) {
-        Ok(flag) => Item::Parsed(flag),
-        Err(e) => Item::Malformed {
-            problem: locate(raw.get(), &e).prefixed(&format!("flag #{i} is malformed: ")),
-            header: ItemHeader::read(raw.get()),
-        },
-    }
-}
-
-fn parse_segment<'a>(i: usize, raw: &'a RawValue) -> Item<input::Segment<'a>> {
-    match serde_json::from_str(raw.get()) {
-        Ok(segment) => Item::Parsed(segment),
-        Err(e) => Item::Malformed {
-            problem: locate(raw.get(), &e).prefixed(&format!("segment #{i} is malformed: ")),
-            header: ItemHeader::read(raw.get()),
-        },
-    }
 }
 
 /// Compiles one flag. A malformed flag is kept under its key when the key is
@@ -699,13 +602,11 @@ mod tests {
         assert!(loaded.snapshot.flag("good").unwrap().valid);
     }
 
-    /// Both ways of loading, side by side: `None` when the one-pass load gives up.
+    /// The loader and the serde-based one it replaced, side by side.
     fn both(json: &str) -> Option<(Loaded, Loaded)> {
-        let limits = Limits::default();
-        let (header, loader) = load_in_one_pass(json, &limits)?.ok()?;
-        let one = Snapshot::assemble(header, loader);
-        let (header, loader) = load_item_by_item(json, &limits).unwrap();
-        Some((one, Snapshot::assemble(header, loader)))
+        let ours = Snapshot::load(json.as_bytes()).ok()?;
+        let reference = crate::reader::reference::load(json.as_bytes(), &Limits::default());
+        Some((ours, reference.unwrap()))
     }
 
     fn assert_same(one: &Loaded, other: &Loaded, contexts: &[crate::Context]) {
@@ -719,7 +620,7 @@ mod tests {
     }
 
     #[test]
-    fn one_pass_and_item_by_item_agree_on_every_vector() {
+    fn the_reader_and_serde_agree_on_every_vector() {
         let mut compared = 0;
         for (name, text) in edgeflag_vectors::FILES {
             let doc = edgeflag_vectors::parse(name, text);
