@@ -639,9 +639,20 @@ pub(crate) fn string_at(raw: &str) -> Result<String, Cow<'static, str>> {
             Ok(Err(why)) => Err(unreadable(why)),
             Err(_) => Err(Cow::Borrowed("cannot be read")),
         },
-        Ok(kind) => Err(found("must be a string, found ", kind.name())),
+        Ok(kind) => {
+            Err(container(&mut r, kind).unwrap_or(found("must be a string, found ", kind.name())))
+        }
         Err(_) => Err(Cow::Borrowed("cannot be read")),
     }
+}
+
+/// A top-level member of the wrong type is still read as data when it is an array or
+/// an object (serde_json did), so what it holds must be readable.
+fn container(r: &mut Reader<'_>, kind: Kind) -> Option<Cow<'static, str>> {
+    if matches!(kind, Kind::Array | Kind::Object) {
+        return r.value().ok()?.err().map(|bad| unreadable(bad.why));
+    }
+    None
 }
 
 /// A whole number of the top level, from 0 to 2^53 − 1, read from its raw text.
@@ -661,7 +672,7 @@ pub(crate) fn version_at(raw: &str) -> Result<u64, Cow<'static, str>> {
             Ok(Err(why)) => Err(unreadable(why)),
             _ => Err(found(MUST, "string")),
         },
-        Ok(kind) => Err(found(MUST, kind.name())),
+        Ok(kind) => Err(container(&mut r, kind).unwrap_or(found(MUST, kind.name()))),
         Err(_) => Err(Cow::Borrowed("cannot be read")),
     }
 }

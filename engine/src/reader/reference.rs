@@ -693,8 +693,30 @@ impl<'de, I: Items<'de>> Visitor<'de> for ListSeed<'_, I> {
 /// the member it falls in by [`pointer_at`], so no second, path-tracking parse (and
 /// no second copy of the item's parsing code in the wasm builds) is needed.
 pub(crate) fn locate(raw: &str, err: &serde_json::Error) -> FieldError {
-    let mut path = pointer_at(raw, offset_of(raw, err.line(), err.column()));
+    let mut offset = offset_of(raw, err.line(), err.column());
+    // Two corrections to the old mapping, where serde_json's position is not inside
+    // the value at fault. An array or object of the wrong type is refused before it is
+    // read, at the separator before it (in an array, that named the element before);
+    // except by `deserialize_any` (whole numbers) and the nesting limit, which refuse
+    // an array after its `[` (which named its first element). The value at fault is
+    // the one that starts there.
     let text = strip_position(err);
+    let after_bracket = text.contains("recursion limit exceeded")
+        || text.starts_with("invalid type: sequence, expected a whole number");
+    if after_bracket {
+        let before = raw[..offset.min(raw.len())].trim_end();
+        if before.ends_with('[') {
+            offset = before.len() - 1;
+        }
+    } else if text.starts_with("invalid type: sequence") || text.starts_with("invalid type: map") {
+        let next = raw[(offset + 1).min(raw.len())..].trim_start();
+        if matches!(raw.as_bytes().get(offset), Some(b'[' | b',' | b':'))
+            && next.starts_with(['[', '{'])
+        {
+            offset = raw.len() - next.len();
+        }
+    }
+    let mut path = pointer_at(raw, offset);
     let (member, message) = reword(&text);
     if let Some(member) = member {
         push_token(&mut path, member);
