@@ -74,8 +74,8 @@ impl Context {
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, ContextError> {
         let text = crate::error::json_text(bytes).map_err(ContextError::Json)?;
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| ContextError::Json(e.to_string()))?;
+        let value =
+            crate::reader::document(text, crate::reader::value).map_err(ContextError::Json)?;
         Self::from_value(value)
     }
 

@@ -17,7 +17,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use jwt_compact::{Algorithm, AlgorithmSignature, alg::Ed25519};
 use serde::{Deserialize, Serialize};
 
-use crate::base64url;
+use crate::{base64url, json, reader};
 
 /// The `typ` of every Edgeflag snapshot JWS.
 pub const TYPE: &str = "edgeflag-snapshot+jws";
@@ -147,7 +147,7 @@ impl KeySet {
             EnvelopeError::InvalidKey(format!("JWKS is not valid: {why}"))
         };
         let text = crate::error::json_text(json).map_err(|e| invalid(&e))?;
-        let jwks: Jwks = serde_json::from_str(text).map_err(|e| invalid(&e))?;
+        let jwks = reader::document(text, read_jwks).map_err(|e| invalid(&e))?;
         Self::from_jwks(&jwks)
     }
 
@@ -236,7 +236,71 @@ fn decode_header(b64: &str) -> Result<Header, EnvelopeError> {
     let malformed =
         |why: &dyn core::fmt::Display| EnvelopeError::Malformed(format!("header: {why}"));
     let text = crate::error::json_text(&bytes).map_err(|e| malformed(&e))?;
-    serde_json::from_str(text).map_err(|e| malformed(&e))
+    reader::document(text, read_header).map_err(|e| malformed(&e))
+}
+
+/// [`Jwks`], read as its serde derive reads it (`reader` holds the rules).
+fn read_jwks(r: &mut json::Reader<'_>) -> reader::Read<Jwks> {
+    const NAMES: &[&str] = &["keys"];
+    let mut keys = Vec::new();
+    let seen = reader::members(r, NAMES, |r, _| {
+        keys = reader::list(r, read_jwk)?;
+        Ok(())
+    })?;
+    reader::require(seen, 1, NAMES)?;
+    Ok(Jwks { keys })
+}
+
+fn read_jwk(r: &mut json::Reader<'_>) -> reader::Read<Jwk> {
+    const NAMES: &[&str] = &["kty", "crv", "x", "kid", "alg", "use"];
+    let mut jwk = Jwk {
+        kty: String::new(),
+        crv: String::new(),
+        x: String::new(),
+        kid: String::new(),
+        alg: None,
+        key_use: None,
+    };
+    let seen = reader::members(r, NAMES, |r, i| {
+        let text = |r: &mut json::Reader<'_>| reader::string(r).map(|s| s.into_string());
+        match i {
+            0 => jwk.kty = text(r)?,
+            1 => jwk.crv = text(r)?,
+            2 => jwk.x = text(r)?,
+            3 => jwk.kid = text(r)?,
+            4 => jwk.alg = reader::optional(r, text)?,
+            _ => jwk.key_use = reader::optional(r, text)?,
+        }
+        Ok(())
+    })?;
+    reader::require(seen, 0b1111, NAMES)?;
+    Ok(jwk)
+}
+
+fn read_header(r: &mut json::Reader<'_>) -> reader::Read<Header> {
+    const NAMES: &[&str] = &["alg", "typ", "kid", "env", "ver", "aud"];
+    let mut h = Header {
+        alg: String::new(),
+        typ: String::new(),
+        kid: String::new(),
+        env: None,
+        ver: None,
+        aud: None,
+    };
+    let seen = reader::members(r, NAMES, |r, i| {
+        let text = |r: &mut json::Reader<'_>| reader::string(r).map(|s| s.into_string());
+        match i {
+            0 => h.alg = text(r)?,
+            1 => h.typ = text(r)?,
+            2 => h.kid = text(r)?,
+            3 => h.env = reader::optional(r, text)?,
+            4 => h.ver = reader::optional(r, reader::unsigned)?,
+            _ => h.aud = reader::optional(r, text)?,
+        }
+        Ok(())
+    })?;
+    reader::require(seen, 0b111, NAMES)?;
+    Ok(h)
 }
 
 /// A private signing key. Only the admin holds these; generating the seed is the
@@ -408,5 +472,66 @@ mod tests {
         assert_eq!(back.kids().collect::<Vec<_>>(), ["a", "b"]);
         let bad = br#"{"keys":[{"kty":"RSA","crv":"x","x":"AA","kid":"r"}]}"#;
         assert!(KeySet::from_jwks_json(bad).is_err());
+    }
+}
+
+/// The JWKS and header readers held to the serde derives they replaced.
+#[cfg(test)]
+mod reader_tests {
+    use super::*;
+    use alloc::format;
+    use proptest::prelude::*;
+
+    fn agree<T>(text: &str, ours: fn(&mut json::Reader<'_>) -> reader::Read<T>)
+    where
+        T: serde::de::DeserializeOwned + PartialEq + core::fmt::Debug,
+    {
+        let a = reader::document(text, ours);
+        let b = serde_json::from_str::<T>(text);
+        match (&a, &b) {
+            (Ok(x), Ok(y)) => assert_eq!(x, y, "{text}"),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{text}: reader {a:?}, serde {b:?}"),
+        }
+    }
+
+    fn member() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(
+            &[
+                "alg", "typ", "kid", "env", "ver", "aud", "kty", "crv", "x", "use", "keys", "other",
+            ][..],
+        );
+        let value = prop::sample::select(
+            &[
+                "\"EdDSA\"",
+                "\"k\"",
+                "null",
+                "1",
+                "1.0",
+                "-1",
+                "18446744073709551615",
+                "1e2",
+                "true",
+                "[]",
+                "{}",
+                "\"\\ud800\"",
+                "[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"a\",\"kid\":\"k\"}]",
+                "[{\"kty\":\"OKP\"}]",
+                "[1]",
+            ][..],
+        );
+        (key, value).prop_map(|(k, v)| format!("\"{k}\":{v}"))
+    }
+
+    proptest! {
+        #[test]
+        fn headers_and_key_sets_read_as_serde_reads_them(
+            members in prop::collection::vec(member(), 0..9),
+        ) {
+            let text = format!("{{{}}}", members.join(","));
+            agree::<Header>(&text, read_header);
+            agree::<Jwks>(&text, read_jwks);
+            agree::<Jwk>(&text, read_jwk);
+        }
     }
 }

@@ -34,13 +34,29 @@ pub(crate) enum Error {
     Fault(FieldError),
 }
 
+impl Error {
+    /// For documents read whole (contexts, keys, headers): what is wrong, and where.
+    pub(crate) fn describe(self) -> String {
+        match self {
+            Self::Syntax(e) => String::from(e.message),
+            Self::Fault(f) if f.path.is_empty() => f.message,
+            Self::Fault(f) => {
+                let mut text = f.path;
+                text.push_str(": ");
+                text.push_str(&f.message);
+                text
+            }
+        }
+    }
+}
+
 impl From<Syntax> for Error {
     fn from(e: Syntax) -> Self {
         Self::Syntax(e)
     }
 }
 
-type Read<T> = Result<T, Error>;
+pub(crate) type Read<T> = Result<T, Error>;
 
 fn fault<T>(path: String, message: String) -> Read<T> {
     Err(Error::Fault(FieldError { path, message }))
@@ -87,7 +103,7 @@ fn wrong<T>(r: &mut Reader<'_>, kind: Kind, expected: &str) -> Read<T> {
     fault(String::new(), message)
 }
 
-fn string<'a>(r: &mut Reader<'a>) -> Read<Str<'a>> {
+pub(crate) fn string<'a>(r: &mut Reader<'a>) -> Read<Str<'a>> {
     match r.kind()? {
         Kind::String => match r.string()? {
             Ok(s) => Ok(Str(s)),
@@ -98,7 +114,7 @@ fn string<'a>(r: &mut Reader<'a>) -> Read<Str<'a>> {
 }
 
 /// `null` is `None`; anything else is read by `read`.
-fn optional<'a, T>(
+pub(crate) fn optional<'a, T>(
     r: &mut Reader<'a>,
     read: impl FnOnce(&mut Reader<'a>) -> Read<T>,
 ) -> Read<Option<T>> {
@@ -122,6 +138,37 @@ fn boolean(r: &mut Reader<'_>) -> Read<bool> {
         Kind::Bool => Ok(r.bool()?),
         kind => wrong(r, kind, "a boolean"),
     }
+}
+
+/// A `u64` as serde reads one: an integer written without fraction or exponent.
+pub(crate) fn unsigned(r: &mut Reader<'_>) -> Read<u64> {
+    let kind = r.kind()?;
+    if kind != Kind::Number {
+        return wrong(r, kind, "u64");
+    }
+    let text = r.number()?;
+    match json::parse_number(text) {
+        Ok(n) => match n.as_u64() {
+            Some(u) => Ok(u),
+            None => {
+                let mut message = String::from("expected u64, found ");
+                message.push_str(text);
+                fault(String::new(), message)
+            }
+        },
+        Err(why) => cannot_read(why),
+    }
+}
+
+/// A whole document: one value read by `read`, then only whitespace.
+pub(crate) fn document<'a, T>(
+    text: &'a str,
+    read: impl FnOnce(&mut Reader<'a>) -> Read<T>,
+) -> Result<T, String> {
+    let mut r = Reader::new(text);
+    let value = read(&mut r).map_err(Error::describe)?;
+    r.end().map_err(|e| String::from(e.message))?;
+    Ok(value)
 }
 
 /// A whole number from 0 to `max` (`expected` says so), however it is written.
@@ -161,7 +208,7 @@ fn weight(r: &mut Reader<'_>) -> Read<u32> {
 }
 
 /// Data: any JSON value, every part of it readable.
-fn value(r: &mut Reader<'_>) -> Read<Value> {
+pub(crate) fn value(r: &mut Reader<'_>) -> Read<Value> {
     match r.value()? {
         Ok(v) => Ok(v),
         Err(bad) => {
@@ -195,7 +242,7 @@ fn cond_value<'a>(r: &mut Reader<'a>) -> Read<CondValue<'a>> {
 }
 
 /// An array, each element read by `read`.
-fn list<'a, T>(
+pub(crate) fn list<'a, T>(
     r: &mut Reader<'a>,
     mut read: impl FnMut(&mut Reader<'a>) -> Read<T>,
 ) -> Read<Vec<T>> {
@@ -223,7 +270,7 @@ fn strings<'a>(r: &mut Reader<'a>) -> Read<Vec<Str<'a>>> {
 /// The members of an object of the format, named in `names` in the order the format
 /// lists them: each defined member goes to `read` with its index, once. Returns which
 /// were present (bit `i` for `names[i]`).
-fn members<'a>(
+pub(crate) fn members<'a>(
     r: &mut Reader<'a>,
     names: &[&str],
     mut read: impl FnMut(&mut Reader<'a>, usize) -> Read<()>,
@@ -273,7 +320,7 @@ fn token(name: &str) -> String {
 }
 
 /// The first member of `required` (a mask over `names`) that is not in `seen`.
-fn require(seen: u32, required: u32, names: &[&str]) -> Read<()> {
+pub(crate) fn require(seen: u32, required: u32, names: &[&str]) -> Read<()> {
     let missing = required & !seen;
     if missing == 0 {
         return Ok(());

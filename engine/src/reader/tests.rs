@@ -197,9 +197,8 @@ fn known_corners_load_the_same() {
         "1e400".to_string(),
         format!(r#"{{{head},"environment":"\ud800"}}"#),
         format!(r#"{{{head},"version":"\ud800"}}"#),
-        format!(
-            r#"{{"schemaVersion":-0,"environment":"e","version":1e2,"generatedAt":"2026-11-25T12:00:00Z"}}"#
-        ),
+        r#"{"schemaVersion":-0,"environment":"e","version":1e2,"generatedAt":"2026-11-25T12:00:00Z"}"#
+            .to_string(),
     ] {
         agree(body.as_bytes()).unwrap();
     }
