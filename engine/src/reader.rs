@@ -246,6 +246,16 @@ pub(crate) fn list<'a, T>(
     r: &mut Reader<'a>,
     mut read: impl FnMut(&mut Reader<'a>) -> Read<T>,
 ) -> Read<Vec<T>> {
+    let mut items = Vec::new();
+    elements(r, &mut |r| {
+        items.push(read(r)?);
+        Ok(())
+    })?;
+    Ok(items)
+}
+
+/// The loop of [`list`], once for every element type.
+fn elements<'a>(r: &mut Reader<'a>, read: &mut dyn FnMut(&mut Reader<'a>) -> Read<()>) -> Read<()> {
     let kind = r.kind()?;
     if kind != Kind::Array {
         return wrong(r, kind, "an array");
@@ -255,12 +265,12 @@ pub(crate) fn list<'a, T>(
         return cannot_read(json::TOO_DEEP);
     }
     r.array();
-    let mut items = Vec::new();
-    while r.more(items.is_empty())? {
-        let i = items.len();
-        items.push(within(read(r), |p| push_index(p, i))?);
+    let mut i = 0;
+    while r.more(i == 0)? {
+        within(read(r), |p| push_index(p, i))?;
+        i += 1;
     }
-    Ok(items)
+    Ok(())
 }
 
 fn strings<'a>(r: &mut Reader<'a>) -> Read<Vec<Str<'a>>> {
@@ -274,6 +284,16 @@ pub(crate) fn members<'a>(
     r: &mut Reader<'a>,
     names: &[&str],
     mut read: impl FnMut(&mut Reader<'a>, usize) -> Read<()>,
+) -> Read<u32> {
+    // One copy of the loop for every object of the format (a closure per object
+    // would each get its own): the member readers are called through `dyn`.
+    members_dyn(r, names, &mut read)
+}
+
+fn members_dyn<'a>(
+    r: &mut Reader<'a>,
+    names: &[&str],
+    read: &mut dyn FnMut(&mut Reader<'a>, usize) -> Read<()>,
 ) -> Read<u32> {
     let kind = r.kind()?;
     if kind != Kind::Object {
