@@ -491,7 +491,7 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b) if b == close => {
                 self.pos += 1;
-                self.depth -= 1;
+                self.depth = self.depth.saturating_sub(1);
                 return Ok(false);
             }
             None => return self.fail(eof),

@@ -286,13 +286,17 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn damage(text: &str, at: usize, how: u8, byte: u8) -> Vec<u8> {
     let mut bytes = text.as_bytes().to_vec();
     let i = at % (bytes.len() + 1);
+    // Member-level edits start at the next character boundary.
+    let c = (i..=text.len())
+        .find(|&j| text.is_char_boundary(j))
+        .unwrap_or(text.len());
     match how {
         0 if i < bytes.len() => drop(bytes.remove(i)),
         1 => bytes.insert(i, byte),
         2 if i < bytes.len() => bytes[i] = byte,
         3 => {
             // Writes a member again: the text from a `"` to the next `,` or `}`.
-            if let Some(start) = text[i.min(text.len())..].find('"').map(|s| s + i)
+            if let Some(start) = text[c..].find('"').map(|s| s + c)
                 && let Some(len) = text[start..].find([',', '}'])
             {
                 let member = text[start..start + len].to_string();
@@ -303,7 +307,7 @@ fn damage(text: &str, at: usize, how: u8, byte: u8) -> Vec<u8> {
         }
         4 => {
             // Wraps a value in many arrays.
-            if let Some(colon) = text[i.min(text.len())..].find(':').map(|s| s + i + 1)
+            if let Some(colon) = text[c..].find(':').map(|s| s + c + 1)
                 && let Some(len) = text[colon..].find([',', '}'])
             {
                 let n = 120 + usize::from(byte % 16);
