@@ -1,7 +1,7 @@
 // The audit log with its filters (actor, action or family, resource prefix, time range),
 // newest first, with each entry's before and after documents.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { get } from '../api';
 import type { AuditEntry } from '../model';
 import { navigate, query } from '../router';
@@ -23,7 +23,15 @@ export function Audit({ path }: { path: string }) {
   const applied = Object.fromEntries(FILTERS.map((f) => [f, q.get(f) ?? ''])) as Filters;
   const [form, setForm] = useState<Filters>(applied);
   const [pages, setPages] = useState<string[]>([]);
-  useEffect(() => setForm(applied), [path]);
+  // The form follows the URL when it changes (back, forward, a link), not on the first
+  // render: the state starts from it already, and resetting it after mount would drop
+  // what someone typed in the moment before the effect ran.
+  const shown = useRef(path);
+  useEffect(() => {
+    if (shown.current === path) return;
+    shown.current = path;
+    setForm(applied);
+  }, [path]);
   const params = new URLSearchParams();
   for (const f of FILTERS) if (applied[f]) params.set(f, f === 'from' || f === 'to' ? rfc3339(applied[f]) : applied[f]);
   const first = useResource(() => get<{ items: AuditEntry[]; nextCursor?: string | null }>(`/v1/audit?limit=50&${params}`), [params.toString()]);
