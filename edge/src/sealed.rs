@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use base64ct::{Base64UrlUnpadded, Encoding};
 use edgeflag_engine::Snapshot;
 use hmac::{Hmac, Mac};
 use serde::{
@@ -31,7 +32,7 @@ use serde_json::value::RawValue;
 use sha2::Sha256;
 
 use crate::{
-    keys::{KeyIndex, hex},
+    keys::KeyIndex,
     kv::{Kv, KvError},
     layout,
     state::EnvState,
@@ -84,11 +85,11 @@ impl SealKey {
         mac
     }
 
-    /// `tag_hex` + `\n` + `body`.
+    /// The tag (base64url) + `\n` + `body`.
     fn wrap(&self, parts: &[&[u8]], body: &[u8]) -> Vec<u8> {
         let mut all = parts.to_vec();
         all.push(body);
-        let tag = hex(&self.mac(&all).finalize().into_bytes());
+        let tag = Base64UrlUnpadded::encode_string(&self.mac(&all).finalize().into_bytes());
         let mut out = Vec::with_capacity(tag.len() + 1 + body.len());
         out.extend_from_slice(tag.as_bytes());
         out.push(b'\n');
@@ -99,28 +100,14 @@ impl SealKey {
     /// The body of a value made by [`Self::wrap`] with the same `parts`, if its tag
     /// verifies (in constant time).
     fn unwrap<'v>(&self, parts: &[&[u8]], value: &'v [u8]) -> Option<&'v [u8]> {
-        let (tag, body) = value.split_at_checked(64)?;
-        let body = body.strip_prefix(b"\n")?;
-        let tag = unhex(tag)?;
+        let split = value.iter().position(|b| *b == b'\n')?;
+        let (tag, body) = (value.get(..split)?, value.get(split + 1..)?);
+        let tag = Base64UrlUnpadded::decode_vec(std::str::from_utf8(tag).ok()?).ok()?;
         let mut all = parts.to_vec();
         all.push(body);
         self.mac(&all).verify_slice(&tag).ok()?;
         Some(body)
     }
-}
-
-fn unhex(text: &[u8]) -> Option<Vec<u8>> {
-    let digit = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    text.chunks(2)
-        .map(|pair| match pair {
-            [hi, lo] => Some(digit(*hi)? << 4 | digit(*lo)?),
-            _ => None,
-        })
-        .collect()
 }
 
 /// What a seal states: this version of this environment was verified, under these

@@ -238,6 +238,20 @@ fn key_hash(
 }
 
 fn batch(config: &UsageConfig, id: &str, chunk: &[&(CountKey, u64)]) -> UsageBatch {
+    UsageBatch {
+        url: format!("{}/v1/usage/batches", config.url.trim_end_matches('/')),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-api-key".into(), config.key.clone()),
+            ("idempotency-key".into(), id.to_string()),
+        ],
+        body: items_body(chunk),
+        items: chunk.len(),
+    }
+}
+
+/// `{"items": [...]}`: a batch's body, and what `parked.rs` stores.
+fn items_body(chunk: &[&(CountKey, u64)]) -> Vec<u8> {
     let items: Vec<Item<'_>> = chunk
         .iter()
         .map(|(k, n)| Item {
@@ -249,17 +263,7 @@ fn batch(config: &UsageConfig, id: &str, chunk: &[&(CountKey, u64)]) -> UsageBat
             count: *n,
         })
         .collect();
-    let body = serde_json::to_vec(&serde_json::json!({ "items": items })).unwrap_or_default();
-    UsageBatch {
-        url: format!("{}/v1/usage/batches", config.url.trim_end_matches('/')),
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("x-api-key".into(), config.key.clone()),
-            ("idempotency-key".into(), id.to_string()),
-        ],
-        body,
-        items: items.len(),
-    }
+    serde_json::to_vec(&serde_json::json!({ "items": items })).unwrap_or_default()
 }
 
 /// What the JS SDK sends to `POST /v1/usage`: its counts since the last send.

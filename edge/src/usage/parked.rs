@@ -23,12 +23,12 @@
 //! [`GRACE_MS`] to that plus [`FLUSH_GAP_MS`] after they are parked, when a request
 //! comes to collect them: on Spin nothing runs between requests.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{CountKey, MAX_ITEMS, Usage, UsageBatch, batch};
+use super::{CountKey, MAX_ITEMS, Usage, UsageBatch, batch, items_body};
 use crate::kv::{Kv, KvError};
 
 /// Every key this module writes starts with this.
@@ -78,9 +78,9 @@ fn slot_of(ms: i64) -> i64 {
 /// Parks every count `usage` holds under a key of this instance's own. Nothing when
 /// counting is off or nothing was counted.
 pub async fn park(usage: &Usage, kv: &impl Kv, now_ms: i64) -> Result<(), KvError> {
-    let Some(config) = &usage.config else {
+    if usage.config.is_none() {
         return Ok(());
-    };
+    }
     let counts = usage.take();
     if counts.is_empty() {
         return Ok(());
@@ -91,7 +91,7 @@ pub async fn park(usage: &Usage, kv: &impl Kv, now_ms: i64) -> Result<(), KvErro
         inner.sequence
     };
     let refs: Vec<&(CountKey, u64)> = counts.iter().collect();
-    let body = batch(config, "", &refs).body;
+    let body = items_body(&refs);
     let key = format!("{PENDING}{}/{}-{sequence}", slot_of(now_ms), usage.instance);
     kv.put(&key, &body).await
 }
@@ -214,8 +214,9 @@ async fn delete_all(kv: &impl Kv, keys: &[String]) -> Result<(), KvError> {
     Ok(())
 }
 
-/// Which parked slots exist (for tests).
-pub async fn pending_slots(kv: &impl Kv) -> Result<BTreeSet<i64>, KvError> {
+/// Which parked slots exist.
+#[cfg(test)]
+async fn pending_slots(kv: &impl Kv) -> Result<std::collections::BTreeSet<i64>, KvError> {
     Ok(kv
         .keys_with_prefix(PENDING)
         .await?
